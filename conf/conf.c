@@ -1,0 +1,377 @@
+/*
+ * conf.c -- load relaytrap.conf with libconfuse from one declarative table
+ * (redis style): every option has a type, a default and bounds. Unknown
+ * options, out-of-range numbers and malformed values are errors with file
+ * and line. "-o NAME = VALUE" statements are parsed after the file, as if
+ * they were its last lines. Runs in the parent before any role starts,
+ * and in the CLI. The file is trusted operator input, but still checked.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <confuse.h>
+
+#include "addr.h"
+#include "compat.h"
+#include "conf.h"
+#include "conf_defs.h"
+#include "log.h"
+#include "xmalloc.h"
+
+enum conf_type {
+	CONF_T_INT,
+	CONF_T_STR,
+	CONF_T_LIST,
+	CONF_T_BOOL,
+	CONF_T_SIZE,		/* string "10G", "512M", "4096" -> int64 */
+	CONF_T_LISTEN,		/* list of listener specs, syntax-checked */
+};
+
+struct conf_opt {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 off;
+	long		 def_int;
+	const char	*def_str;	/* also the list default "{...}" */
+	long		 min, max;
+};
+
+#define O(f)	offsetof(struct conf, f)
+
+static const struct conf_opt conf_table[] = {
+	{ "hostname", CONF_T_STR, O(hostname), 0, "", 0, 0 },
+	{ "persona", CONF_T_STR, O(persona), 0, CONF_DEF_PERSONA, 0, 0 },
+	{ "listen", CONF_T_LISTEN, O(listen), 0, "{" CONF_DEF_LISTEN "}", 0, 0 },
+	{ "spool", CONF_T_STR, O(spool), 0, CONF_DEF_SPOOL, 0, 0 },
+	{ "user", CONF_T_STR, O(user), 0, CONF_DEF_USER, 0, 0 },
+	{ "chroot", CONF_T_BOOL, O(chroot), 1, NULL, 0, 1 },
+	{ "event_log", CONF_T_STR, O(event_log), 0, "", 0, 0 },
+	{ "tls_cert", CONF_T_STR, O(tls_cert), 0, "", 0, 0 },
+	{ "tls_key", CONF_T_STR, O(tls_key), 0, "", 0, 0 },
+	{ "auth_accept", CONF_T_LIST, O(auth_accept), 0, "{}", 0, 0 },
+	{ "max_sessions", CONF_T_INT, O(max_sessions),
+	    CONF_DEF_MAX_SESSIONS, NULL, 1, CONF_MAX_MAX_SESSIONS },
+	{ "max_sessions_per_ip", CONF_T_INT, O(max_sessions_per_ip),
+	    CONF_DEF_MAX_SESSIONS_PER_IP, NULL, 1, CONF_MAX_MAX_SESSIONS },
+	{ "max_message_size", CONF_T_INT, O(max_message_size),
+	    CONF_DEF_MAX_MESSAGE_SIZE, NULL, 1024, CONF_MAX_MAX_MESSAGE_SIZE },
+	{ "max_recipients", CONF_T_INT, O(max_recipients),
+	    CONF_DEF_MAX_RECIPIENTS, NULL, 1, CONF_MAX_MAX_RECIPIENTS },
+	{ "max_line_length", CONF_T_INT, O(max_line_length),
+	    CONF_DEF_MAX_LINE_LENGTH, NULL, CONF_MIN_MAX_LINE_LENGTH,
+	    CONF_MAX_MAX_LINE_LENGTH },
+	{ "max_commands", CONF_T_INT, O(max_commands),
+	    CONF_DEF_MAX_COMMANDS, NULL, 1, 10000000 },
+	{ "max_unknown_commands", CONF_T_INT, O(max_unknown_commands),
+	    CONF_DEF_MAX_UNKNOWN, NULL, 1, 100000 },
+	{ "timeout_idle", CONF_T_INT, O(timeout_idle),
+	    CONF_DEF_TIMEOUT_IDLE, NULL, 1, CONF_MAX_TIMEOUT },
+	{ "timeout_data", CONF_T_INT, O(timeout_data),
+	    CONF_DEF_TIMEOUT_DATA, NULL, 1, CONF_MAX_TIMEOUT },
+	{ "timeout_session", CONF_T_INT, O(timeout_session),
+	    CONF_DEF_TIMEOUT_SESSION, NULL, 1, CONF_MAX_TIMEOUT },
+	{ "timeout_proxy", CONF_T_INT, O(timeout_proxy),
+	    CONF_DEF_TIMEOUT_PROXY, NULL, 1, CONF_MAX_TIMEOUT },
+	{ "transcript_max", CONF_T_INT, O(transcript_max),
+	    CONF_DEF_TRANSCRIPT_MAX, NULL, 0, 16 * 1024 * 1024 },
+	{ "retention_max_age", CONF_T_INT, O(retention_max_age),
+	    0, NULL, 0, 36500 },
+	{ "retention_max_size", CONF_T_SIZE, O(retention_max_size),
+	    0, "0", 0, 0 },
+};
+
+#define CONF_NOPTS	(sizeof(conf_table) / sizeof(conf_table[0]))
+
+static const struct conf_opt *
+conf_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < CONF_NOPTS; i++)
+		if (strcmp(conf_table[i].name, name) == 0)
+			return &conf_table[i];
+	return NULL;
+}
+
+/*
+ * conf_parse_size -- "4096", "512K", "10M", "20G", "1T" into bytes.
+ * Returns the value, or -1 with *errstr.
+ */
+int64_t
+conf_parse_size(const char *s, const char **errstr)
+{
+	char	 num[32];
+	size_t	 len = strlen(s);
+	int64_t	 mult = 1, v;
+
+	*errstr = NULL;
+	if (len == 0 || len >= sizeof(num)) {
+		*errstr = "expected a size such as 4096, 512M or 20G";
+		return -1;
+	}
+	memcpy(num, s, len + 1);
+	switch (num[len - 1]) {
+	case 'k': case 'K': mult = 1024LL; break;
+	case 'm': case 'M': mult = 1024LL * 1024; break;
+	case 'g': case 'G': mult = 1024LL * 1024 * 1024; break;
+	case 't': case 'T': mult = 1024LL * 1024 * 1024 * 1024; break;
+	default: break;
+	}
+	if (mult != 1)
+		num[len - 1] = '\0';
+	v = strtonum(num, 0, INT64_MAX / mult, errstr);
+	if (*errstr != NULL) {
+		*errstr = "expected a size such as 4096, 512M or 20G";
+		return -1;
+	}
+	return v * mult;
+}
+
+static int
+conf_validate(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const struct conf_opt *co = conf_find(opt->name);
+	const char *errstr;
+	unsigned int i;
+
+	if (co == NULL)
+		return 0;
+	switch (co->type) {
+	case CONF_T_INT: {
+		long	 v = cfg_opt_getnint(opt, 0);
+
+		if (v < co->min || v > co->max) {
+			cfg_error(cfg, "option '%s' must be between %ld and %ld,"
+			    " not %ld", opt->name, co->min, co->max, v);
+			return -1;
+		}
+		break;
+	}
+	case CONF_T_SIZE:
+		if (conf_parse_size(cfg_opt_getnstr(opt, 0), &errstr) == -1) {
+			cfg_error(cfg, "option '%s': %s", opt->name, errstr);
+			return -1;
+		}
+		break;
+	case CONF_T_LISTEN:
+		for (i = 0; i < cfg_opt_size(opt); i++) {
+			struct addr_listen al;
+
+			if (addr_parse_listen(cfg_opt_getnstr(opt, i), &al,
+			    &errstr) == -1) {
+				cfg_error(cfg, "option '%s': \"%s\": %s",
+				    opt->name, cfg_opt_getnstr(opt, i), errstr);
+				return -1;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static void
+conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char	 msg[1024];
+
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (cfg && cfg->filename && cfg->line)
+		fprintf(stderr, "relaytrap: %s:%d: %s\n", cfg->filename,
+		    cfg->line, msg);
+	else if (cfg && cfg->filename)
+		fprintf(stderr, "relaytrap: %s: %s\n", cfg->filename, msg);
+	else
+		fprintf(stderr, "relaytrap: %s\n", msg);
+}
+
+static cfg_opt_t *
+conf_build_opts(void)
+{
+	cfg_opt_t *opts;
+	size_t	 i;
+
+	opts = xcalloc(CONF_NOPTS + 1, sizeof(*opts));
+	for (i = 0; i < CONF_NOPTS; i++) {
+		const struct conf_opt *co = &conf_table[i];
+		cfg_opt_t tmp[] = {
+			CFG_INT(co->name, co->def_int, CFGF_NONE),
+			CFG_STR(co->name, co->def_str, CFGF_NONE),
+			CFG_STR_LIST(co->name, (char *)co->def_str, CFGF_NONE),
+			CFG_BOOL(co->name, co->def_int ? cfg_true : cfg_false,
+			    CFGF_NONE),
+		};
+
+		switch (co->type) {
+		case CONF_T_INT:
+			opts[i] = tmp[0];
+			break;
+		case CONF_T_STR:
+		case CONF_T_SIZE:
+			opts[i] = tmp[1];
+			break;
+		case CONF_T_LIST:
+		case CONF_T_LISTEN:
+			opts[i] = tmp[2];
+			break;
+		case CONF_T_BOOL:
+			opts[i] = tmp[3];
+			break;
+		}
+		/* libconfuse keeps a pointer to the name; the table is static */
+		opts[i].name = (char *)co->name;
+	}
+	{
+		cfg_opt_t end[] = { CFG_END() };
+		opts[CONF_NOPTS] = end[0];
+	}
+	return opts;
+}
+
+static void
+conf_list_fill(struct conf_list *l, cfg_t *cfg, const char *name)
+{
+	unsigned int i, n = cfg_size(cfg, name);
+
+	l->n = n;
+	l->v = xcalloc(n + 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+		l->v[i] = xstrdup(cfg_getnstr(cfg, name, i));
+}
+
+static void
+conf_list_free(struct conf_list *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/*
+ * conf_load -- read <path> (NULL: defaults only), then apply each of
+ * <overrides> ("name = value") as if it were a last line of the file.
+ * Errors go to stderr as "FILE:LINE: what"; returns NULL on any error.
+ */
+struct conf *
+conf_load(const char *path, char *const *overrides, size_t noverrides)
+{
+	cfg_opt_t *opts;
+	cfg_t	*cfg;
+	struct conf *c;
+	size_t	 i;
+	int	 rc;
+
+	opts = conf_build_opts();
+	cfg = cfg_init(opts, CFGF_NONE);
+	cfg_set_error_function(cfg, conf_errfunc);
+	for (i = 0; i < CONF_NOPTS; i++)
+		cfg_set_validate_func(cfg, conf_table[i].name, conf_validate);
+	if (path != NULL) {
+		rc = cfg_parse(cfg, path);
+		if (rc == CFG_FILE_ERROR) {
+			fprintf(stderr, "relaytrap: cannot read configuration "
+			    "%s: %s\n", path, strerror(errno));
+			goto fail;
+		}
+		if (rc != CFG_SUCCESS)
+			goto fail;
+	}
+	for (i = 0; i < noverrides; i++) {
+		char	*saved = cfg->filename;
+
+		cfg->filename = (char *)"-o";
+		rc = cfg_parse_buf(cfg, overrides[i]);
+		cfg->filename = saved;
+		if (rc != CFG_SUCCESS) {
+			fprintf(stderr, "relaytrap: in -o '%s'\n", overrides[i]);
+			goto fail;
+		}
+	}
+
+	c = xcalloc(1, sizeof(*c));
+	c->path = path ? xstrdup(path) : NULL;
+	for (i = 0; i < CONF_NOPTS; i++) {
+		const struct conf_opt *co = &conf_table[i];
+		char	*field = (char *)c + co->off;
+		const char *errstr;
+
+		switch (co->type) {
+		case CONF_T_INT:
+			*(long *)field = cfg_getint(cfg, co->name);
+			break;
+		case CONF_T_STR:
+			*(char **)field = xstrdup(cfg_getstr(cfg, co->name) ?
+			    cfg_getstr(cfg, co->name) : "");
+			break;
+		case CONF_T_SIZE:
+			*(int64_t *)field = conf_parse_size(
+			    cfg_getstr(cfg, co->name), &errstr);
+			break;
+		case CONF_T_LIST:
+		case CONF_T_LISTEN:
+			conf_list_fill((struct conf_list *)field, cfg, co->name);
+			break;
+		case CONF_T_BOOL:
+			*(bool *)field = cfg_getbool(cfg, co->name) == cfg_true;
+			break;
+		}
+	}
+	cfg_free(cfg);
+	free(opts);
+	if (c->hostname[0] == '\0') {
+		char	 host[256];
+
+		free(c->hostname);
+		if (gethostname(host, sizeof(host)) == -1)
+			(void)strlcpy(host, "localhost", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		c->hostname = xstrdup(host);
+	}
+	for (i = 0; i < c->auth_accept.n; i++)
+		if (strchr(c->auth_accept.v[i], ':') == NULL) {
+			fprintf(stderr, "relaytrap: %s: option 'auth_accept': "
+			    "\"%s\" is not user:password\n",
+			    path ? path : "-o", c->auth_accept.v[i]);
+			conf_free(c);
+			return NULL;
+		}
+	return c;
+fail:
+	cfg_free(cfg);
+	free(opts);
+	return NULL;
+}
+
+/*
+ * conf_free -- release everything conf_load() returned.
+ */
+void
+conf_free(struct conf *c)
+{
+	size_t	 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CONF_NOPTS; i++) {
+		const struct conf_opt *co = &conf_table[i];
+		char	*field = (char *)c + co->off;
+
+		if (co->type == CONF_T_STR)
+			free(*(char **)field);
+		else if (co->type == CONF_T_LIST || co->type == CONF_T_LISTEN)
+			conf_list_free((struct conf_list *)field);
+	}
+	free(c->path);
+	free(c);
+}

@@ -1,0 +1,62 @@
+/*
+ * conf.h -- the loaded configuration: one struct, filled from one
+ * declarative table (name, type, default, bounds) in conf.c.
+ */
+#ifndef RT_CONF_H
+#define RT_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf_list {
+	char	**v;
+	size_t	  n;
+};
+
+struct conf {
+	char		*path;		/* file it came from, or NULL */
+
+	/* identity and persona */
+	char		*hostname;
+	char		*persona;
+
+	/* listeners, spool, process */
+	struct conf_list listen;	/* "[tls:|proxy:]ADDR:PORT" */
+	char		*spool;
+	char		*user;
+	bool		 chroot;
+	char		*event_log;
+
+	/* TLS */
+	char		*tls_cert;
+	char		*tls_key;
+
+	/* AUTH: "user:password" pairs that succeed (honeytokens) */
+	struct conf_list auth_accept;
+
+	/* limits */
+	long		 max_sessions;
+	long		 max_sessions_per_ip;
+	long		 max_message_size;
+	long		 max_recipients;
+	long		 max_line_length;
+	long		 max_commands;
+	long		 max_unknown_commands;
+	long		 timeout_idle;
+	long		 timeout_data;
+	long		 timeout_session;
+	long		 timeout_proxy;
+	long		 transcript_max;
+
+	/* retention: 0 = unlimited */
+	long		 retention_max_age;	/* days */
+	int64_t		 retention_max_size;	/* bytes */
+};
+
+struct conf	*conf_load(const char *path, char *const *overrides,
+		    size_t noverrides);
+void		 conf_free(struct conf *c);
+int64_t		 conf_parse_size(const char *s, const char **errstr);
+
+#endif

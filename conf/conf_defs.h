@@ -1,0 +1,33 @@
+/*
+ * conf_defs.h -- every limit and default, named once (STYLE 2).
+ * The configuration table in conf.c refers to these; code never writes
+ * the literal.
+ */
+#ifndef RT_CONF_DEFS_H
+#define RT_CONF_DEFS_H
+
+#define CONF_DEF_LISTEN			"127.0.0.1:2525"
+#define CONF_DEF_PERSONA		"postfix"
+#define CONF_DEF_USER			"relaytrap"
+#define CONF_DEF_SPOOL			LOCALSTATEDIR "/spool/relaytrap"
+
+#define CONF_DEF_MAX_SESSIONS		1000
+#define CONF_MAX_MAX_SESSIONS		1000000
+#define CONF_DEF_MAX_SESSIONS_PER_IP	50
+#define CONF_DEF_MAX_MESSAGE_SIZE	10240000	/* Postfix message_size_limit */
+#define CONF_MAX_MAX_MESSAGE_SIZE	(1024L * 1024 * 1024)
+#define CONF_DEF_MAX_RECIPIENTS		1000		/* smtpd_recipient_limit */
+#define CONF_MAX_MAX_RECIPIENTS		100000
+#define CONF_DEF_MAX_LINE_LENGTH	2048		/* line_length_limit */
+#define CONF_MIN_MAX_LINE_LENGTH	512		/* RFC 5321 4.5.3.1.4 */
+#define CONF_MAX_MAX_LINE_LENGTH	65536
+#define CONF_DEF_MAX_COMMANDS		10000
+#define CONF_DEF_MAX_UNKNOWN		20		/* smtpd_hard_error_limit */
+#define CONF_DEF_TIMEOUT_IDLE		300		/* smtpd_timeout */
+#define CONF_DEF_TIMEOUT_DATA		300
+#define CONF_DEF_TIMEOUT_SESSION	3600
+#define CONF_DEF_TIMEOUT_PROXY		10
+#define CONF_DEF_TRANSCRIPT_MAX		65536
+#define CONF_MAX_TIMEOUT		86400
+
+#endif

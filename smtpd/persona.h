@@ -1,0 +1,132 @@
+/*
+ * persona.h -- what the trap says, per emulated MTA (REFERENCE.md section
+ * 2): banner, EHLO extensions, every reply text with its enhanced code,
+ * HELP, queue-id format and the Received header. One table per product;
+ * every reply of a session comes from the same table, so the dialect is
+ * consistent. Replies are produced complete ("250-a\r\n250 b\r\n") so the
+ * session writes each in one write(2).
+ */
+#ifndef RT_PERSONA_H
+#define RT_PERSONA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define PERSONA_REPLY_MAX	4096
+#define PERSONA_QID_MAX		64
+
+enum persona_msg {
+	PM_BANNER,		/* 220 greeting */
+	PM_HELO,		/* 250 reply to HELO x */
+	PM_HELO_NOARG,		/* HELO without argument */
+	PM_EHLO_NOARG,		/* EHLO without argument */
+	PM_MAIL_OK,		/* %a = sender address as sent */
+	PM_MAIL_NEED_HELO,	/* MAIL before HELO/EHLO */
+	PM_MAIL_NESTED,		/* MAIL inside a transaction */
+	PM_MAIL_SYNTAX,		/* MAIL without FROM: */
+	PM_MAIL_BADADDR,	/* unparseable sender */
+	PM_MAIL_BADPARAM,	/* %a = the unknown parameter */
+	PM_MAIL_BADSIZE,	/* SIZE= not a number */
+	PM_MAIL_TOOBIG,		/* SIZE= over the limit */
+	PM_RCPT_OK,		/* %a = recipient address as sent */
+	PM_RCPT_NEED_MAIL,
+	PM_RCPT_SYNTAX,
+	PM_RCPT_BADADDR,
+	PM_RCPT_TOO_MANY,	/* recipient cap */
+	PM_DATA_GO,		/* 354 */
+	PM_DATA_NEED_MAIL,
+	PM_DATA_NEED_RCPT,
+	PM_DATA_ARGS,		/* DATA with an argument */
+	PM_DATA_OK,		/* %q = persona queue id */
+	PM_DATA_TOOBIG,		/* message over the size cap */
+	PM_DATA_NOSPACE,	/* 452: disk full */
+	PM_DATA_TEMPFAIL,	/* 451: spool unwritable */
+	PM_RSET,
+	PM_NOOP,
+	PM_QUIT,
+	PM_VRFY,		/* %a = argument */
+	PM_VRFY_NOARG,
+	PM_EXPN,		/* %a = argument */
+	PM_HELP,
+	PM_ETRN,
+	PM_UNKNOWN,		/* %a = the command line as sent (escaped) */
+	PM_NOT_IMPLEMENTED,	/* known verb the persona refuses (BDAT...) */
+	PM_NONSMTP,		/* GET/POST/CONNECT: Postfix hangs up */
+	PM_SYNTAX,		/* generic argument error */
+	PM_BAD_SEQUENCE,	/* generic 503 */
+	PM_TOO_MANY_ERRORS,	/* 421, closes */
+	PM_TOO_MANY_COMMANDS,	/* 421, closes */
+	PM_LINE_TOO_LONG,	/* 500 */
+	PM_TIMEOUT,		/* 421, closes */
+	PM_SESSION_TIME,	/* 421, closes: total session time */
+	PM_TOO_MANY_SESSIONS,	/* 421 at connect: global cap */
+	PM_TOO_MANY_FROM_IP,	/* 421 at connect: per-address cap */
+	PM_SHUTDOWN,		/* 421 on daemon shutdown */
+	PM_STARTTLS_GO,		/* 220 */
+	PM_STARTTLS_ARGS,	/* STARTTLS with an argument */
+	PM_STARTTLS_UNAVAIL,	/* TLS not configured or already active */
+	PM_AUTH_USERNAME,	/* 334 for LOGIN: "Username:" */
+	PM_AUTH_PASSWORD,	/* 334 for LOGIN: "Password:" */
+	PM_AUTH_EMPTY,		/* "334 " for PLAIN without initial response */
+	PM_AUTH_CHALLENGE,	/* %a = base64 CRAM-MD5 challenge */
+	PM_AUTH_OK,		/* 235 */
+	PM_AUTH_FAILED,		/* 535 */
+	PM_AUTH_ABORTED,	/* client sent "*" */
+	PM_AUTH_BADMECH,	/* mechanism not offered */
+	PM_AUTH_SYNTAX,		/* AUTH without mechanism */
+	PM_AUTH_BADB64,		/* undecodable base64 */
+	PM_AUTH_ALREADY,	/* AUTH after successful AUTH */
+	PM_AUTH_IN_MAIL,	/* AUTH inside a transaction */
+	PM_COUNT
+};
+
+/* EHLO extension switches chosen per session */
+#define PERSONA_EXT_STARTTLS	0x01	/* TLS available and not yet active */
+#define PERSONA_EXT_AUTH	0x02
+
+struct persona_vars {
+	const char	*hostname;	/* the trap's name */
+	const char	*client_addr;	/* "203.0.113.9" */
+	const char	*client_name;	/* PTR name or NULL */
+	const char	*helo;		/* HELO/EHLO argument (escaped) or NULL */
+	const char	*arg;		/* %a, already made printable */
+	const char	*queue_id;	/* %q */
+	long		 size_limit;	/* SIZE */
+	time_t		 now;
+};
+
+struct persona_received {
+	const char	*hostname;
+	const char	*helo;		/* may be NULL */
+	const char	*client_addr;
+	const char	*client_name;	/* may be NULL */
+	const char	*queue_id;
+	const char	*rcpt;		/* for "for <rcpt>"; NULL to omit */
+	bool		 esmtp;		/* EHLO rather than HELO */
+	bool		 tls;
+	const char	*tls_version;	/* "TLSv1.3" */
+	const char	*tls_cipher;
+	bool		 auth;
+	time_t		 when;
+};
+
+struct persona;
+
+const struct persona *persona_find(const char *name);
+const char	*persona_name(const struct persona *p);
+const char	*persona_names(void);	/* "postfix, sendmail, exim" */
+size_t		 persona_reply(const struct persona *p, enum persona_msg m,
+		    const struct persona_vars *v, char *out, size_t outsz);
+size_t		 persona_ehlo(const struct persona *p,
+		    const struct persona_vars *v, unsigned int ext,
+		    char *out, size_t outsz);
+const char	*persona_auth_mechs(const struct persona *p);
+bool		 persona_closes(const struct persona *p, enum persona_msg m);
+void		 persona_queue_id(const struct persona *p, time_t now,
+		    uint64_t seq, char *out, size_t outsz);
+size_t		 persona_received_header(const struct persona *p,
+		    const struct persona_received *r, char *out, size_t outsz);
+
+#endif

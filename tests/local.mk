@@ -1,0 +1,2 @@
+EXTRA_DIST += tests/tap.h
+include $(srcdir)/tests/integration/local.mk
