@@ -183,7 +183,9 @@ conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 	char	 msg[1024];
 
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg && cfg->filename && cfg->line)
+	if (cfg && cfg->filename && strcmp(cfg->filename, "[buf]") == 0)
+		fprintf(stderr, "relaytrap: -o: %s\n", msg);
+	else if (cfg && cfg->filename && cfg->line)
 		fprintf(stderr, "relaytrap: %s:%d: %s\n", cfg->filename,
 		    cfg->line, msg);
 	else if (cfg && cfg->filename)
@@ -288,11 +290,7 @@ conf_load(const char *path, char *const *overrides, size_t noverrides)
 			goto fail;
 	}
 	for (i = 0; i < noverrides; i++) {
-		char	*saved = cfg->filename;
-
-		cfg->filename = (char *)"-o";
 		rc = cfg_parse_buf(cfg, overrides[i]);
-		cfg->filename = saved;
 		if (rc != CFG_SUCCESS) {
 			fprintf(stderr, "relaytrap: in -o '%s'\n", overrides[i]);
 			goto fail;

@@ -1,9 +1,20 @@
 noinst_LIBRARIES += smtpd/libsmtpd.a
 smtpd_libsmtpd_a_SOURCES = \
 	smtpd/smtp_cmd.h smtpd/smtp_data.h smtpd/proxy.h smtpd/smtp_auth.h \
-	smtpd/persona.h
+	smtpd/persona.h \
+	smtpd/smtp_session.c smtpd/smtp_session.h \
+	smtpd/smtp_commands.c smtpd/smtp_tx.c smtpd/smtp_auth_session.c \
+	smtpd/smtp_record.c smtpd/smtp_tls.c smtpd/smtp_server.c
 # parsers (smtp_cmd.c, smtp_addr.c, smtp_data.c, proxy.c, smtp_auth.c),
 # their unit tests and fuzz targets
 include $(srcdir)/smtpd/parsers.mk
 # personas and their unit tests
 include $(srcdir)/smtpd/persona.mk
+
+noinst_LIBRARIES += analyzers/libanalyzers.a
+analyzers_libanalyzers_a_SOURCES = analyzers/worker.c analyzers/worker.h
+
+sbin_PROGRAMS += relaytrapd
+relaytrapd_SOURCES = smtpd/relaytrapd.c
+relaytrapd_LDADD = smtpd/libsmtpd.a analyzers/libanalyzers.a \
+	$(RT_QUEUE_LIBS) $(RT_EXT_LIBS)

@@ -45,6 +45,10 @@ addr_parse_hostport(const char *s, struct sockaddr_storage *ss,
 		}
 		hlen = (size_t)(p - s);
 		port = p + 1;
+		if (memchr(s, ':', hlen) != NULL) {
+			*errstr = "IPv6 address must be written [ADDR]:PORT";
+			return -1;
+		}
 	}
 	if (hlen == 0 || hlen >= sizeof(host)) {
 		*errstr = "bad address";

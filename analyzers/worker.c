@@ -1,0 +1,153 @@
+/*
+ * worker.c -- the worker role's event loop. Woken by the SMTP role (one
+ * byte per committed message on notify_fd) and by timers: it syncs the
+ * index shortly after messages land, rescans every WORKER_SCAN seconds so
+ * nothing is missed after a crash, and enforces the retention limits at
+ * start and every WORKER_RETENTION seconds, removing whole day buckets
+ * and their index rows. Runs unprivileged, outside the SMTP role's chroot.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "queue_index.h"
+#include "worker.h"
+
+#define WORKER_DEBOUNCE_MS	200
+#define WORKER_SCAN		30
+#define WORKER_RETENTION	3600
+
+struct worker {
+	struct event_base	*base;
+	struct conf		*conf;
+	struct queue		*q;
+	struct queue_index	*ix;
+	struct event		*sync_ev;
+	bool			 sync_pending;
+};
+
+static void
+worker_sync(struct worker *w)
+{
+	struct queue_index_syncstat st;
+
+	w->sync_pending = false;
+	memset(&st, 0, sizeof(st));
+	if (queue_index_sync(w->ix, &st) == -1)
+		log_warnx("worker: index sync failed: %s",
+		    queue_index_error(w->ix));
+	else if (st.added || st.removed)
+		log_debug("worker: index sync added=%ld removed=%ld", st.added,
+		    st.removed);
+}
+
+static void
+sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	worker_sync(arg);
+}
+
+static void
+notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { 0, WORKER_DEBOUNCE_MS * 1000 };
+	char	 buf[512];
+	ssize_t	 n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (!w->sync_pending) {
+		w->sync_pending = true;
+		evtimer_add(w->sync_ev, &tv);
+	}
+}
+
+static void
+retire_cb(const char *day, void *arg)
+{
+	struct worker *w = arg;
+
+	log_info("worker: retention removed day %s", day);
+	if (queue_index_retire(w->ix, day) == -1)
+		log_warnx("worker: index retire %s: %s", day,
+		    queue_index_error(w->ix));
+}
+
+static void
+retention_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	const struct conf *c = w->conf;
+
+	if (c->retention_max_age == 0 && c->retention_max_size == 0)
+		return;
+	if (queue_retention(w->q, c->retention_max_age, c->retention_max_size,
+	    retire_cb, w) == -1)
+		log_warn("worker: retention");
+}
+
+static void
+stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_loopexit(w->base, NULL);
+}
+
+/*
+ * worker_run -- serve as the worker role until SIGTERM/SIGINT.
+ */
+void
+worker_run(struct conf *conf, struct queue *q, const char *spool,
+    int notify_fd)
+{
+	struct worker w;
+	struct event *nev = NULL, *scan, *ret, *sterm, *sint;
+	struct timeval tscan = { WORKER_SCAN, 0 };
+	struct timeval tret = { WORKER_RETENTION, 0 };
+	char	 err[512];
+
+	memset(&w, 0, sizeof(w));
+	w.conf = conf;
+	w.q = q;
+	if ((w.base = event_base_new()) == NULL)
+		fatalx("worker: cannot create an event base");
+	if ((w.ix = queue_index_open(q, spool, err, sizeof(err))) == NULL)
+		fatalx("worker: %s", err);
+	w.sync_ev = evtimer_new(w.base, sync_cb, &w);
+	if (notify_fd != -1) {
+		nev = event_new(w.base, notify_fd, EV_READ | EV_PERSIST,
+		    notify_cb, &w);
+		event_add(nev, NULL);
+	}
+	scan = event_new(w.base, -1, EV_PERSIST, sync_cb, &w);
+	event_add(scan, &tscan);
+	ret = event_new(w.base, -1, EV_PERSIST, retention_cb, &w);
+	event_add(ret, &tret);
+	sterm = evsignal_new(w.base, SIGTERM, stop_cb, &w);
+	sint = evsignal_new(w.base, SIGINT, stop_cb, &w);
+	evsignal_add(sterm, NULL);
+	evsignal_add(sint, NULL);
+
+	retention_cb(-1, 0, &w);
+	worker_sync(&w);
+	event_base_dispatch(w.base);
+
+	if (nev)
+		event_free(nev);
+	event_free(scan);
+	event_free(ret);
+	event_free(sterm);
+	event_free(sint);
+	event_free(w.sync_ev);
+	queue_index_close(w.ix);
+	event_base_free(w.base);
+}

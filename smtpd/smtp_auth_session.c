@@ -1,0 +1,289 @@
+/*
+ * smtp_auth_session.c -- the SASL dialogue of AUTH (RFC 4954) in the SMTP
+ * role: PLAIN, LOGIN and CRAM-MD5 with or without initial response. The
+ * trap's purpose is to record every attempt with decoded credentials; by
+ * default all fail with the persona's 535 (accepting any password is a
+ * known honeypot tell), and only auth_accept pairs (honeytokens) succeed.
+ * Decoding is smtp_auth.c's; this file keeps the exchange's state.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "compat.h"
+#include "evlog.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "smtp_session.h"
+#include "xmalloc.h"
+
+static void	 auth_finish(struct smtp_session *, const char *result);
+
+static bool
+mech_offered(const struct smtp_session *s, enum smtp_auth_mech m)
+{
+	const char *offered = persona_auth_mechs(s->srv->persona);
+	const char *name = smtp_auth_mech_name(m);
+	size_t	 n = strlen(name);
+	const char *p;
+
+	if (offered == NULL || m == SMTP_AUTH_NONE || m == SMTP_AUTH_OTHER)
+		return false;
+	for (p = offered; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == offered || p[-1] == ' ') &&
+		    (p[n] == '\0' || p[n] == ' '))
+			return true;
+	return false;
+}
+
+static void
+auth_enter(struct smtp_session *s)
+{
+	if (s->state != SMTP_S_AUTH) {
+		s->resume = s->state;
+		smtp_enter_state(s, SMTP_S_AUTH);
+	}
+}
+
+static void
+auth_leave(struct smtp_session *s)
+{
+	if (s->state == SMTP_S_AUTH)
+		smtp_enter_state(s, s->resume);
+	free(s->authx);
+	s->authx = NULL;
+}
+
+/* record an attempt: envelope/session "auth" array, event, log line */
+static void
+auth_record(struct smtp_session *s, const char *mech, const char *result)
+{
+	const struct smtp_auth_cred *c = s->authx ? &s->authx->cred : NULL;
+	struct timespec now;
+	json_t	*a, *ev;
+	char	 esc[LOG_ESC_MAX];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	a = json_object();
+	json_object_set_new(a, "mechanism", json_string(mech));
+	if (c != NULL) {
+		if (c->authzid_len > 0)
+			json_object_set_new(a, "authzid",
+			    jsu_bytes(c->authzid, c->authzid_len));
+		json_object_set_new(a, "user", jsu_bytes(c->user, c->user_len));
+		if (c->mech == SMTP_AUTH_CRAM_MD5) {
+			json_object_set_new(a, "digest",
+			    jsu_bytes(c->digest, c->digest_len));
+			json_object_set_new(a, "challenge",
+			    jsu_str(s->authx->challenge));
+		} else
+			json_object_set_new(a, "password",
+			    jsu_bytes(c->password, c->password_len));
+	}
+	json_object_set_new(a, "result", json_string(result));
+	json_object_set_new(a, "ts", smtp_time_json(&now));
+	if (s->auth == NULL)
+		s->auth = json_array();
+	json_array_append(s->auth, a);
+	smtp_finding(s, SMTP_F_AUTH_ATTEMPT);
+
+	ev = json_deep_copy(a);
+	json_decref(a);
+	json_object_set_new(ev, "session", json_string(s->id));
+	json_object_set_new(ev, "client", json_string(s->client_addr));
+	evlog_emit("auth", ev);
+	log_info("%s smtp auth mechanism=%s user=%s result=%s", s->id, mech,
+	    c ? log_esc(c->user, c->user_len, esc, sizeof(esc)) : "",
+	    result);
+}
+
+static bool
+auth_accepted(struct smtp_session *s)
+{
+	const struct smtp_auth_cred *c = &s->authx->cred;
+	const struct conf_list *l = &s->srv->conf->auth_accept;
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++) {
+		const char *u = l->v[i], *pw = strchr(u, ':');
+		size_t	 ulen;
+
+		if (pw == NULL)
+			continue;
+		ulen = (size_t)(pw - u);
+		pw++;
+		if (ulen != c->user_len || memcmp(u, c->user, ulen) != 0)
+			continue;
+		if (c->mech == SMTP_AUTH_CRAM_MD5) {
+			if (smtp_auth_cram_check(s->authx->challenge, c, pw))
+				return true;
+		} else if (strlen(pw) == c->password_len &&
+		    memcmp(pw, c->password, c->password_len) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+auth_finish(struct smtp_session *s, const char *result)
+{
+	const char *mech = smtp_auth_mech_name(s->authx->cred.mech);
+
+	if (strcmp(result, "checked") == 0) {
+		if (auth_accepted(s)) {
+			auth_record(s, mech, "ok");
+			s->authenticated = true;
+			smtp_reply(s, PM_AUTH_OK, NULL);
+		} else {
+			auth_record(s, mech, "fail");
+			smtp_reply(s, PM_AUTH_FAILED, NULL);
+		}
+	} else if (strcmp(result, "aborted") == 0) {
+		auth_record(s, mech, "aborted");
+		smtp_reply(s, PM_AUTH_ABORTED, NULL);
+	} else {
+		auth_record(s, mech, "invalid");
+		s->errors++;
+		smtp_reply(s, PM_AUTH_BADB64, NULL);
+	}
+	auth_leave(s);
+}
+
+static void
+auth_challenge(struct smtp_session *s)
+{
+	unsigned char rnd[8];
+	char	 b64[256];
+	unsigned long long r = 0;
+	size_t	 i;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		memset(rnd, 0x5a, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++)
+		r = (r << 8) | rnd[i];
+	/* RFC 2195: <random.timestamp@hostname> */
+	(void)snprintf(s->authx->challenge, sizeof(s->authx->challenge),
+	    "<%llu.%lld@%s>", r % 10000000000ULL, (long long)time(NULL),
+	    s->srv->conf->hostname);
+	if (smtp_auth_b64_encode(s->authx->challenge,
+	    strlen(s->authx->challenge), b64, sizeof(b64)) == 0)
+		b64[0] = '\0';
+	smtp_reply(s, PM_AUTH_CHALLENGE, b64);
+}
+
+/* one client response (initial or continuation) for the mechanism */
+static void
+auth_response(struct smtp_session *s, const char *p, size_t len)
+{
+	struct smtp_authx *ax = s->authx;
+	struct smtp_auth_cred *c = &ax->cred;
+	int	 rc;
+
+	switch (c->mech) {
+	case SMTP_AUTH_PLAIN:
+		rc = smtp_auth_plain(p, len, c);
+		auth_finish(s, rc == 0 ? "checked" : "invalid");
+		return;
+	case SMTP_AUTH_LOGIN:
+		if (ax->step == 0) {
+			rc = smtp_auth_login_field(p, len, c->user,
+			    sizeof(c->user), &c->user_len);
+			if (rc != 0) {
+				auth_finish(s, "invalid");
+				return;
+			}
+			ax->step = 1;
+			auth_enter(s);
+			smtp_reply(s, PM_AUTH_PASSWORD, NULL);
+			return;
+		}
+		rc = smtp_auth_login_field(p, len, c->password,
+		    sizeof(c->password), &c->password_len);
+		auth_finish(s, rc == 0 ? "checked" : "invalid");
+		return;
+	case SMTP_AUTH_CRAM_MD5:
+		rc = smtp_auth_cram(p, len, c);
+		auth_finish(s, rc == 0 ? "checked" : "invalid");
+		return;
+	default:
+		fatalx("%s: impossible mechanism %d", __func__, (int)c->mech);
+	}
+}
+
+/*
+ * smtp_auth_start -- "AUTH mech [initial-response]" after EHLO, outside
+ * a transaction. Unoffered mechanisms are recorded and refused.
+ */
+void
+smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	const char *sp = memchr(c->arg, ' ', c->arglen);
+	size_t	 mlen = sp ? (size_t)(sp - c->arg) : c->arglen;
+	const char *ir = sp ? sp + 1 : NULL;
+	size_t	 irlen = sp ? c->arglen - mlen - 1 : 0;
+	enum smtp_auth_mech m;
+	char	 name[40];
+
+	if (c->arglen == 0) {
+		s->errors++;
+		smtp_reply(s, PM_AUTH_SYNTAX, NULL);
+		return;
+	}
+	m = smtp_auth_mech_parse(c->arg, mlen);
+	if (!mech_offered(s, m)) {
+		size_t	 i, n = mlen < sizeof(name) - 1 ? mlen :
+		    sizeof(name) - 1;
+
+		for (i = 0; i < n; i++)
+			name[i] = (c->arg[i] > 0x20 && c->arg[i] < 0x7f) ?
+			    c->arg[i] : '?';
+		name[n] = '\0';
+		auth_record(s, name, "unsupported");
+		s->errors++;
+		smtp_reply(s, PM_AUTH_BADMECH, NULL);
+		return;
+	}
+	free(s->authx);
+	s->authx = xcalloc(1, sizeof(*s->authx));
+	s->authx->cred.mech = m;
+	while (ir != NULL && irlen > 0 && *ir == ' ')
+		ir++, irlen--;
+	if (m == SMTP_AUTH_CRAM_MD5) {
+		/* no initial response for a server-first mechanism */
+		auth_enter(s);
+		auth_challenge(s);
+		return;
+	}
+	if (ir != NULL && irlen > 0) {
+		if (irlen == 1 && ir[0] == '=')
+			irlen = 0;	/* RFC 4954: "=" is an empty response */
+		auth_response(s, ir, irlen);
+		return;
+	}
+	auth_enter(s);
+	smtp_reply(s, m == SMTP_AUTH_LOGIN ? PM_AUTH_USERNAME : PM_AUTH_EMPTY,
+	    NULL);
+}
+
+/*
+ * smtp_auth_line -- a continuation line of the SASL exchange ("*" aborts).
+ */
+void
+smtp_auth_line(struct smtp_session *s, const char *line, size_t len)
+{
+	smtp_transcript(s, 'C', line, len);
+	s->commands++;
+	if (s->authx == NULL) {
+		auth_leave(s);
+		return;
+	}
+	if (len == 1 && line[0] == '*') {
+		auth_finish(s, "aborted");
+		return;
+	}
+	auth_response(s, line, len);
+}

@@ -1,0 +1,372 @@
+/*
+ * smtp_commands.c -- the command table and the handlers of the commands
+ * that do not touch a transaction (HELO/EHLO, RSET, NOOP, QUIT, VRFY,
+ * EXPN, HELP, ETRN, STARTTLS, unknown ones). Runs in the SMTP role; the
+ * line it gets is bounded and CRLF-stripped but otherwise hostile. A verb
+ * is matched whole (smtp_cmd_parse) and checked against the states in
+ * which the table allows it; every reply comes from the persona.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "log.h"
+#include "smtp_session.h"
+#include "xmalloc.h"
+
+/* states in which a client may speak at all */
+#define ST_TALK		(SMTP_ST(SMTP_S_GREETED) | SMTP_ST(SMTP_S_IDLE) | \
+			 SMTP_ST(SMTP_S_MAIL) | SMTP_ST(SMTP_S_RCPT))
+#define ST_TX		(SMTP_ST(SMTP_S_MAIL) | SMTP_ST(SMTP_S_RCPT))
+
+#define ARG_TEXT_MAX	256	/* %a echo: sendmail's shortenstring() */
+
+typedef void	(*smtp_cmd_fn)(struct smtp_session *, const struct smtp_cmd *);
+
+static void	 cmd_helo(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_mail(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_rcpt(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_data(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_rset(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_noop(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_quit(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_vrfy(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_expn(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_help(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_etrn(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_starttls(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_auth(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_bdat(struct smtp_session *, const struct smtp_cmd *);
+static void	 cmd_nonsmtp(struct smtp_session *, const struct smtp_cmd *);
+
+static const struct smtp_cmd_def {
+	enum smtp_verb	 verb;
+	unsigned int	 states;	/* where the verb is in sequence */
+	enum persona_msg bad_seq;	/* reply when it is not */
+	smtp_cmd_fn	 fn;
+} smtp_cmd_table[] = {
+	{ SMTP_CMD_HELO, ST_TALK, PM_BAD_SEQUENCE, cmd_helo },
+	{ SMTP_CMD_EHLO, ST_TALK, PM_BAD_SEQUENCE, cmd_helo },
+	{ SMTP_CMD_MAIL, ST_TALK, PM_BAD_SEQUENCE, cmd_mail },
+	{ SMTP_CMD_RCPT, ST_TALK, PM_BAD_SEQUENCE, cmd_rcpt },
+	{ SMTP_CMD_DATA, ST_TALK, PM_BAD_SEQUENCE, cmd_data },
+	{ SMTP_CMD_RSET, ST_TALK, PM_BAD_SEQUENCE, cmd_rset },
+	{ SMTP_CMD_NOOP, ST_TALK, PM_BAD_SEQUENCE, cmd_noop },
+	{ SMTP_CMD_QUIT, ST_TALK, PM_BAD_SEQUENCE, cmd_quit },
+	{ SMTP_CMD_VRFY, ST_TALK, PM_BAD_SEQUENCE, cmd_vrfy },
+	{ SMTP_CMD_EXPN, ST_TALK, PM_BAD_SEQUENCE, cmd_expn },
+	{ SMTP_CMD_HELP, ST_TALK, PM_BAD_SEQUENCE, cmd_help },
+	{ SMTP_CMD_ETRN, ST_TALK, PM_BAD_SEQUENCE, cmd_etrn },
+	{ SMTP_CMD_STARTTLS, ST_TALK, PM_BAD_SEQUENCE, cmd_starttls },
+	{ SMTP_CMD_AUTH, ST_TALK, PM_BAD_SEQUENCE, cmd_auth },
+	{ SMTP_CMD_BDAT, ST_TALK, PM_BAD_SEQUENCE, cmd_bdat },
+	{ SMTP_CMD_NONSMTP, ST_TALK, PM_BAD_SEQUENCE, cmd_nonsmtp },
+};
+
+/* printable echo of client text for %a: no CR, LF, NUL or controls */
+static const char *
+arg_text(const char *p, size_t n, char *out, size_t outsz)
+{
+	size_t	 i, o = 0;
+
+	for (i = 0; i < n && o + 1 < outsz; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static void
+smtp_error(struct smtp_session *s, enum persona_msg m, const char *arg)
+{
+	s->errors++;
+	smtp_reply(s, m, arg);
+	if (s->errors >= (unsigned long)s->srv->conf->max_unknown_commands) {
+		smtp_reply(s, PM_TOO_MANY_ERRORS, NULL);
+		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
+	}
+}
+
+/*
+ * smtp_command -- handle one command line (CRLF removed, len bytes, may
+ * contain NUL). Records it, counts it against the caps, and dispatches.
+ */
+void
+smtp_command(struct smtp_session *s, const char *line, size_t len)
+{
+	const struct conf *c = s->srv->conf;
+	struct smtp_cmd cmd;
+	char	 txt[ARG_TEXT_MAX];
+	size_t	 i;
+	int	 rc;
+
+	smtp_transcript(s, 'C', line, len);
+	s->commands++;
+	if (s->commands > (unsigned long)c->max_commands) {
+		smtp_reply(s, PM_TOO_MANY_COMMANDS, NULL);
+		smtp_close(s, SMTP_C_TOO_MANY_COMMANDS);
+		return;
+	}
+	if (s->srv->shutting_down) {
+		smtp_reply(s, PM_SHUTDOWN, NULL);
+		smtp_close(s, SMTP_C_SHUTDOWN);
+		return;
+	}
+	rc = smtp_cmd_parse(line, len, &cmd);
+	if (cmd.flags & SMTP_CMD_F_NUL)
+		smtp_finding(s, SMTP_F_NUL);
+	if (cmd.flags & SMTP_CMD_F_8BIT)
+		smtp_finding(s, SMTP_F_8BIT_COMMAND);
+	if (cmd.flags & SMTP_CMD_F_CTRL)
+		smtp_finding(s, SMTP_F_CTRL_COMMAND);
+	if (cmd.flags & SMTP_CMD_F_LOWER)
+		smtp_finding(s, SMTP_F_LOWERCASE_VERB);
+	if (rc != SMTP_E_OK || cmd.verb == SMTP_CMD_UNKNOWN) {
+		smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
+		smtp_error(s, PM_UNKNOWN, arg_text(line, len, txt, sizeof(txt)));
+		return;
+	}
+	for (i = 0; i < sizeof(smtp_cmd_table) / sizeof(smtp_cmd_table[0]);
+	    i++) {
+		const struct smtp_cmd_def *d = &smtp_cmd_table[i];
+
+		if (d->verb != cmd.verb)
+			continue;
+		if (!(d->states & SMTP_ST(s->state))) {
+			smtp_finding(s, SMTP_F_BAD_SEQUENCE);
+			smtp_error(s, d->bad_seq, NULL);
+			return;
+		}
+		d->fn(s, &cmd);
+		return;
+	}
+	smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
+	smtp_error(s, PM_UNKNOWN, arg_text(line, len, txt, sizeof(txt)));
+}
+
+static void
+cmd_helo(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	struct persona_vars v;
+	char	 out[PERSONA_REPLY_MAX], esc[LOG_ESC_MAX];
+	unsigned int ext = PERSONA_EXT_AUTH;
+	size_t	 n;
+
+	if (c->arglen == 0) {
+		smtp_error(s, c->verb == SMTP_CMD_EHLO ? PM_EHLO_NOARG :
+		    PM_HELO_NOARG, NULL);
+		return;
+	}
+	smtp_tx_free(s);
+	free(s->helo);
+	s->helo = xmalloc(c->arglen + 1);
+	arg_text(c->arg, c->arglen, s->helo, c->arglen + 1);
+	s->helo_verb = c->verb;
+	s->esmtp = c->verb == SMTP_CMD_EHLO;
+	smtp_enter_state(s, SMTP_S_IDLE);
+	log_info("%s smtp helo verb=%s name=%s", s->id, smtp_verb_name(c->verb),
+	    log_esc(c->arg, c->arglen, esc, sizeof(esc)));
+	if (!s->esmtp) {
+		smtp_reply(s, PM_HELO, NULL);
+		return;
+	}
+	if (s->srv->ssl_ctx != NULL && !s->tls)
+		ext |= PERSONA_EXT_STARTTLS;
+	smtp_vars(s, &v, NULL);
+	n = persona_ehlo(s->srv->persona, &v, ext, out, sizeof(out));
+	if (n == 0)
+		fatalx("%s: persona %s cannot render EHLO", __func__,
+		    persona_name(s->srv->persona));
+	smtp_reply_raw(s, out, n);
+}
+
+static bool
+need_helo(struct smtp_session *s)
+{
+	if (s->state != SMTP_S_GREETED)
+		return false;
+	smtp_finding(s, SMTP_F_BAD_SEQUENCE);
+	smtp_error(s, PM_MAIL_NEED_HELO, NULL);
+	return true;
+}
+
+static void
+cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	if (need_helo(s))
+		return;
+	if (s->state != SMTP_S_IDLE) {
+		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
+		smtp_error(s, PM_MAIL_NESTED, NULL);
+		return;
+	}
+	smtp_tx_mail(s, c);
+}
+
+static void
+cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	if (s->state != SMTP_S_MAIL && s->state != SMTP_S_RCPT) {
+		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
+		smtp_error(s, PM_RCPT_NEED_MAIL, NULL);
+		return;
+	}
+	smtp_tx_rcpt(s, c);
+}
+
+static void
+cmd_data(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	if (s->state != SMTP_S_RCPT) {
+		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
+		smtp_error(s, s->state == SMTP_S_MAIL ? PM_DATA_NEED_RCPT :
+		    PM_DATA_NEED_MAIL, NULL);
+		return;
+	}
+	if (c->arglen > 0) {
+		smtp_error(s, PM_DATA_ARGS, NULL);
+		return;
+	}
+	smtp_tx_data(s, c);
+}
+
+static void
+cmd_rset(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	smtp_tx_free(s);
+	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT)
+		smtp_enter_state(s, SMTP_S_IDLE);
+	smtp_reply(s, PM_RSET, NULL);
+}
+
+static void
+cmd_noop(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	smtp_reply(s, PM_NOOP, NULL);
+}
+
+static void
+cmd_quit(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	smtp_tx_free(s);
+	smtp_reply(s, PM_QUIT, NULL);
+	smtp_close(s, SMTP_C_QUIT);
+}
+
+static void
+cmd_vrfy(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	char	 txt[ARG_TEXT_MAX];
+
+	if (c->arglen == 0) {
+		smtp_error(s, PM_VRFY_NOARG, NULL);
+		return;
+	}
+	smtp_reply(s, PM_VRFY, arg_text(c->arg, c->arglen, txt, sizeof(txt)));
+}
+
+static void
+cmd_expn(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	char	 txt[ARG_TEXT_MAX];
+
+	smtp_reply(s, PM_EXPN, arg_text(c->arg, c->arglen, txt, sizeof(txt)));
+}
+
+static void
+cmd_help(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	smtp_reply(s, PM_HELP, NULL);
+}
+
+static void
+cmd_etrn(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	char	 txt[ARG_TEXT_MAX];
+
+	smtp_reply(s, PM_ETRN, arg_text(c->arg, c->arglen, txt, sizeof(txt)));
+}
+
+static void
+cmd_bdat(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	smtp_error(s, PM_NOT_IMPLEMENTED, NULL);
+}
+
+static void
+cmd_nonsmtp(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	char	 txt[ARG_TEXT_MAX];
+
+	smtp_finding(s, SMTP_F_NONSMTP_COMMAND);
+	smtp_tx_free(s);
+	smtp_reply(s, PM_NONSMTP, arg_text(c->verb_text,
+	    strlen(c->verb_text), txt, sizeof(txt)));
+	if (persona_closes(s->srv->persona, PM_NONSMTP))
+		smtp_close(s, SMTP_C_NONSMTP);
+	else
+		s->errors++;
+}
+
+static void
+cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	struct evbuffer *in;
+	size_t	 left;
+
+	if (c->arglen > 0) {
+		smtp_error(s, PM_STARTTLS_ARGS, NULL);
+		return;
+	}
+	if (s->srv->ssl_ctx == NULL || s->tls) {
+		smtp_error(s, PM_STARTTLS_UNAVAIL, NULL);
+		return;
+	}
+	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT) {
+		smtp_error(s, PM_BAD_SEQUENCE, NULL);
+		return;
+	}
+	smtp_finding(s, SMTP_F_STARTTLS);
+	/* RFC 3207 5: nothing the client sent before TLS may be used after */
+	in = bufferevent_get_input(s->bev);
+	if ((left = evbuffer_get_length(in)) > 0) {
+		smtp_finding(s, SMTP_F_STARTTLS_INJECTION);
+		evbuffer_drain(in, left);
+		s->bytes_in += left;
+	}
+	smtp_reply(s, PM_STARTTLS_GO, NULL);
+	/* the TLS session starts from scratch: forget HELO (RFC 3207 4.2) */
+	free(s->helo);
+	s->helo = NULL;
+	s->esmtp = false;
+	if (smtp_tls_start(s) == -1) {
+		smtp_close(s, SMTP_C_TLS_ERROR);
+		return;
+	}
+	s->resume = SMTP_S_GREETED;
+}
+
+static void
+cmd_auth(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	if (s->authenticated) {
+		smtp_error(s, PM_AUTH_ALREADY, NULL);
+		return;
+	}
+	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT) {
+		smtp_error(s, PM_AUTH_IN_MAIL, NULL);
+		return;
+	}
+	if (!s->esmtp) {
+		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
+		smtp_error(s, PM_BAD_SEQUENCE, NULL);
+		return;
+	}
+	smtp_auth_start(s, c);
+}

@@ -1,0 +1,264 @@
+/*
+ * smtp_session.h -- one SMTP client session inside the SMTP role, and the
+ * server that owns the sessions. Private to smtpd/: the files that make up
+ * the role (smtp_server.c, smtp_session.c, smtp_commands.c, smtp_tx.c,
+ * smtp_auth_session.c, smtp_record.c, smtp_tls.c) share it.
+ */
+#ifndef RT_SMTP_SESSION_H
+#define RT_SMTP_SESSION_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/queue.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "conf.h"
+#include "persona.h"
+#include "proxy.h"
+#include "queue.h"
+#include "smtp_auth.h"
+#include "smtp_cmd.h"
+#include "smtp_data.h"
+
+/* The session states; changed only by smtp_enter_state(). */
+enum smtp_state {
+	SMTP_S_PROXY,		/* waiting for the PROXY header; no banner yet */
+	SMTP_S_BANNER,		/* connected, banner not yet sent */
+	SMTP_S_GREETED,		/* banner sent, no HELO/EHLO yet */
+	SMTP_S_IDLE,		/* after HELO/EHLO, no transaction */
+	SMTP_S_MAIL,		/* MAIL accepted */
+	SMTP_S_RCPT,		/* at least one RCPT accepted */
+	SMTP_S_DATA,		/* receiving message content */
+	SMTP_S_WAIT_COMMIT,	/* content complete, waiting for durability */
+	SMTP_S_AUTH,		/* inside a SASL exchange */
+	SMTP_S_TLS,		/* TLS handshake in progress */
+	SMTP_S_CLOSING,		/* final reply queued; close when flushed */
+};
+
+#define SMTP_ST(s)	(1u << (s))
+
+/* Findings: protocol oddities recorded as evidence (docs/SPOOL.md). */
+enum smtp_finding {
+	SMTP_F_PREGREET,
+	SMTP_F_PIPELINING_NOEXT,
+	SMTP_F_PIPELINING_AFTER_DATA,
+	SMTP_F_BARE_LF,
+	SMTP_F_BARE_CR,
+	SMTP_F_NUL,
+	SMTP_F_LONG_LINE,
+	SMTP_F_8BIT_COMMAND,
+	SMTP_F_CTRL_COMMAND,
+	SMTP_F_LOWERCASE_VERB,
+	SMTP_F_SMUGGLE_LF_DOT_CRLF,
+	SMTP_F_SMUGGLE_CR_DOT_CRLF,
+	SMTP_F_SMUGGLE_LF_DOT_LF,
+	SMTP_F_SMUGGLE_CRLF_DOT_LF,
+	SMTP_F_8BIT_DATA,
+	SMTP_F_UNKNOWN_COMMAND,
+	SMTP_F_NONSMTP_COMMAND,
+	SMTP_F_AUTH_ATTEMPT,
+	SMTP_F_BAD_SEQUENCE,
+	SMTP_F_PATH_PERCENT,
+	SMTP_F_PATH_BANG,
+	SMTP_F_PATH_ROUTE,
+	SMTP_F_PATH_QUOTED,
+	SMTP_F_PATH_MULTI_AT,
+	SMTP_F_PATH_NOBRACKETS,
+	SMTP_F_PATH_IPLIT,
+	SMTP_F_STARTTLS,
+	SMTP_F_STARTTLS_INJECTION,
+	SMTP_F_TLS_ERROR,
+	SMTP_F_COUNT
+};
+
+/* Why a session ended (the "close" field of the session record). */
+enum smtp_close {
+	SMTP_C_NONE = 0,
+	SMTP_C_QUIT,
+	SMTP_C_EOF,
+	SMTP_C_TIMEOUT,
+	SMTP_C_DATA_TIMEOUT,
+	SMTP_C_SESSION_TIME,
+	SMTP_C_TOO_MANY_ERRORS,
+	SMTP_C_TOO_MANY_COMMANDS,
+	SMTP_C_TOO_MANY_SESSIONS,
+	SMTP_C_TOO_MANY_FROM_IP,
+	SMTP_C_PROXY_INVALID,
+	SMTP_C_PROXY_TIMEOUT,
+	SMTP_C_NONSMTP,
+	SMTP_C_TLS_ERROR,
+	SMTP_C_SHUTDOWN,
+	SMTP_C_IO_ERROR,
+};
+
+struct smtp_server;
+
+/* One mail transaction (MAIL .. end of DATA). */
+struct smtp_tx {
+	json_t		*mail_from;	/* envelope "mail_from" object */
+	json_t		*rcpts;		/* envelope "rcpt" array */
+	size_t		 nrcpt;
+	struct timespec	 t_mail;
+	struct timespec	 t_data;
+	struct queue_msg *msg;		/* open while in DATA */
+	struct smtp_data data;
+	int		 write_errno;	/* first spool write error */
+	bool		 too_big;
+	size_t		 transcript_mark;
+};
+
+/* SASL exchange in progress. */
+struct smtp_authx {
+	struct smtp_auth_cred cred;
+	int		 step;		/* LOGIN: 0 user, 1 password */
+	char		 challenge[128];	/* CRAM-MD5 challenge (clear) */
+};
+
+struct smtp_session {
+	char		 id[QUEUE_ID_LEN + 1];
+	struct smtp_server *srv;
+	int		 lflags;	/* listener ADDR_F_* */
+	struct bufferevent *bev;
+	enum smtp_state	 state;
+	enum smtp_state	 resume;	/* state to return to after AUTH/TLS */
+	enum smtp_close	 close;
+
+	struct sockaddr_storage peer;	/* the socket peer */
+	struct sockaddr_storage local;	/* our end */
+	struct sockaddr_storage client;	/* PROXY source or peer */
+	char		 client_addr[INET6_ADDRSTRLEN];
+	struct proxy_info *proxy;	/* NULL without a PROXY header */
+	bool		 ip_counted;	/* holds a per-address slot */
+
+	char		*helo;		/* escaped HELO/EHLO argument */
+	enum smtp_verb	 helo_verb;
+	bool		 esmtp;
+	bool		 tls;
+	char		*tls_version;
+	char		*tls_cipher;
+	char		*tls_sni;
+	bool		 authenticated;
+	bool		 skipping;	/* discarding an over-long line */
+
+	struct smtp_tx	*tx;
+	struct smtp_authx *authx;
+	json_t		*auth;		/* array of attempts, or NULL */
+	json_t		*messages;	/* array of message ids, or NULL */
+	struct buf	*transcript;	/* raw lines, '\n'-separated */
+	bool		 transcript_truncated;
+	uint32_t	 findings[SMTP_F_COUNT];
+
+	unsigned long	 commands;
+	unsigned long	 errors;
+	unsigned long	 rejected;
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	struct timespec	 t_start;
+	bool		 commit_pending;	/* a commit callback will come */
+	bool		 dead;		/* connection gone; free after commit */
+
+	TAILQ_ENTRY(smtp_session) entry;
+};
+
+TAILQ_HEAD(smtp_session_list, smtp_session);
+
+struct smtp_server {
+	struct event_base	*base;
+	struct conf		*conf;
+	const struct persona	*persona;
+	struct queue		*queue;
+	struct queue_committer	*committer;
+	struct event		*commit_ev;
+	SSL_CTX			*ssl_ctx;	/* NULL: no TLS */
+	struct smtp_session_list sessions;
+	size_t			 nsessions;
+	struct smtp_iptab	*iptab;
+	uint64_t		 qid_seq;
+	int			 notify_fd;	/* to the worker; -1 if none */
+	bool			 shutting_down;
+	struct evconnlistener	**listeners;
+	int			*lflags;
+	size_t			 nlisteners;
+	struct event		*sigterm_ev;
+	struct event		*sigint_ev;
+	struct event		*shutdown_timer;
+};
+
+/* smtp_server.c */
+struct smtp_server *smtp_server_new(struct event_base *base, struct conf *conf,
+		    const struct persona *p, struct queue *q, SSL_CTX *ctx,
+		    int notify_fd);
+int		 smtp_server_listen(struct smtp_server *srv, int fd, int flags);
+void		 smtp_server_run(struct smtp_server *srv);
+void		 smtp_server_free(struct smtp_server *srv);
+bool		 smtp_server_ip_acquire(struct smtp_server *srv,
+		    const struct sockaddr *sa);
+void		 smtp_server_ip_release(struct smtp_server *srv,
+		    const struct sockaddr *sa);
+
+/* smtp_session.c */
+struct smtp_session *smtp_session_new(struct smtp_server *srv, int fd,
+		    const struct sockaddr *sa, socklen_t salen, int lflags);
+void		 smtp_session_setcb(struct smtp_session *s);
+void		 smtp_enter_state(struct smtp_session *s, enum smtp_state st);
+void		 smtp_reply(struct smtp_session *s, enum persona_msg m,
+		    const char *arg);
+void		 smtp_reply_qid(struct smtp_session *s, enum persona_msg m,
+		    const char *qid);
+void		 smtp_reply_raw(struct smtp_session *s, const char *text,
+		    size_t len);
+void		 smtp_close(struct smtp_session *s, enum smtp_close why);
+void		 smtp_session_resume(struct smtp_session *s);
+void		 smtp_session_set_timeout(struct smtp_session *s);
+void		 smtp_session_shutdown(struct smtp_session *s);
+void		 smtp_finish(struct smtp_session *s);
+void		 smtp_vars(struct smtp_session *s, struct persona_vars *v,
+		    const char *arg);
+
+/* smtp_commands.c */
+void		 smtp_command(struct smtp_session *s, const char *line,
+		    size_t len);
+
+/* smtp_tx.c */
+void		 smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c);
+void		 smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c);
+void		 smtp_tx_data(struct smtp_session *s, const struct smtp_cmd *c);
+size_t		 smtp_tx_feed(struct smtp_session *s, const char *p, size_t n);
+void		 smtp_tx_free(struct smtp_session *s);
+
+/* smtp_auth_session.c */
+void		 smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c);
+void		 smtp_auth_line(struct smtp_session *s, const char *line,
+		    size_t len);
+
+/* smtp_record.c */
+void		 smtp_finding(struct smtp_session *s, enum smtp_finding f);
+void		 smtp_transcript(struct smtp_session *s, char dir,
+		    const char *p, size_t len);
+json_t		*smtp_record_conn(struct smtp_session *s);
+json_t		*smtp_record_transcript(struct smtp_session *s);
+json_t		*smtp_record_findings(struct smtp_session *s);
+void		 smtp_record_session(struct smtp_session *s);
+const char	*smtp_close_name(enum smtp_close c);
+json_t		*smtp_time_json(const struct timespec *ts);
+void		 smtp_path_findings(struct smtp_session *s, unsigned int flags);
+
+/* smtp_tls.c */
+SSL_CTX		*smtp_tls_ctx(const struct conf *conf, const char *cert,
+		    const char *key);
+int		 smtp_tls_ensure_cert(const struct conf *conf, const char *dir,
+		    uid_t uid, gid_t gid, char **cert, char **key);
+int		 smtp_tls_start(struct smtp_session *s);
+
+#endif

@@ -1,0 +1,454 @@
+/*
+ * smtp_tx.c -- one mail transaction: MAIL, RCPT, DATA, the message stream
+ * into the spool, and the reply after the group commit. Runs in the SMTP
+ * role. Addresses are parsed by smtp_addr.c, message bytes by smtp_data.c;
+ * this file only decides and records. The 250 after DATA is sent only
+ * from the committer's callback, when the message is durable in new/.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "compat.h"
+#include "evlog.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "smtp_session.h"
+#include "xmalloc.h"
+
+static void	 smtp_tx_emit(void *, const char *, size_t);
+static void	 smtp_tx_done(struct smtp_session *);
+static void	 smtp_tx_committed(void *, const char *, int);
+
+static const char *
+body_name(enum smtp_body b)
+{
+	switch (b) {
+	case SMTP_BODY_7BIT:
+		return "7BIT";
+	case SMTP_BODY_8BITMIME:
+		return "8BITMIME";
+	case SMTP_BODY_BINARYMIME:
+		return "BINARYMIME";
+	default:
+		return NULL;
+	}
+}
+
+static json_t *
+path_flags_json(unsigned int f)
+{
+	static const struct {
+		unsigned int	 flag;
+		const char	*name;
+	} names[] = {
+		{ SMTP_PATH_F_NULL, "null" },
+		{ SMTP_PATH_F_ROUTE, "route" },
+		{ SMTP_PATH_F_QUOTED, "quoted" },
+		{ SMTP_PATH_F_PERCENT, "percent" },
+		{ SMTP_PATH_F_BANG, "bang" },
+		{ SMTP_PATH_F_IPLIT, "ip_literal" },
+		{ SMTP_PATH_F_MULTI_AT, "multi_at" },
+		{ SMTP_PATH_F_NOBRACKETS, "no_brackets" },
+		{ SMTP_PATH_F_NODOMAIN, "no_domain" },
+		{ SMTP_PATH_F_UTF8, "utf8" },
+		{ SMTP_PATH_F_SPACE, "space" },
+		{ SMTP_PATH_F_LONG, "long" },
+	};
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (f & names[i].flag)
+			json_array_append_new(a, json_string(names[i].name));
+	return a;
+}
+
+/* one envelope address object from a parsed MAIL/RCPT argument */
+static json_t *
+addr_json(const struct smtp_cmd *c, const struct smtp_mailarg *ma)
+{
+	json_t	*o = json_object();
+
+	json_object_set_new(o, "addr", jsu_str(ma->path.addr));
+	if (ma->path.route[0] != '\0')
+		json_object_set_new(o, "route", jsu_str(ma->path.route));
+	json_object_set_new(o, "raw", jsu_bytes(c->arg, c->arglen));
+	json_object_set_new(o, "flags", path_flags_json(ma->path.flags));
+	return o;
+}
+
+static enum persona_msg
+parse_error_msg(int rc, bool mail)
+{
+	switch (rc) {
+	case SMTP_E_PARAM:
+		return mail ? PM_MAIL_BADPARAM : PM_SYNTAX;
+	case SMTP_E_PARAM_VALUE:
+		return mail ? PM_MAIL_BADSIZE : PM_SYNTAX;
+	case SMTP_E_SYNTAX:
+	case SMTP_E_EMPTY:
+		return mail ? PM_MAIL_SYNTAX : PM_RCPT_SYNTAX;
+	default:
+		return mail ? PM_MAIL_BADADDR : PM_RCPT_BADADDR;
+	}
+}
+
+static void
+tx_error(struct smtp_session *s, enum persona_msg m, const char *arg)
+{
+	s->errors++;
+	smtp_reply(s, m, arg);
+	if (s->errors >= (unsigned long)s->srv->conf->max_unknown_commands) {
+		smtp_reply(s, PM_TOO_MANY_ERRORS, NULL);
+		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
+	}
+}
+
+/*
+ * smtp_tx_mail -- MAIL FROM in state IDLE: parse, check SIZE against the
+ * cap, start a transaction. Every syntactically possible sender is taken.
+ */
+void
+smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	struct smtp_mailarg ma;
+	struct smtp_tx *tx;
+	json_t	*o;
+	char	 esc[LOG_ESC_MAX];
+	int	 rc;
+
+	rc = smtp_addr_parse_mail(c->arg, c->arglen, &ma);
+	if (rc != SMTP_E_OK) {
+		tx_error(s, parse_error_msg(rc, true),
+		    rc == SMTP_E_PARAM ? ma.err_param : NULL);
+		return;
+	}
+	if (ma.size > s->srv->conf->max_message_size) {
+		smtp_reply(s, PM_MAIL_TOOBIG, NULL);
+		return;
+	}
+	smtp_path_findings(s, ma.path.flags);
+	tx = xcalloc(1, sizeof(*tx));
+	clock_gettime(CLOCK_REALTIME, &tx->t_mail);
+	o = addr_json(c, &ma);
+	if (ma.size >= 0)
+		json_object_set_new(o, "size", json_integer(ma.size));
+	if (body_name(ma.body) != NULL)
+		json_object_set_new(o, "body", json_string(body_name(ma.body)));
+	json_object_set_new(o, "smtputf8", json_boolean(ma.smtputf8));
+	tx->mail_from = o;
+	tx->rcpts = json_array();
+	s->tx = tx;
+	smtp_enter_state(s, SMTP_S_MAIL);
+	log_debug("%s smtp mail from=%s", s->id,
+	    log_esc(ma.path.addr, strlen(ma.path.addr), esc, sizeof(esc)));
+	smtp_reply(s, PM_MAIL_OK, json_string_value(json_object_get(o,
+	    "addr")));
+}
+
+/*
+ * smtp_tx_rcpt -- RCPT TO inside a transaction: every recipient for
+ * every domain is accepted, up to max_recipients.
+ */
+void
+smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	struct smtp_mailarg ma;
+	json_t	*o;
+	int	 rc;
+
+	rc = smtp_addr_parse_rcpt(c->arg, c->arglen, &ma);
+	if (rc != SMTP_E_OK) {
+		tx_error(s, parse_error_msg(rc, false), NULL);
+		return;
+	}
+	if (s->tx->nrcpt >= (size_t)s->srv->conf->max_recipients) {
+		smtp_reply(s, PM_RCPT_TOO_MANY, NULL);
+		return;
+	}
+	smtp_path_findings(s, ma.path.flags);
+	o = addr_json(c, &ma);
+	json_array_append_new(s->tx->rcpts, o);
+	s->tx->nrcpt++;
+	smtp_enter_state(s, SMTP_S_RCPT);
+	smtp_reply(s, PM_RCPT_OK, json_string_value(json_object_get(o,
+	    "addr")));
+}
+
+/*
+ * smtp_tx_data -- DATA with recipients: open the spool file and say 354.
+ * A spool that cannot take a file gets 452 (full) or 451 (other).
+ */
+void
+smtp_tx_data(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	struct smtp_tx *tx = s->tx;
+
+	tx->msg = queue_msg_new(s->srv->queue);
+	if (tx->msg == NULL) {
+		int	 e = errno;
+
+		log_warn("%s smtp: cannot create a message in the spool",
+		    s->id);
+		smtp_reply(s, (e == ENOSPC || e == EDQUOT) ? PM_DATA_NOSPACE :
+		    PM_DATA_TEMPFAIL, NULL);
+		smtp_tx_free(s);
+		smtp_enter_state(s, SMTP_S_IDLE);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &tx->t_data);
+	smtp_data_init(&tx->data, (size_t)s->srv->conf->max_line_length);
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		smtp_finding(s, SMTP_F_PIPELINING_AFTER_DATA);
+	smtp_reply(s, PM_DATA_GO, NULL);
+	smtp_enter_state(s, SMTP_S_DATA);
+	smtp_session_set_timeout(s);
+}
+
+static void
+smtp_tx_emit(void *arg, const char *p, size_t n)
+{
+	struct smtp_session *s = arg;
+	struct smtp_tx *tx = s->tx;
+
+	if (tx->too_big || tx->write_errno != 0)
+		return;
+	if (queue_msg_size(tx->msg) + n >
+	    (uint64_t)s->srv->conf->max_message_size) {
+		tx->too_big = true;
+		return;
+	}
+	if (queue_msg_write(tx->msg, p, n) == -1)
+		tx->write_errno = errno ? errno : EIO;
+}
+
+/*
+ * smtp_tx_feed -- n bytes of DATA content; returns how many were used.
+ * At the terminator the message is closed and handed to the committer.
+ */
+size_t
+smtp_tx_feed(struct smtp_session *s, const char *p, size_t n)
+{
+	bool	 done = false;
+	size_t	 used;
+
+	used = smtp_data_feed(&s->tx->data, p, n, smtp_tx_emit, s, &done);
+	if (done)
+		smtp_tx_done(s);
+	return used;
+}
+
+static void
+data_findings(struct smtp_session *s, uint32_t f)
+{
+	static const struct {
+		uint32_t	 flag;
+		enum smtp_finding finding;
+	} map[] = {
+		{ SMTP_DATA_F_BARE_LF, SMTP_F_BARE_LF },
+		{ SMTP_DATA_F_BARE_CR, SMTP_F_BARE_CR },
+		{ SMTP_DATA_F_NUL, SMTP_F_NUL },
+		{ SMTP_DATA_F_LONG_LINE, SMTP_F_LONG_LINE },
+		{ SMTP_DATA_F_SMUGGLE_LF_DOT_CRLF, SMTP_F_SMUGGLE_LF_DOT_CRLF },
+		{ SMTP_DATA_F_SMUGGLE_CR_DOT_CRLF, SMTP_F_SMUGGLE_CR_DOT_CRLF },
+		{ SMTP_DATA_F_SMUGGLE_LF_DOT_LF, SMTP_F_SMUGGLE_LF_DOT_LF },
+		{ SMTP_DATA_F_SMUGGLE_CRLF_DOT_LF, SMTP_F_SMUGGLE_CRLF_DOT_LF },
+		{ SMTP_DATA_F_8BIT, SMTP_F_8BIT_DATA },
+	};
+	size_t	 i, bit;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (!(f & map[i].flag))
+			continue;
+		for (bit = 0; bit < SMTP_DATA_NFLAGS; bit++)
+			if ((1u << bit) == map[i].flag)
+				break;
+		if (bit < SMTP_DATA_NFLAGS && s->tx->data.counts[bit] > 0)
+			s->findings[map[i].finding] += s->tx->data.counts[bit];
+		else
+			smtp_finding(s, map[i].finding);
+	}
+}
+
+/* the envelope of the message ending now (docs/SPOOL.md) */
+static json_t *
+smtp_tx_envelope(struct smtp_session *s, const char *qid)
+{
+	struct smtp_tx *tx = s->tx;
+	struct timespec now;
+	json_t	*env, *ts;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	env = smtp_record_conn(s);
+	json_object_set_new(env, "version", json_integer(QUEUE_ENVELOPE_VERSION));
+	json_object_set_new(env, "id", json_string(queue_msg_id(tx->msg)));
+	json_object_set_new(env, "session", json_string(s->id));
+	json_object_set_new(env, "received", smtp_time_json(&now));
+	json_object_set_new(env, "queue_id", json_string(qid));
+	json_object_set(env, "mail_from", tx->mail_from);
+	json_object_set(env, "rcpt", tx->rcpts);
+	ts = json_object();
+	json_object_set_new(ts, "connect", smtp_time_json(&s->t_start));
+	json_object_set_new(ts, "mail", smtp_time_json(&tx->t_mail));
+	json_object_set_new(ts, "data", smtp_time_json(&tx->t_data));
+	json_object_set_new(ts, "end", smtp_time_json(&now));
+	json_object_set_new(env, "timestamps", ts);
+	json_object_set_new(env, "findings", smtp_record_findings(s));
+	json_object_set_new(env, "transcript", smtp_record_transcript(s));
+	json_object_set_new(env, "transcript_truncated",
+	    json_boolean(s->transcript_truncated));
+	return env;
+}
+
+static void
+smtp_tx_done(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	char	 qid[PERSONA_QID_MAX], note[64];
+	json_t	*env;
+	int	 n;
+
+	data_findings(s, tx->data.flags);
+	n = snprintf(note, sizeof(note), "<DATA %llu bytes>",
+	    (unsigned long long)tx->data.out_bytes);
+	smtp_transcript(s, 'C', note, (size_t)n);
+	smtp_transcript(s, 'C', ".", 1);
+	if (tx->too_big) {
+		log_info("%s smtp message rejected reason=size bytes=%llu",
+		    s->id, (unsigned long long)tx->data.out_bytes);
+		smtp_tx_free(s);
+		smtp_enter_state(s, SMTP_S_IDLE);
+		smtp_reply(s, PM_DATA_TOOBIG, NULL);
+		return;
+	}
+	persona_queue_id(s->srv->persona, time(NULL), ++s->srv->qid_seq, qid,
+	    sizeof(qid));
+	env = NULL;
+	if (tx->write_errno == 0) {
+		env = smtp_tx_envelope(s, qid);
+		if (queue_msg_close(tx->msg, env) == -1)
+			tx->write_errno = errno ? errno : EIO;
+	}
+	if (tx->write_errno != 0) {
+		int	 e = tx->write_errno;
+
+		errno = e;
+		log_warn("%s smtp: cannot write message to the spool", s->id);
+		json_decref(env);
+		smtp_tx_free(s);
+		smtp_enter_state(s, SMTP_S_IDLE);
+		smtp_reply(s, (e == ENOSPC || e == EDQUOT) ? PM_DATA_NOSPACE :
+		    PM_DATA_TEMPFAIL, NULL);
+		return;
+	}
+	/* keep what the callback needs in the envelope; the msg is handed on */
+	json_object_set_new(env, "_qid", json_string(qid));
+	json_decref(tx->mail_from);
+	tx->mail_from = env;		/* owned by tx until the callback */
+	smtp_enter_state(s, SMTP_S_WAIT_COMMIT);
+	s->commit_pending = true;
+	if (s->bev != NULL)
+		bufferevent_disable(s->bev, EV_READ);
+	queue_committer_submit(s->srv->committer, tx->msg, smtp_tx_committed, s);
+	tx->msg = NULL;
+}
+
+/* the committer says the message is durable (error 0) or lost */
+static void
+smtp_tx_committed(void *arg, const char *id, int error)
+{
+	struct smtp_session *s = arg;
+	struct smtp_tx *tx = s->tx;
+	json_t	*env = tx->mail_from, *ev;
+	char	 qid[PERSONA_QID_MAX], esc[LOG_ESC_MAX];
+	const char *from;
+
+	s->commit_pending = false;
+	(void)strlcpy(qid, json_string_value(json_object_get(env, "_qid")),
+	    sizeof(qid));
+	if (error != 0) {
+		errno = error;
+		log_warn("%s smtp: commit of message %s failed", s->id, id);
+		smtp_tx_free(s);
+		if (!s->dead) {
+			smtp_enter_state(s, SMTP_S_IDLE);
+			smtp_reply(s, (error == ENOSPC || error == EDQUOT) ?
+			    PM_DATA_NOSPACE : PM_DATA_TEMPFAIL, NULL);
+		}
+	} else {
+		if (s->messages == NULL)
+			s->messages = json_array();
+		json_array_append_new(s->messages, json_string(id));
+		from = json_string_value(json_object_get(json_object_get(env,
+		    "mail_from"), "addr"));
+		log_info("%s smtp message id=%s qid=%s from=%s nrcpt=%zu "
+		    "size=%lld", s->id, id, qid,
+		    log_esc(from, from ? strlen(from) : 0, esc, sizeof(esc)),
+		    tx->nrcpt, (long long)json_integer_value(json_object_get(env,
+		    "size")));
+		ev = json_object();
+		json_object_set_new(ev, "id", json_string(id));
+		json_object_set_new(ev, "session", json_string(s->id));
+		json_object_set(ev, "client", json_object_get(env, "client"));
+		json_object_set(ev, "from", json_object_get(json_object_get(env,
+		    "mail_from"), "addr"));
+		{
+			json_t	*r = json_array(), *v;
+			size_t	 i;
+
+			json_array_foreach(json_object_get(env, "rcpt"), i, v)
+				json_array_append(r, json_object_get(v, "addr"));
+			json_object_set_new(ev, "rcpt", r);
+		}
+		json_object_set(ev, "size", json_object_get(env, "size"));
+		json_object_set(ev, "sha256", json_object_get(env, "sha256"));
+		json_object_set(ev, "queue_id", json_object_get(env, "queue_id"));
+		evlog_emit("message", ev);
+		if (s->srv->notify_fd != -1) {
+			char	 b = 'm';
+
+			(void)write(s->srv->notify_fd, &b, 1);
+		}
+		smtp_tx_free(s);
+		if (!s->dead) {
+			smtp_enter_state(s, SMTP_S_IDLE);
+			smtp_reply_qid(s, PM_DATA_OK, qid);
+		}
+	}
+	if (s->dead) {
+		smtp_finish(s);
+		return;
+	}
+	if (s->srv->shutting_down) {
+		smtp_reply(s, PM_SHUTDOWN, NULL);
+		smtp_close(s, SMTP_C_SHUTDOWN);
+		return;
+	}
+	smtp_session_resume(s);
+}
+
+/*
+ * smtp_tx_free -- forget the transaction; an open spool file is removed.
+ */
+void
+smtp_tx_free(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx == NULL || s->commit_pending)
+		return;
+	if (tx->msg != NULL)
+		queue_msg_abort(tx->msg);
+	json_decref(tx->mail_from);
+	json_decref(tx->rcpts);
+	free(tx);
+	s->tx = NULL;
+}
