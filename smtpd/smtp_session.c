@@ -615,6 +615,23 @@ smtp_finish(struct smtp_session *s)
 	struct smtp_server *srv = s->srv;
 
 	if (s->bev != NULL) {
+		struct bufferevent *under = bufferevent_get_underlying(s->bev);
+
+		/*
+		 * A TLS filter has handed its last records (the final reply)
+		 * to the socket's buffer; push them out before closing.
+		 */
+		if (under != NULL && s->close != SMTP_C_IO_ERROR) {
+			struct evbuffer *o = bufferevent_get_output(under);
+			SSL	*ssl = bufferevent_openssl_get_ssl(s->bev);
+
+			if (ssl != NULL && s->tls)
+				(void)SSL_shutdown(ssl);	/* close_notify */
+
+			/* the socket bufferevent freezes its output's start */
+			evbuffer_unfreeze(o, 1);
+			(void)evbuffer_write(o, bufferevent_getfd(under));
+		}
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}

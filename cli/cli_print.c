@@ -1,0 +1,341 @@
+/*
+ * cli_print.c -- how relaytrap(1) prints records: one JSON object per
+ * line for scripts, aligned text for people. Every string printed for a
+ * person passes cli_puts(), which escapes the C1 controls that survive
+ * jsu_bytes() escaping as valid UTF-8 (U+0080..U+009F can drive a
+ * terminal), so a hostile HELO cannot repaint the operator's screen.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+/*
+ * cli_puts -- write s to fp with C0/C1 controls shown as \xNN or \u00NN.
+ */
+void
+cli_puts(FILE *fp, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			fprintf(fp, "\\u00%02x", p[1]);
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f)
+			fprintf(fp, "\\x%02x", *p);
+		else
+			fputc(*p, fp);
+	}
+}
+
+static json_t *
+strarray(const char **v, size_t n)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static const char *
+state_str(enum queue_state s)
+{
+	return s == QUEUE_ST_NEW ? "new" : s == QUEUE_ST_CUR ? "cur" :
+	    "corrupt";
+}
+
+/*
+ * cli_msg_json -- the "queue list --json" object of an index row:
+ * {"id","state","received","client","helo","from","rcpt":[..],"size",
+ * "subject","auth":[users],"session"}. subject is null without a
+ * Subject: header.
+ */
+json_t *
+cli_msg_json(const struct queue_index_msg *m)
+{
+	json_t	*o = json_object();
+
+	json_object_set_new(o, "id", json_string(m->id));
+	json_object_set_new(o, "state", json_string(state_str(m->state)));
+	json_object_set_new(o, "received", json_string(m->received));
+	json_object_set_new(o, "client", json_string(m->client_addr));
+	json_object_set_new(o, "helo", json_string(m->helo));
+	json_object_set_new(o, "from", json_string(m->mail_from));
+	json_object_set_new(o, "rcpt", strarray(m->rcpt, m->rcpt_count));
+	json_object_set_new(o, "size", json_integer(m->size));
+	json_object_set_new(o, "subject", str_or_null(m->subject));
+	json_object_set_new(o, "auth", strarray(m->auth_users,
+	    m->auth_count));
+	json_object_set_new(o, "session", json_string(m->session));
+	return o;
+}
+
+/*
+ * cli_json_line -- j compact on one line, then drop the reference.
+ */
+void
+cli_json_line(FILE *fp, json_t *j)
+{
+	json_dumpf(j, fp, JSON_COMPACT | JSON_ENSURE_ASCII);
+	fputc('\n', fp);
+	json_decref(j);
+}
+
+/*
+ * cli_msg_line -- one human line for an index row:
+ * ID STATE RECEIVED CLIENT FROM -> RCPT (+N) SIZE "SUBJECT"
+ */
+void
+cli_msg_line(FILE *fp, const struct queue_index_msg *m)
+{
+	fprintf(fp, "%s %-7s %-24s ", m->id, state_str(m->state),
+	    *m->received ? m->received : "-");
+	cli_puts(fp, *m->client_addr ? m->client_addr : "-");
+	fputc(' ', fp);
+	cli_puts(fp, *m->mail_from ? m->mail_from : "<>");
+	fputs(" -> ", fp);
+	cli_puts(fp, m->rcpt_count > 0 ? m->rcpt[0] : "-");
+	if (m->rcpt_count > 1)
+		fprintf(fp, " (+%zu)", m->rcpt_count - 1);
+	fprintf(fp, " %" PRId64, m->size);
+	if (m->subject != NULL) {
+		fputs(" \"", fp);
+		cli_puts(fp, m->subject);
+		fputc('"', fp);
+	}
+	fputc('\n', fp);
+}
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+	json_t	*v = json_object_get(o, k);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* "label: value" for a string member, if present */
+static void
+field(FILE *fp, const char *label, const char *v)
+{
+	if (v == NULL)
+		return;
+	fprintf(fp, "%-11s ", label);
+	cli_puts(fp, v);
+	fputc('\n', fp);
+}
+
+/* "addr port" of an {addr, port} member */
+static void
+hostport(FILE *fp, const char *label, json_t *o)
+{
+	json_t	*port;
+
+	if (!json_is_object(o))
+		return;
+	port = json_object_get(o, "port");
+	fprintf(fp, "%-11s ", label);
+	cli_puts(fp, jstr(o, "addr") ? jstr(o, "addr") : "-");
+	if (json_is_integer(port))
+		fprintf(fp, " port %" JSON_INTEGER_FORMAT,
+		    json_integer_value(port));
+	fputc('\n', fp);
+}
+
+static void
+compact(FILE *fp, const char *label, json_t *v)
+{
+	char	*s;
+
+	if (v == NULL || json_is_null(v))
+		return;
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII)) == NULL)
+		return;
+	fprintf(fp, "%-11s %s\n", label, s);
+	free(s);
+}
+
+/*
+ * cli_envelope_print -- an envelope (or a session record) for a person:
+ * the connection, the SMTP envelope, AUTH attempts, findings. The
+ * transcript is left to cli_transcript_print().
+ */
+void
+cli_envelope_print(FILE *fp, json_t *env)
+{
+	json_t	*v, *a;
+	size_t	 i;
+
+	field(fp, "id:", jstr(env, "id"));
+	field(fp, "state:", jstr(env, "state"));
+	field(fp, "path:", jstr(env, "path"));
+	field(fp, "session:", jstr(env, "session"));
+	field(fp, "received:", jstr(env, "received"));
+	field(fp, "start:", jstr(env, "start"));
+	field(fp, "end:", jstr(env, "end"));
+	field(fp, "close:", jstr(env, "close"));
+	hostport(fp, "client:", json_object_get(env, "client"));
+	hostport(fp, "peer:", json_object_get(env, "peer"));
+	hostport(fp, "server:", json_object_get(env, "server"));
+	compact(fp, "proxy:", json_object_get(env, "proxy"));
+	field(fp, "persona:", jstr(env, "persona"));
+	field(fp, "hostname:", jstr(env, "hostname"));
+	field(fp, "queue id:", jstr(env, "queue_id"));
+	if ((v = json_object_get(env, "helo")) != NULL && json_is_object(v)) {
+		fprintf(fp, "%-11s %s ", "helo:", jstr(v, "verb") ?
+		    jstr(v, "verb") : "");
+		cli_puts(fp, jstr(v, "name") ? jstr(v, "name") : "");
+		fputc('\n', fp);
+	}
+	compact(fp, "tls:", json_object_get(env, "tls"));
+	if ((v = json_object_get(env, "mail_from")) != NULL &&
+	    json_is_object(v)) {
+		fprintf(fp, "%-11s <", "mail from:");
+		cli_puts(fp, jstr(v, "addr") ? jstr(v, "addr") : "");
+		fputs(">  ", fp);
+		cli_puts(fp, jstr(v, "raw") ? jstr(v, "raw") : "");
+		fputc('\n', fp);
+	}
+	json_array_foreach(json_object_get(env, "rcpt"), i, v) {
+		fprintf(fp, "%-11s <", "rcpt to:");
+		cli_puts(fp, jstr(v, "addr") ? jstr(v, "addr") : "");
+		fputs(">  ", fp);
+		cli_puts(fp, jstr(v, "raw") ? jstr(v, "raw") : "");
+		fputc('\n', fp);
+	}
+	a = json_object_get(env, "messages");
+	json_array_foreach(a, i, v)
+		field(fp, "message:", json_string_value(v));
+	json_array_foreach(json_object_get(env, "auth"), i, v) {
+		fprintf(fp, "%-11s %s user=", "auth:",
+		    jstr(v, "mechanism") ? jstr(v, "mechanism") : "?");
+		cli_puts(fp, jstr(v, "user") ? jstr(v, "user") : "");
+		if (jstr(v, "password") != NULL) {
+			fputs(" password=", fp);
+			cli_puts(fp, jstr(v, "password"));
+		}
+		if (jstr(v, "digest") != NULL) {
+			fputs(" digest=", fp);
+			cli_puts(fp, jstr(v, "digest"));
+		}
+		fprintf(fp, " result=%s\n", jstr(v, "result") ?
+		    jstr(v, "result") : "?");
+	}
+	compact(fp, "findings:", json_object_get(env, "findings"));
+	if (json_is_integer(v = json_object_get(env, "commands")))
+		fprintf(fp, "%-11s %" JSON_INTEGER_FORMAT "\n", "commands:",
+		    json_integer_value(v));
+	if (json_is_integer(v = json_object_get(env, "size")))
+		fprintf(fp, "%-11s %" JSON_INTEGER_FORMAT "\n", "size:",
+		    json_integer_value(v));
+	field(fp, "sha256:", jstr(env, "sha256"));
+}
+
+/*
+ * cli_transcript_print -- the "transcript" array, one line each.
+ */
+void
+cli_transcript_print(FILE *fp, json_t *rec)
+{
+	json_t	*v;
+	size_t	 i;
+
+	fputs("transcript:\n", fp);
+	json_array_foreach(json_object_get(rec, "transcript"), i, v) {
+		if (!json_is_string(v))
+			continue;
+		fputs("  ", fp);
+		cli_puts(fp, json_string_value(v));
+		fputc('\n', fp);
+	}
+	if (json_is_true(json_object_get(rec, "transcript_truncated")))
+		fputs("  [transcript truncated]\n", fp);
+}
+
+static void
+stats_rows(FILE *fp, json_t *st, const char *k, const char *title)
+{
+	json_t	*row, *v;
+	const char *key;
+	size_t	 i;
+
+	fprintf(fp, "%s:\n", title);
+	json_array_foreach(json_object_get(st, k), i, row) {
+		fputs("  ", fp);
+		json_object_foreach(row, key, v) {
+			if (json_is_string(v)) {
+				cli_puts(fp, json_string_value(v));
+				continue;
+			}
+			fprintf(fp, "  %s %" JSON_INTEGER_FORMAT, key,
+			    json_integer_value(v));
+		}
+		fputc('\n', fp);
+	}
+}
+
+#define ST_INT(o, k)	json_integer_value(json_object_get((o), (k)))
+
+/*
+ * cli_stats_print -- queue_index_stats() output for a person.
+ */
+void
+cli_stats_print(FILE *fp, json_t *st)
+{
+	json_t	*s = json_object_get(st, "states");
+
+	fprintf(fp, "messages:      %" JSON_INTEGER_FORMAT " (new %"
+	    JSON_INTEGER_FORMAT ", cur %" JSON_INTEGER_FORMAT ", corrupt %"
+	    JSON_INTEGER_FORMAT ")\n", ST_INT(st, "messages"), ST_INT(s, "new"),
+	    ST_INT(s, "cur"), ST_INT(s, "corrupt"));
+	fprintf(fp, "sessions:      %" JSON_INTEGER_FORMAT " (%"
+	    JSON_INTEGER_FORMAT " without a message)\n",
+	    ST_INT(st, "sessions"), ST_INT(st, "sessions_without_message"));
+	fprintf(fp, "auth attempts: %" JSON_INTEGER_FORMAT "\n",
+	    ST_INT(st, "auth_attempts"));
+	fprintf(fp, "bytes:         %" JSON_INTEGER_FORMAT "\n",
+	    ST_INT(st, "bytes"));
+	stats_rows(fp, st, "by_day", "by day");
+	stats_rows(fp, st, "top_clients", "top client addresses");
+	stats_rows(fp, st, "top_sender_domains", "top sender domains");
+}
+
+/*
+ * cli_copy_fd -- copy fd to out until EOF, byte for byte. Returns 0, or
+ * -1 with errno set.
+ */
+int
+cli_copy_fd(int fd, FILE *out)
+{
+	char	 buf[65536];
+	ssize_t	 n;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			return 0;
+		if (fwrite(buf, 1, n, out) != (size_t)n)
+			return -1;
+	}
+}

@@ -1,0 +1,67 @@
+/*
+ * queue_priv.h -- what the files of queue/ share and nobody else uses:
+ * the struct behind the opaque handles, directory helpers that work on the
+ * spool root fd, and test-only accessors. Not installed; included only by
+ * the queue/ sources and the queue unit tests.
+ */
+#ifndef RT_QUEUE_PRIV_H
+#define RT_QUEUE_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "queue.h"
+
+#define QUEUE_DIR_MODE		0750
+#define QUEUE_FILE_MODE		0640
+#define QUEUE_WBUF_SIZE		(64 * 1024)	/* message write buffer */
+#define QUEUE_RMTREE_DEPTH	8		/* later stages' subdirs */
+#define QUEUE_PATH_MAX		128		/* "corrupt/<id>/<name>" etc. */
+
+struct queue {
+	int		 rootfd;
+	char		*path;		/* for messages only, never opened */
+};
+
+struct queue_msg {
+	struct queue	*q;
+	char		 id[QUEUE_ID_LEN + 1];
+	int		 fd;		/* tmp/<id>/message, -1 once closed */
+	unsigned char	*buf;		/* allocated at the first write */
+	size_t		 buflen;
+	uint64_t	 size;
+	EVP_MD_CTX	*md;
+	int		 error;		/* sticky errno of a failed write */
+	bool		 closed;	/* queue_msg_close() succeeded */
+};
+
+/* what queue_list() keeps from a directory */
+enum queue_list_kind {
+	QUEUE_L_DAY,		/* YYYYMMDD */
+	QUEUE_L_ID,		/* <id> */
+	QUEUE_L_SESSION,	/* <id>.json, stored without ".json" */
+	QUEUE_L_DOT,		/* '.'-prefixed, not "." or ".." */
+};
+
+bool	 queue_day_valid(const char *day);
+int	 queue_id_day(const char *id, char day[QUEUE_DAY_LEN + 1]);
+bool	 queue_name_valid(const char *name);
+int	 queue_list(int rootfd, const char *dir, enum queue_list_kind kind,
+	    char ***names, size_t *n);
+void	 queue_list_free(char **names, size_t n);
+int	 queue_rmtree(int dirfd, const char *name);
+int	 queue_fsync_path(int rootfd, const char *path);
+int	 queue_write_all(int fd, const void *p, size_t n);
+void	 queue_seterr(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((__format__(printf, 3, 4)));
+void	 queue_msg_free(struct queue_msg *m);
+
+/* test-only: counters of the committer thread, and forcing the fsync path */
+uint64_t queue_committer_nsyncfs(struct queue_committer *c);
+uint64_t queue_committer_nbatches(struct queue_committer *c);
+void	 queue_committer_set_nosyncfs(struct queue_committer *c, bool on);
+
+#endif
