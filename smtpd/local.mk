@@ -18,3 +18,8 @@ sbin_PROGRAMS += relaytrapd
 relaytrapd_SOURCES = smtpd/relaytrapd.c
 relaytrapd_LDADD = smtpd/libsmtpd.a analyzers/libanalyzers.a \
 	$(RT_QUEUE_LIBS) $(RT_EXT_LIBS)
+
+check_PROGRAMS += tests/unit/test_smtp_session
+TESTS += tests/unit/test_smtp_session
+tests_unit_test_smtp_session_SOURCES = tests/unit/test_smtp_session.c
+tests_unit_test_smtp_session_LDADD = $(RT_SMTPD_LIBS) $(RT_EXT_LIBS)

@@ -324,7 +324,12 @@ cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_error(s, PM_STARTTLS_ARGS, NULL);
 		return;
 	}
-	if (s->srv->ssl_ctx == NULL || s->tls) {
+	if (s->srv->ssl_ctx == NULL) {
+		/* not offered: the persona's reply to an unimplemented verb */
+		smtp_error(s, PM_NOT_IMPLEMENTED, NULL);
+		return;
+	}
+	if (s->tls) {
 		smtp_error(s, PM_STARTTLS_UNAVAIL, NULL);
 		return;
 	}
