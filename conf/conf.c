@@ -177,13 +177,20 @@ conf_validate(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* what the buffer being parsed is called in messages: the file or "-o" */
+static const char *conf_cur_name;
+
 static void
 conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	char	 msg[1024];
 
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg && cfg->filename && strcmp(cfg->filename, "[buf]") == 0)
+	if (cfg && cfg->filename && strcmp(cfg->filename, "[buf]") == 0 &&
+	    conf_cur_name != NULL && strcmp(conf_cur_name, "-o") != 0)
+		fprintf(stderr, "relaytrap: %s:%d: %s\n", conf_cur_name,
+		    cfg->line, msg);
+	else if (cfg && cfg->filename && strcmp(cfg->filename, "[buf]") == 0)
 		fprintf(stderr, "relaytrap: -o: %s\n", msg);
 	else if (cfg && cfg->filename && cfg->line)
 		fprintf(stderr, "relaytrap: %s:%d: %s\n", cfg->filename,
@@ -192,6 +199,66 @@ conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 		fprintf(stderr, "relaytrap: %s: %s\n", cfg->filename, msg);
 	else
 		fprintf(stderr, "relaytrap: %s\n", msg);
+}
+
+/*
+ * conf_read_blanked -- the file's text with every comment (#, //, and
+ * C-style) replaced by spaces, newlines kept. libconfuse 3.3 miscounts
+ * lines after comments; without them its line numbers are right.
+ * NULL with errno if the file cannot be read.
+ */
+static char *
+conf_read_blanked(const char *path)
+{
+	FILE	*fp;
+	char	*text = NULL;
+	size_t	 len = 0, cap = 0, n, i;
+	char	 quote = 0;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return NULL;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			text = xreallocarray(text, 1, cap);
+		}
+		n = fread(text + len, 1, cap - len - 1, fp);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(fp);
+	text[len] = '\0';
+	for (i = 0; i < len; i++) {
+		char	 c = text[i];
+
+		if (quote) {
+			if (c == '\\' && i + 1 < len)
+				i++;
+			else if (c == quote || c == '\n')
+				quote = 0;
+			continue;
+		}
+		if (c == '"' || c == '\'') {
+			quote = c;
+		} else if (c == '#' || (c == '/' && text[i + 1] == '/')) {
+			while (i < len && text[i] != '\n')
+				text[i++] = ' ';
+		} else if (c == '/' && text[i + 1] == '*') {
+			text[i++] = ' ';
+			text[i++] = ' ';
+			while (i < len && !(text[i] == '*' && text[i + 1] == '/')) {
+				if (text[i] != '\n')
+					text[i] = ' ';
+				i++;
+			}
+			if (i < len)
+				text[i++] = ' ';
+			if (i < len)
+				text[i] = ' ';
+		}
+	}
+	return text;
 }
 
 static cfg_opt_t *
@@ -280,15 +347,20 @@ conf_load(const char *path, char *const *overrides, size_t noverrides)
 	for (i = 0; i < CONF_NOPTS; i++)
 		cfg_set_validate_func(cfg, conf_table[i].name, conf_validate);
 	if (path != NULL) {
-		rc = cfg_parse(cfg, path);
-		if (rc == CFG_FILE_ERROR) {
+		char	*text = conf_read_blanked(path);
+
+		if (text == NULL) {
 			fprintf(stderr, "relaytrap: cannot read configuration "
 			    "%s: %s\n", path, strerror(errno));
 			goto fail;
 		}
+		conf_cur_name = path;
+		rc = cfg_parse_buf(cfg, text);
+		free(text);
 		if (rc != CFG_SUCCESS)
 			goto fail;
 	}
+	conf_cur_name = "-o";
 	for (i = 0; i < noverrides; i++) {
 		rc = cfg_parse_buf(cfg, overrides[i]);
 		if (rc != CFG_SUCCESS) {

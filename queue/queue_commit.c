@@ -39,6 +39,9 @@ struct queue_citem {
 	struct queue_citem	*next;
 	char			 id[QUEUE_ID_LEN + 1];
 	char			 day[QUEUE_DAY_LEN + 1];
+	struct queue_msg	*msg;		/* NULL for a session record */
+	char			*session;	/* session record content */
+	size_t			 sessionlen;
 	queue_done_cb		 done;
 	void			*arg;
 	int			 error;
@@ -176,7 +179,7 @@ queue_committer_submit(struct queue_committer *c, struct queue_msg *m,
 	it->done = done;
 	it->arg = arg;
 	if (closed)
-		queue_msg_free(m);
+		it->msg = m;		/* the thread writes and frees it */
 	else {
 		queue_msg_abort(m);
 		it->error = EINVAL;
@@ -193,6 +196,34 @@ queue_committer_submit(struct queue_committer *c, struct queue_msg *m,
 
 		(void)write(c->efd, &one, sizeof(one));
 	}
+}
+
+/*
+ * queue_committer_submit_session -- have the committer thread store the
+ * session record rec (borrowed) for session id with its next batch, so
+ * the owner's event loop does no file I/O. Returns 0, or -1 with errno
+ * (EINVAL: bad id or not an object).
+ */
+int
+queue_committer_submit_session(struct queue_committer *c, const char *id,
+    json_t *rec)
+{
+	struct queue_citem *it;
+	size_t	 len;
+	char	*js;
+
+	if ((js = queue_session_dump(id, rec, &len)) == NULL)
+		return -1;
+	it = xcalloc(1, sizeof(*it));
+	memcpy(it->id, id, sizeof(it->id));
+	(void)queue_id_day(it->id, it->day);
+	it->session = js;
+	it->sessionlen = len;
+	pthread_mutex_lock(&c->mtx);
+	queue_clist_push(&c->pending, it);
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->mtx);
+	return 0;
 }
 
 static void *
@@ -318,6 +349,21 @@ queue_commit_batch(struct queue_committer *c, struct queue_citem *batch,
 	int	 rootfd = c->q->rootfd, error;
 	bool	 synced = false, new_dirty = false;
 
+	/* write what the owner kept in memory: messages, session records */
+	for (it = batch; it != NULL; it = it->next) {
+		if (it->session != NULL) {
+			if (queue_session_store(c->q, it->id, it->session,
+			    it->sessionlen) == -1)
+				log_warn("queue: session record id=%s lost",
+				    it->id);
+			it->error = -1;		/* not a message: skip below */
+			continue;
+		}
+		if (queue_msg_store(it->msg) == -1)
+			queue_commit_fail(c, it, errno, "write", "tmp");
+		queue_msg_free(it->msg);
+		it->msg = NULL;
+	}
 	if (use_syncfs) {
 		if (syncfs(rootfd) == 0)
 			synced = true;
@@ -326,6 +372,8 @@ queue_commit_batch(struct queue_committer *c, struct queue_citem *batch,
 			    c->q->path);
 	}
 	for (it = batch; it != NULL; it = it->next) {
+		if (it->error != 0)
+			continue;
 		if (!synced && queue_commit_fsync_one(rootfd, it->id) == -1) {
 			queue_commit_fail(c, it, errno, "fsync", "tmp");
 			continue;
@@ -365,6 +413,12 @@ queue_commit_batch(struct queue_committer *c, struct queue_citem *batch,
 	/* losing this only risks a purged tmp/ entry reappearing: warn */
 	if (queue_fsync_path(rootfd, "tmp") == -1)
 		log_warn("queue: fsync %s/tmp", c->q->path);
+	for (it = batch; it != NULL; it = it->next)
+		if (it->session != NULL) {
+			free(it->session);
+			it->session = NULL;
+			it->error = 0;
+		}
 }
 
 /*

@@ -1,9 +1,13 @@
 /*
- * queue_msg.c -- receiving one message into tmp/<id>/ (SMTP role, milter).
- * Runs on the event-loop thread, so nothing here fsyncs or blocks beyond
- * a buffered write(2): durability is the committer's job
- * (queue_commit.c). The bytes written are the client's DATA, stored as
- * they are; the envelope is the caller's json, dumped by jansson.
+ * queue_msg.c -- receiving one message (SMTP role, milter). Runs on the
+ * event-loop thread, so nothing here fsyncs, and a message of ordinary
+ * size never touches the disk here at all: its bytes stay in memory until
+ * the committer thread writes tmp/<id>/ and makes it durable
+ * (queue_commit.c). A message larger than QUEUE_MEM_MSG_MAX, or one that
+ * arrives while QUEUE_MEM_BUDGET bytes are already held, is spilled to
+ * tmp/<id>/message and streamed there through a 64 KiB buffer. The bytes
+ * are the client's DATA as they are; the envelope is the caller's json,
+ * dumped by jansson.
  */
 #include "config.h"
 
@@ -29,44 +33,79 @@
 
 static int	 queue_msg_flush(struct queue_msg *m);
 
+static void
+mem_account(struct queue *q, ssize_t delta)
+{
+	__atomic_add_fetch(&q->membytes, (size_t)delta, __ATOMIC_RELAXED);
+}
+
 /*
- * queue_msg_new -- start a message: create tmp/<id>/ and its "message"
- * file. Returns the writer, or NULL with errno preserved (ENOSPC, EDQUOT,
- * EACCES, EROFS, EMFILE ...) and nothing left in tmp/.
+ * queue_msg_new -- start a message with a fresh id. Nothing is created
+ * on disk yet. Returns the writer (never NULL today; callers still check,
+ * as a spool backend may fail here with errno).
  */
 struct queue_msg *
 queue_msg_new(struct queue *q)
 {
 	struct queue_msg *m;
-	char	 id[QUEUE_ID_LEN + 1], path[QUEUE_PATH_MAX];
-	int	 tries, fd, saved;
 
-	for (tries = 0; ; tries++) {
-		queue_id_new(id);
-		(void)bsnprintf(path, sizeof(path), "tmp/%s", id);
-		if (mkdirat(q->rootfd, path, QUEUE_DIR_MODE) == 0)
-			break;
-		if (errno != EEXIST || tries >= QUEUE_NEW_TRIES)
-			return NULL;
-	}
-	(void)bsnprintf(path, sizeof(path), "tmp/%s/message", id);
-	fd = openat(q->rootfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, QUEUE_FILE_MODE);
-	if (fd == -1) {
-		saved = errno;
-		(void)bsnprintf(path, sizeof(path), "tmp/%s", id);
-		(void)unlinkat(q->rootfd, path, AT_REMOVEDIR);
-		errno = saved;
-		return NULL;
-	}
 	m = xcalloc(1, sizeof(*m));
 	m->q = q;
-	memcpy(m->id, id, sizeof(m->id));
-	m->fd = fd;
+	queue_id_new(m->id);
+	m->fd = -1;
 	if ((m->md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(m->md, EVP_sha256(), NULL) != 1)
 		fatalx("queue: cannot initialise SHA-256 (OpenSSL)");
 	return m;
+}
+
+/*
+ * queue_msg_materialize -- create tmp/<id>/ (a fresh id on EEXIST if
+ * may_rename, i.e. before the envelope names the id).
+ * Returns 0, or -1 with errno (ENOSPC, EDQUOT, EACCES, EROFS ...).
+ */
+int
+queue_msg_materialize(struct queue_msg *m, bool may_rename)
+{
+	char	 path[QUEUE_PATH_MAX];
+	int	 tries;
+
+	for (tries = 0; ; tries++) {
+		(void)bsnprintf(path, sizeof(path), "tmp/%s", m->id);
+		if (mkdirat(m->q->rootfd, path, QUEUE_DIR_MODE) == 0)
+			return 0;
+		if (errno != EEXIST || !may_rename || tries >= QUEUE_NEW_TRIES)
+			return -1;
+		queue_id_new(m->id);
+	}
+}
+
+/* move the in-memory content to tmp/<id>/message and stream from now on */
+static int
+queue_msg_spill(struct queue_msg *m)
+{
+	char	 path[QUEUE_PATH_MAX];
+	int	 saved;
+
+	if (queue_msg_materialize(m, true) == -1) {
+		m->error = errno;
+		return -1;
+	}
+	m->spilled = true;
+	(void)bsnprintf(path, sizeof(path), "tmp/%s/message", m->id);
+	m->fd = openat(m->q->rootfd, path, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, QUEUE_FILE_MODE);
+	if (m->fd == -1 || queue_write_all(m->fd, m->mem, m->memlen) == -1) {
+		saved = errno;
+		m->error = saved;
+		errno = saved;
+		return -1;
+	}
+	mem_account(m->q, -(ssize_t)m->memlen);
+	free(m->mem);
+	m->mem = NULL;
+	m->memlen = m->memcap = 0;
+	return 0;
 }
 
 /*
@@ -93,11 +132,40 @@ queue_msg_flush(struct queue_msg *m)
 	return 0;
 }
 
+/* keep n more bytes in memory if this message and the budget allow it */
+static bool
+queue_msg_mem_add(struct queue_msg *m, const void *p, size_t n)
+{
+	size_t	 cap;
+
+	if (m->memlen + n > QUEUE_MEM_MSG_MAX)
+		return false;
+	if (m->memlen + n > m->memcap) {
+		if (__atomic_load_n(&m->q->membytes, __ATOMIC_RELAXED) + n >
+		    QUEUE_MEM_BUDGET)
+			return false;
+		cap = m->memcap ? m->memcap * 2 : 4096;
+		while (cap < m->memlen + n)
+			cap *= 2;
+		if (cap > QUEUE_MEM_MSG_MAX)
+			cap = QUEUE_MEM_MSG_MAX;
+		m->mem = xreallocarray(m->mem, 1, cap);
+		mem_account(m->q, (ssize_t)(cap - m->memcap));
+		m->memcap = cap;
+	}
+	if (EVP_DigestUpdate(m->md, p, n) != 1)
+		fatalx("queue: SHA-256 update failed (OpenSSL)");
+	memcpy(m->mem + m->memlen, p, n);
+	m->memlen += n;
+	m->size += n;
+	return true;
+}
+
 /*
- * queue_msg_write -- append n bytes to the message (buffered; write(2)
- * when the 64 KiB buffer is full). Returns 0, or -1 with errno (ENOSPC,
- * EDQUOT, EIO ...); after -1 every later write and close fail with the
- * same errno and the caller must queue_msg_abort().
+ * queue_msg_write -- append n bytes to the message. Returns 0, or -1 with
+ * errno (ENOSPC, EDQUOT, EIO ... once the message had to be spilled to
+ * disk); after -1 every later write and close fail with the same errno and
+ * the caller must queue_msg_abort().
  */
 int
 queue_msg_write(struct queue_msg *m, const void *p, size_t n)
@@ -109,9 +177,17 @@ queue_msg_write(struct queue_msg *m, const void *p, size_t n)
 		errno = m->error;
 		return -1;
 	}
-	if (m->fd == -1) {
+	if (m->closed) {
 		errno = EINVAL;
 		return -1;
+	}
+	if (n == 0)
+		return 0;
+	if (!m->spilled) {
+		if (queue_msg_mem_add(m, p, n))
+			return 0;
+		if (queue_msg_spill(m) == -1)
+			return -1;
 	}
 	if (m->buf == NULL)
 		m->buf = xmalloc(QUEUE_WBUF_SIZE);
@@ -140,39 +216,41 @@ queue_msg_size(const struct queue_msg *m)
 }
 
 /*
- * queue_msg_close -- end of data: flush the message, set "version" (if
+ * queue_msg_close -- end of data: finish the message, set "version" (if
  * missing), "id" (if missing), "size" and "sha256" in env (borrowed: the
- * caller keeps its reference) and write envelope.json (compact, one line,
- * one write). No fsync: hand m to queue_committer_submit() next.
- * Returns 0, or -1 with errno (ENOSPC!) and m still to be aborted.
+ * caller keeps its reference) and keep envelope.json's content for the
+ * committer. No fsync and, for an in-memory message, no disk access:
+ * hand m to queue_committer_submit() next. Returns 0, or -1 with errno
+ * (ENOSPC for a spilled message!) and m still to be aborted.
  */
 int
 queue_msg_close(struct queue_msg *m, json_t *env)
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];
-	char		 hex[2 * 32 + 1], path[QUEUE_PATH_MAX], *js;
+	char		 hex[2 * 32 + 1], *js;
 	unsigned int	 mdlen, i;
 	size_t		 len;
-	int		 fd, saved;
 
 	if (m->error != 0) {
 		errno = m->error;
 		return -1;
 	}
-	if (m->fd == -1 || !json_is_object(env)) {
+	if (m->closed || !json_is_object(env)) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (queue_msg_flush(m) == -1)
-		return -1;
-	free(m->buf);
-	m->buf = NULL;
-	if (close(m->fd) == -1) {
+	if (m->spilled) {
+		if (queue_msg_flush(m) == -1)
+			return -1;
+		free(m->buf);
+		m->buf = NULL;
+		if (close(m->fd) == -1) {
+			m->fd = -1;
+			m->error = errno;
+			return -1;
+		}
 		m->fd = -1;
-		m->error = errno;
-		return -1;
 	}
-	m->fd = -1;
 	if (EVP_DigestFinal_ex(m->md, md, &mdlen) != 1 || mdlen != 32)
 		fatalx("queue: SHA-256 final failed (OpenSSL)");
 	for (i = 0; i < mdlen; i++)
@@ -181,8 +259,8 @@ queue_msg_close(struct queue_msg *m, json_t *env)
 	if (json_object_get(env, "version") == NULL)
 		json_object_set_new(env, "version",
 		    json_integer(QUEUE_ENVELOPE_VERSION));
-	if (json_object_get(env, "id") == NULL)
-		json_object_set_new(env, "id", json_string(m->id));
+	/* the id may have changed on spill; the envelope follows the disk */
+	json_object_set_new(env, "id", json_string(m->id));
 	json_object_set_new(env, "size", json_integer((json_int_t)m->size));
 	json_object_set_new(env, "sha256", json_string(hex));
 	if ((js = json_dumps(env, JSON_COMPACT)) == NULL) {
@@ -194,26 +272,58 @@ queue_msg_close(struct queue_msg *m, json_t *env)
 	js = xreallocarray(js, len + 2, 1);
 	js[len++] = '\n';
 	js[len] = '\0';
-
-	(void)bsnprintf(path, sizeof(path), "tmp/%s/envelope.json", m->id);
-	fd = openat(m->q->rootfd, path, O_WRONLY | O_CREAT | O_EXCL |
-	    O_CLOEXEC | O_NOFOLLOW, QUEUE_FILE_MODE);
-	if (fd == -1 || queue_write_all(fd, js, len) == -1 || close(fd) == -1) {
-		saved = errno;
-		if (fd != -1)
-			(void)close(fd);	/* EBADF after a failed close */
-		free(js);
-		m->error = saved;
-		errno = saved;
-		return -1;
-	}
-	free(js);
+	m->env = js;
+	m->envlen = len;
 	m->closed = true;
 	return 0;
 }
 
 /*
+ * queue_msg_store -- committer thread: write what is still in memory
+ * (the content of an unspilled message, and envelope.json) into
+ * tmp/<id>/. Returns 0, or -1 with errno; the caller removes tmp/<id>.
+ */
+int
+queue_msg_store(struct queue_msg *m)
+{
+	char	 path[QUEUE_PATH_MAX];
+	int	 fd, saved;
+
+	if (!m->spilled) {
+		if (queue_msg_materialize(m, false) == -1)
+			return -1;
+		m->spilled = true;
+		(void)bsnprintf(path, sizeof(path), "tmp/%s/message", m->id);
+		fd = openat(m->q->rootfd, path, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, QUEUE_FILE_MODE);
+		if (fd == -1)
+			return -1;
+		if (queue_write_all(fd, m->mem, m->memlen) == -1) {
+			saved = errno;
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+		if (close(fd) == -1)
+			return -1;
+	}
+	(void)bsnprintf(path, sizeof(path), "tmp/%s/envelope.json", m->id);
+	fd = openat(m->q->rootfd, path, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, QUEUE_FILE_MODE);
+	if (fd == -1)
+		return -1;
+	if (queue_write_all(fd, m->env, m->envlen) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
+}
+
+/*
  * queue_msg_free -- release m's memory and fds without touching the disk.
+ * Safe on any thread.
  */
 void
 queue_msg_free(struct queue_msg *m)
@@ -222,15 +332,20 @@ queue_msg_free(struct queue_msg *m)
 		return;
 	if (m->fd != -1)
 		close(m->fd);
+	if (m->memcap > 0)
+		mem_account(m->q, -(ssize_t)m->memcap);
 	EVP_MD_CTX_free(m->md);
+	free(m->mem);
 	free(m->buf);
+	free(m->env);
 	free(m);
 }
 
 /*
- * queue_msg_abort -- drop the message: remove tmp/<id>/ entirely and free
- * m. Safe at any point before queue_committer_submit(), including after a
- * failed write or close. NULL is fine. errno is preserved.
+ * queue_msg_abort -- drop the message: remove tmp/<id>/ if it was spilled
+ * and free m. Safe at any point before queue_committer_submit(),
+ * including after a failed write or close. NULL is fine. errno is
+ * preserved.
  */
 void
 queue_msg_abort(struct queue_msg *m)
@@ -244,10 +359,12 @@ queue_msg_abort(struct queue_msg *m)
 		close(m->fd);
 		m->fd = -1;
 	}
-	(void)bsnprintf(path, sizeof(path), "tmp/%s", m->id);
-	if (queue_rmtree(m->q->rootfd, path) == -1 && errno != ENOENT)
-		log_warn("queue: abort id=%s: cannot remove %s/%s", m->id,
-		    m->q->path, path);
+	if (m->spilled) {
+		(void)bsnprintf(path, sizeof(path), "tmp/%s", m->id);
+		if (queue_rmtree(m->q->rootfd, path) == -1 && errno != ENOENT)
+			log_warn("queue: abort id=%s: cannot remove %s/%s",
+			    m->id, m->q->path, path);
+	}
 	queue_msg_free(m);
 	errno = saved;
 }

@@ -20,15 +20,30 @@
 #define QUEUE_WBUF_SIZE		(64 * 1024)	/* message write buffer */
 #define QUEUE_RMTREE_DEPTH	8		/* later stages' subdirs */
 #define QUEUE_PATH_MAX		128		/* "corrupt/<id>/<name>" etc. */
+#define QUEUE_MEM_MSG_MAX	(256 * 1024)	/* kept in memory up to this */
+#define QUEUE_MEM_BUDGET	(64UL * 1024 * 1024) /* all in-memory messages */
 
 struct queue {
 	int		 rootfd;
 	char		*path;		/* for messages only, never opened */
+	size_t		 membytes;	/* in-memory message bytes (atomic) */
 };
 
+/*
+ * A message lives in memory (mem) until it is committed, so the owner's
+ * event loop never touches the disk; one larger than QUEUE_MEM_MSG_MAX,
+ * or arriving while QUEUE_MEM_BUDGET is used up, is spilled to
+ * tmp/<id>/message and streamed there.
+ */
 struct queue_msg {
 	struct queue	*q;
 	char		 id[QUEUE_ID_LEN + 1];
+	unsigned char	*mem;		/* content while not spilled */
+	size_t		 memlen;
+	size_t		 memcap;
+	bool		 spilled;	/* tmp/<id>/ exists */
+	char		*env;		/* envelope.json content after close */
+	size_t		 envlen;
 	int		 fd;		/* tmp/<id>/message, -1 once closed */
 	unsigned char	*buf;		/* allocated at the first write */
 	size_t		 buflen;
@@ -58,6 +73,11 @@ int	 queue_write_all(int fd, const void *p, size_t n);
 void	 queue_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((__format__(printf, 3, 4)));
 void	 queue_msg_free(struct queue_msg *m);
+int	 queue_msg_materialize(struct queue_msg *m, bool may_rename);
+int	 queue_msg_store(struct queue_msg *m);
+char	*queue_session_dump(const char *id, json_t *rec, size_t *lenp);
+int	 queue_session_store(struct queue *q, const char *id, const char *js,
+	    size_t len);
 
 /* test-only: counters of the committer thread, and forcing the fsync path */
 uint64_t queue_committer_nsyncfs(struct queue_committer *c);

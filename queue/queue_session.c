@@ -38,38 +38,79 @@
 int
 queue_session_write(struct queue *q, const char *id, json_t *rec)
 {
-	char	 day[QUEUE_DAY_LEN + 1], tmp[QUEUE_PATH_MAX];
-	char	 dst[QUEUE_PATH_MAX], *js;
+	char	*js;
 	size_t	 len;
-	int	 fd, saved;
+	int	 rc, saved;
+
+	if ((js = queue_session_dump(id, rec, &len)) == NULL)
+		return -1;
+	rc = queue_session_store(q, id, js, len);
+	saved = errno;
+	free(js);
+	errno = saved;
+	return rc;
+}
+
+/*
+ * queue_session_dump -- the record's file content (compact JSON and a
+ * newline), with "id" set when missing. NULL with errno EINVAL/ENOMEM.
+ */
+char *
+queue_session_dump(const char *id, json_t *rec, size_t *lenp)
+{
+	char	 day[QUEUE_DAY_LEN + 1], *js;
+	size_t	 len;
 
 	if (queue_id_day(id, day) == -1 || !json_is_object(rec)) {
 		errno = EINVAL;
-		return -1;
+		return NULL;
 	}
 	if (json_object_get(rec, "id") == NULL)
 		json_object_set_new(rec, "id", json_string(id));
-	(void)bsnprintf(dst, sizeof(dst), "sessions/%s", day);
-	if (mkdirat(q->rootfd, dst, QUEUE_DIR_MODE) == -1 && errno != EEXIST)
-		return -1;
 	if ((js = json_dumps(rec, JSON_COMPACT)) == NULL) {
 		errno = ENOMEM;
-		return -1;
+		return NULL;
 	}
 	len = strlen(js);
 	js = xreallocarray(js, len + 2, 1);
 	js[len++] = '\n';
 	js[len] = '\0';
+	*lenp = len;
+	return js;
+}
+
+/*
+ * queue_session_store -- write len bytes as sessions/<day>/<id>.json via
+ * ".<id>.tmp" and rename. No fsync. 0, or -1 with errno and no temp file.
+ */
+int
+queue_session_store(struct queue *q, const char *id, const char *js,
+    size_t len)
+{
+	char	 day[QUEUE_DAY_LEN + 1], tmp[QUEUE_PATH_MAX];
+	char	 dst[QUEUE_PATH_MAX];
+	int	 fd, saved;
+
+	if (queue_id_day(id, day) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
 	(void)bsnprintf(tmp, sizeof(tmp), "sessions/%s/.%s.tmp", day, id);
 	(void)bsnprintf(dst, sizeof(dst), "sessions/%s/%s.json", day, id);
 	fd = openat(q->rootfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, QUEUE_FILE_MODE);
-	if (fd == -1) {
-		saved = errno;
-		free(js);
-		errno = saved;
-		return -1;
+	if (fd == -1 && errno == ENOENT) {
+		(void)bsnprintf(dst, sizeof(dst), "sessions/%s", day);
+		if (mkdirat(q->rootfd, dst, QUEUE_DIR_MODE) == -1 &&
+		    errno != EEXIST)
+			return -1;
+		(void)bsnprintf(dst, sizeof(dst), "sessions/%s/%s.json", day,
+		    id);
+		fd = openat(q->rootfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC | O_NOFOLLOW, QUEUE_FILE_MODE);
 	}
+	if (fd == -1)
+		return -1;
 	if (queue_write_all(fd, js, len) == -1) {
 		saved = errno;
 		close(fd);
@@ -80,10 +121,8 @@ queue_session_write(struct queue *q, const char *id, json_t *rec)
 		saved = errno;
 		goto fail;
 	}
-	free(js);
 	return 0;
 fail:
-	free(js);
 	(void)unlinkat(q->rootfd, tmp, 0);
 	errno = saved;
 	return -1;

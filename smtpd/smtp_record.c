@@ -304,8 +304,8 @@ smtp_record_session(struct smtp_session *s)
 	json_object_set_new(rec, "transcript", smtp_record_transcript(s));
 	json_object_set_new(rec, "transcript_truncated",
 	    json_boolean(s->transcript_truncated));
-	if (queue_session_write(s->srv->queue, s->id, rec) == -1)
-		log_warn("%s smtp: cannot write the session record", s->id);
+	if (queue_committer_submit_session(s->srv->committer, s->id, rec) == -1)
+		log_warn("%s smtp: cannot record the session", s->id);
 
 	ev = json_object();
 	json_object_set_new(ev, "id", json_string(s->id));

@@ -39,6 +39,7 @@ static void	 smtp_input(struct smtp_session *);
 static bool	 smtp_line_input(struct smtp_session *, struct evbuffer *);
 static void	 smtp_proxy_input(struct smtp_session *, struct evbuffer *);
 static void	 smtp_greet(struct smtp_session *);
+static bool	 smtp_session_expired(struct smtp_session *);
 
 static const char *const smtp_state_names[] = {
 	"PROXY", "BANNER", "GREETED", "IDLE", "MAIL", "RCPT", "DATA",
@@ -382,8 +383,9 @@ smtp_line_input(struct smtp_session *s, struct evbuffer *in)
 	unsigned char *raw;
 
 	p = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+	/* max_line_length counts the CRLF, as RFC 5321 4.5.3.1.4 does */
 	if (p.pos == -1) {
-		if (avail > (size_t)c->max_line_length) {
+		if (avail >= (size_t)c->max_line_length) {
 			/* over-long line: keep nothing, skip to its end */
 			if (!s->skipping)
 				smtp_finding(s, SMTP_F_LONG_LINE);
@@ -394,7 +396,7 @@ smtp_line_input(struct smtp_session *s, struct evbuffer *in)
 		return false;	/* wait for the rest of the line */
 	}
 	linelen = (size_t)p.pos;
-	if (s->skipping || linelen > (size_t)c->max_line_length) {
+	if (s->skipping || linelen + 1 > (size_t)c->max_line_length) {
 		if (!s->skipping)
 			smtp_finding(s, SMTP_F_LONG_LINE);
 		s->skipping = false;
@@ -426,6 +428,14 @@ smtp_line_input(struct smtp_session *s, struct evbuffer *in)
 	if (evbuffer_get_length(in) > 0 && !s->esmtp &&
 	    s->state != SMTP_S_AUTH)
 		smtp_finding(s, SMTP_F_PIPELINING_NOEXT);
+	if (smtp_session_expired(s)) {
+		/* a client that keeps talking still gets no more than this */
+		smtp_transcript(s, 'C', line, len);
+		smtp_tx_free(s);
+		smtp_reply(s, PM_SESSION_TIME, NULL);
+		smtp_close(s, SMTP_C_SESSION_TIME);
+		return true;
+	}
 	if (s->state == SMTP_S_AUTH)
 		smtp_auth_line(s, line, len);
 	else

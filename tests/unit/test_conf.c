@@ -79,6 +79,10 @@ static const struct bad_case {
 	    .text = "auth_accept = {\"alice\"}\n", .want = "user:password" },
 	{ .name = "unterminated string", .text = "hostname = \"abc\n",
 	    .want = "bad.conf" },
+	{ .name = "line numbers survive comments",
+	    .text = "# relaytrap.conf\n# limits\n// c++\n/* a\n b */\n"
+	    "hostname = \"a#b\" # trailing\nmax_line_length = 100\n",
+	    .want = "bad.conf:7:" },
 };
 
 int

@@ -507,19 +507,20 @@ test_recover(void)
 	queue_committer_free(c);
 	queue_find(q, id, &e);
 	memcpy(day, e.day, sizeof(day));
-	/* a message mid-receive, and one closed but never committed */
-	m = queue_msg_new(q);
-	queue_msg_write(m, "half", 4);
-	queue_msg_free(m);		/* the process dies: nothing removed */
-	m = queue_msg_new(q);
-	queue_msg_write(m, "whole", 5);
+	/* two messages a crash left in tmp/: one mid-receive, one mid-commit */
 	{
-		json_t *env = json_object();
+		char	 lid[QUEUE_ID_LEN + 1];
+		int	 k;
 
-		queue_msg_close(m, env);
-		json_decref(env);
+		for (k = 0; k < 2; k++) {
+			queue_id_new(lid);
+			snprintf(path, sizeof(path), "tmp/%s", lid);
+			mkdirat(queue_rootfd(q), path, 0750);
+			snprintf(path, sizeof(path), "tmp/%s/message", lid);
+			put_file(q, path, 100);
+		}
 	}
-	queue_msg_free(m);
+	(void)m;
 	snprintf(path, sizeof(path), "new/%s/.stale.tmp", day);
 	put_file(q, path, 10);
 	mkdirat(queue_rootfd(q), "sessions/20261126", 0750);
@@ -721,19 +722,13 @@ test_enospc(void)
 	c = queue_committer_new(q);
 	ok(q != NULL && c != NULL, "spool on a 64k tmpfs");
 
-	/* 1: a message bigger than the disk */
+	/* 1: a message bigger than the disk: spilled while it arrives */
 	m = queue_msg_new(q);
 	memset(buf, 'x', sizeof(buf));
-	for (i = 0, rc = 0; i < 64 && rc == 0; i++)
+	for (i = 0, rc = 0; i < 128 && rc == 0; i++)
 		rc = queue_msg_write(m, buf, sizeof(buf));
 	saved = errno;
-	if (rc == 0) {
-		env = json_object();
-		rc = queue_msg_close(m, env);
-		saved = errno;
-		json_decref(env);
-	}
-	ok(rc == -1 && saved == ENOSPC, "write/close fails with ENOSPC (%s)",
+	ok(rc == -1 && saved == ENOSPC, "spilled write fails with ENOSPC (%s)",
 	    strerror(saved));
 	ok(queue_msg_write(m, "x", 1) == -1 && errno == ENOSPC,
 	    "the error sticks");
@@ -741,22 +736,25 @@ test_enospc(void)
 	is_int(ndir(q, "tmp"), 0, "abort leaves nothing in tmp/");
 	is_int(ndir(q, "new"), 0, "nothing in new/");
 
-	/* 2: the disk is full, the message fits the buffer: close fails */
+	/* 2: the disk is full, the message fits in memory: the commit fails */
 	fd = openat(queue_rootfd(q), "filler", O_WRONLY | O_CREAT, 0600);
 	while (write(fd, buf, sizeof(buf)) > 0)
 		;
 	close(fd);
 	m = queue_msg_new(q);
-	ok(m != NULL, "msg_new on a full disk (tmpfs dirs take no blocks)");
+	ok(m != NULL, "msg_new on a full disk (nothing on disk yet)");
 	if (m != NULL) {
-		ok(queue_msg_write(m, "small\r\n", 7) == 0, "buffered write");
+		ok(queue_msg_write(m, "small\r\n", 7) == 0, "in-memory write");
 		env = json_object();
-		ok(queue_msg_close(m, env) == -1 && errno == ENOSPC,
-		    "close reports ENOSPC");
+		ok(queue_msg_close(m, env) == 0, "close keeps it in memory");
 		json_decref(env);
 		queue_msg_abort(m);
 	}
+	is_int(commit(q, c, "small\r\n", id), ENOSPC,
+	    "commit on a full disk reports ENOSPC");
 	is_int(ndir(q, "tmp"), 0, "tmp/ clean again");
+	is_int(ndir(q, "new/20261126") + ndir(q, "new"), 0,
+	    "nothing half-written in new/");
 
 	/* 3: space returns, the trap keeps working */
 	unlinkat(queue_rootfd(q), "filler", 0);

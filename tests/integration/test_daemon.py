@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""relaytrapd as a daemon: -t with good and bad configurations, -o over the
+file, SIGTERM (421 to open sessions, exit 0), the roles' user as root, and
+retention removing an old day bucket while today's messages stay."""
+import json
+import os
+import pwd
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import shutil
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rtlib import Tap, Trap, wait_for, RELAYTRAPD, RUN_USER  # noqa: E402
+from storelib import Raw, Spool, code, queued_id, sha256, smtp_send  # noqa: E402
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def check(conf, spool, *extra):
+    return subprocess.run([RELAYTRAPD, "-t", "-c", conf, "-s", spool] + list(extra),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL, timeout=30)
+
+
+def test_check(t, d):
+    spool = os.path.join(d, "spool-t")
+    os.makedirs(spool)
+    good = write(os.path.join(d, "good.conf"),
+                 '# a good configuration\n'
+                 'hostname = "mx1.example.net"\n'
+                 'persona = "exim"\n'
+                 'listen = {"127.0.0.1:2525", "[::1]:2525"}\n'
+                 'max_line_length = 1024\n'
+                 'user = "%s"\n'
+                 'retention_max_size = "2G"\n' % RUN_USER)
+    r = check(good, spool)
+    t.is_(r.returncode, 0, "-t with a good configuration exits 0")
+    if r.returncode != 0:
+        t.diag(r.stderr.decode(errors="replace"))
+
+    cases = [
+        ("unknown option", 'hostname = "a.example"\n\nfrobnicate = 1\n', 3),
+        ("max_line_length out of range", 'max_line_length = 100\n', 1),
+        ("max_line_length above the max", '\nmax_line_length = 10000000\n', 2),
+        ("bad listen spec", '\n\nhostname = "b.example"\n'
+                            'listen = {"127.0.0.1:99999"}\n', 4),
+        ("listen without a port", 'listen = {"127.0.0.1"}\n', 1),
+        # the sample relaytrap.conf is full of comments: lines must still count
+        ("an error after comment lines", '# relaytrap.conf\n# limits\n'
+                                         'max_line_length = 100\n', 3),
+    ]
+    for i, (what, text, line) in enumerate(cases):
+        p = write(os.path.join(d, "bad%d.conf" % i), text)
+        r = check(p, spool)
+        err = r.stderr.decode(errors="replace")
+        t.is_(r.returncode, 1, "-t with %s exits 1" % what)
+        t.ok("%s:%d:" % (p, line) in err, "-t with %s names %s:%d" % (what, os.path.basename(p),
+                                                                     line), err)
+    r = check(good, spool, "-o", "max_commands = -5")
+    t.is_(r.returncode, 1, "-t with a bad -o exits 1")
+
+
+def test_override(t, d):
+    conf = write(os.path.join(d, "persona.conf"),
+                 'hostname = "file.example"\npersona = "postfix"\n')
+    os.makedirs(os.path.join(d, "ov"))
+    with Trap(t, config=conf, workdir=os.path.join(d, "ov"),
+              options={"hostname": '"override.example"'}) as trap:
+        c = Raw(trap.host, trap.port)
+        t.ok(c.banner.startswith(b"220 override.example ESMTP Postfix"),
+             "-o hostname overrides the file", c.banner)
+        c.close()
+
+
+def children(pid):
+    out = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                st = f.read()
+        except OSError:
+            continue
+        ppid = int(st.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            out.append(int(p))
+    return out
+
+
+def uids(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for l in f:
+            if l.startswith("Uid:"):
+                return [int(x) for x in l.split()[1:]]
+    return []
+
+
+def test_sigterm_and_user(t, d):
+    os.makedirs(os.path.join(d, "term"))
+    trap = Trap(t, workdir=os.path.join(d, "term"))
+    trap.start()
+    try:
+        if os.geteuid() == 0:
+            want = pwd.getpwnam(RUN_USER).pw_uid
+            kids = wait_for(lambda: (lambda k: k if len(k) >= 2 else None)(
+                children(trap.proc.pid)), 10, what="two role processes")
+            got = {k: uids(k) for k in kids}
+            t.ok(all(u and set(u) == {want} for u in got.values()),
+                 "as root: the SMTP and worker roles run as %s (uid %d)" % (RUN_USER, want),
+                 got)
+            st = os.stat(trap.spool)
+            t.is_(st.st_uid, want, "as root: the spool is owned by %s" % RUN_USER)
+        else:
+            t.skip("roles run as the configured user", "not root")
+            t.skip("spool owned by the configured user", "not root")
+        c = Raw(trap.host, trap.port)
+        c.cmd(b"EHLO open.example")
+        trap.proc.send_signal(signal.SIGTERM)
+        try:
+            r = c.reply_within(10)
+        except socket.timeout:
+            r = b"<nothing>"
+        t.ok(code(r) == 421, "SIGTERM: an open session gets 421", r)
+        closed, _ = c.wait_eof(5)
+        t.ok(closed, "SIGTERM: the session is closed")
+        c.close()
+        try:
+            rc = trap.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            rc = None
+        t.is_(rc, 0, "SIGTERM: relaytrapd exits 0")
+        recs = {}
+        sp = Spool(trap)
+        try:
+            wait_for(lambda: any(s.get("close") == "shutdown"
+                                 for s in sp.sessions_by_port(recs).values()), 5,
+                     what="a session closed by shutdown")
+            t.ok(True, "SIGTERM: the open session is recorded with close shutdown")
+        except (TimeoutError, RuntimeError) as e:
+            t.ok(False, "SIGTERM: the open session is recorded with close shutdown",
+                 "%s %r" % (e, [s.get("close") for s in recs.values()]))
+    finally:
+        trap.stop()
+
+
+def old_id():
+    """A valid message id from 2020-01-01 12:00:00 UTC."""
+    us = 1577880000 * 1000000 + random.randrange(1000000)
+    return "%013x%03x" % (us, random.randrange(4096))
+
+
+def test_retention(t, d):
+    work = os.path.join(d, "ret")
+    os.makedirs(work)
+    trap = Trap(t, workdir=work)
+    trap.start()
+    body = b"Subject: today\r\n\r\nstays\r\n"
+    c, resp = smtp_send(trap.host, trap.port, body)
+    t.ok(c == 250, "retention: today's message accepted", resp)
+    trap.stop()
+
+    mid, sid = old_id(), old_id()
+    bucket = os.path.join(trap.spool, "new", "20200101")
+    mdir = os.path.join(bucket, mid)
+    os.makedirs(mdir)
+    old = b"Subject: from 2020\r\n\r\nold\r\n"
+    env = {
+        "version": 1, "id": mid, "session": sid,
+        "received": "2020-01-01T12:00:00.000Z", "persona": "postfix",
+        "hostname": "mail.example.net", "queue_id": "4C2B41A0D7F",
+        "client": {"addr": "203.0.113.9", "port": 50123},
+        "peer": {"addr": "203.0.113.9", "port": 50123}, "proxy": None,
+        "server": {"addr": "127.0.0.1", "port": 2525},
+        "helo": {"verb": "EHLO", "name": "old.example"},
+        "mail_from": {"addr": "old@example.org", "raw": "FROM:<old@example.org>",
+                      "flags": [], "size": None, "body": None, "smtputf8": False},
+        "rcpt": [{"addr": "dropbox@example.com", "raw": "TO:<dropbox@example.com>",
+                  "flags": []}],
+        "auth": [], "tls": None,
+        "timestamps": {"connect": "2020-01-01T12:00:00.000Z",
+                       "mail": "2020-01-01T12:00:00.000Z",
+                       "data": "2020-01-01T12:00:00.000Z",
+                       "end": "2020-01-01T12:00:00.000Z"},
+        "findings": {}, "transcript": [], "transcript_truncated": False,
+        "size": len(old), "sha256": sha256(old),
+    }
+    with open(os.path.join(mdir, "message"), "wb") as f:
+        f.write(old)
+    with open(os.path.join(mdir, "envelope.json"), "w") as f:
+        json.dump(env, f)
+    st = os.stat(os.path.join(trap.spool, "new"))
+    for p in (bucket, mdir, os.path.join(mdir, "message"), os.path.join(mdir, "envelope.json")):
+        os.chown(p, st.st_uid, st.st_gid)
+    r = trap.cli("queue", "reindex")
+    spool = Spool(trap)
+    t.ok(mid in spool.ids(), "retention: the hand-made 2020 message is listed after reindex",
+         (r.stdout + r.stderr).decode(errors="replace"))
+
+    trap2 = Trap(t, workdir=work, spool=trap.spool,
+                 options={"retention_max_age": 30})
+    trap2.start()
+    try:
+        try:
+            wait_for(lambda: not os.path.exists(bucket), 20, what="20200101 bucket removed")
+            t.ok(True, "retention_max_age=30: the 2020 day bucket is removed")
+        except TimeoutError as e:
+            t.ok(False, "retention_max_age=30: the 2020 day bucket is removed",
+                 "%s\n%s" % (e, trap2.read_log()))
+        sp2 = Spool(trap2)
+        try:
+            wait_for(lambda: mid not in sp2.ids(), 10, what="index follows")
+            t.ok(True, "retention: the index follows (old id no longer listed)")
+        except (TimeoutError, RuntimeError) as e:
+            t.ok(False, "retention: the index follows (old id no longer listed)", str(e))
+        today = sp2.by_queue_id().get(queued_id(resp)) or {}
+        t.ok(today and sp2.cat(today["id"]) == body, "retention: today's message stays",
+             today)
+    finally:
+        trap2.stop()
+
+
+def main():
+    t = Tap()
+    d = tempfile.mkdtemp(prefix="rt-daemon-")
+    os.chmod(d, 0o755)
+    failed_before = 0
+    for f in (test_check, test_override, test_sigterm_and_user, test_retention):
+        try:
+            f(t, d)
+        except Exception as e:  # noqa: BLE001 - report, go on with the next
+            t.ok(False, "%s ran to the end" % f.__name__, repr(e))
+    if t.failed == failed_before:
+        shutil.rmtree(d, ignore_errors=True)
+    else:
+        t.diag("work files kept in " + d)
+    t.done()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Sessions that never send a message are recorded: connect+QUIT, a scan
+(connect, close without a word), AUTH guessing, VRFY harvesting, HTTP and
+binary junk on the port. Visible through `relaytrap session list/show
+--json`; the event log has "session", "auth" and "message" events."""
+import base64
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rtlib import Tap, Trap, wait_for  # noqa: E402
+from storelib import Raw, Spool, code, client_port, sha256, queued_id  # noqa: E402
+
+CLOSE_NAMES = {"quit", "eof", "timeout", "data_timeout", "session_time",
+               "too_many_errors", "too_many_commands", "line_too_long",
+               "too_many_sessions", "too_many_from_ip", "proxy_invalid",
+               "proxy_timeout", "nonsmtp", "tls_error", "shutdown", "io_error"}
+CREDS = [("admin", "123456"), ("root", "password"), ("test@example.com", "qwerty")]
+
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode().encode()
+
+
+def main():
+    t = Tap()
+    with Trap(t) as trap:
+        ports = {}
+
+        # 1. connect + QUIT
+        c = Raw(trap.host, trap.port)
+        r = c.cmd(b"QUIT")
+        t.ok(code(r) == 221, "connect+QUIT: 221", r)
+        ports["quit"] = c.local_port
+        c.close()
+
+        # 2. scan: connect, close without a word
+        s = socket.create_connection((trap.host, trap.port), timeout=5)
+        ports["scan"] = s.getsockname()[1]
+        s.close()
+
+        # 3. AUTH guessing
+        c = Raw(trap.host, trap.port)
+        c.cmd(b"EHLO guesser.example")
+        replies = []
+        for u, p in CREDS:
+            replies.append(c.cmd(b"AUTH LOGIN"))
+            replies.append(c.cmd(b64(u)))
+            replies.append(c.cmd(b64(p)))
+        r = c.cmd(b"AUTH PLAIN " + base64.b64encode(b"\0plainuser\0plainpass"))
+        replies.append(r)
+        t.ok([code(x) for x in replies] == [334, 334, 535] * 3 + [535],
+             "AUTH guessing: 334 334 535 per LOGIN attempt, 535 for PLAIN", replies)
+        t.ok(replies[0].strip().endswith(b"VXNlcm5hbWU6")
+             and replies[1].strip().endswith(b"UGFzc3dvcmQ6"),
+             "AUTH LOGIN challenges are Username:/Password:", replies[:2])
+        c.cmd(b"QUIT")
+        ports["auth"] = c.local_port
+        c.close()
+
+        # 4. VRFY harvesting
+        c = Raw(trap.host, trap.port)
+        c.cmd(b"EHLO harvester.example")
+        rs = [c.cmd(b"VRFY root"), c.cmd(b"VRFY admin")]
+        t.ok(all(code(x) == 252 for x in rs), "VRFY root/admin: 252", rs)
+        c.cmd(b"QUIT")
+        ports["vrfy"] = c.local_port
+        c.close()
+
+        # 5. HTTP on the SMTP port
+        c = Raw(trap.host, trap.port)
+        c.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: curl/7.88.1\r\n"
+               b"Accept: */*\r\n\r\n")
+        closed, got = c.wait_eof(5)
+        t.ok(closed, "HTTP request: the trap closes the connection", got)
+        ports["http"] = c.local_port
+        c.close()
+
+        # 6. binary junk (a TLS ClientHello-like blob, NULs, high bytes)
+        c = Raw(trap.host, trap.port)
+        junk = (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(range(256))
+                + b"\r\n\x00\xff\xfe junk \x01\x02\r\n")
+        c.send(junk)
+        c.wait_eof(1)            # whatever it answers; then we hang up
+        ports["junk"] = c.local_port
+        c.close()
+
+        # 7. one message, for the "message" event
+        c = Raw(trap.host, trap.port)
+        c.cmd(b"EHLO sender.example")
+        c.cmd(b"MAIL FROM:<spammer@example.org>")
+        c.cmd(b"RCPT TO:<dropbox@example.com>")
+        c.cmd(b"DATA")
+        body = b"Subject: event test\r\n\r\nhello\r\n"
+        c.send(body + b".\r\n")
+        r = c.reply()
+        t.ok(code(r) == 250, "message: 250", r)
+        qid = queued_id(r)
+        c.cmd(b"QUIT")
+        ports["msg"] = c.local_port
+        c.close()
+
+        spool = Spool(trap)
+        recs = {}
+        want = set(ports.values())
+        try:
+            wait_for(lambda: want <= set(spool.sessions_by_port(recs)), 15,
+                     what="session records for %s" % sorted(want))
+        except (TimeoutError, RuntimeError) as e:
+            t.diag(str(e))
+        by = {k: recs.get(p) for k, p in ports.items()}
+        for k in ports:
+            t.ok(by[k] is not None, "%s: session recorded (session list/show --json)" % k,
+                 "ports seen: %s" % sorted(recs))
+        for k, rec in by.items():
+            if rec is not None:
+                t.ok(rec.get("close") in CLOSE_NAMES and rec.get("messages") is not None,
+                     "%s: close reason %r, messages recorded" % (k, rec.get("close")),
+                     rec)
+
+        def close_of(k):
+            return (by.get(k) or {}).get("close")
+
+        def findings(k):
+            return (by.get(k) or {}).get("findings") or {}
+
+        t.is_(close_of("quit"), "quit", "connect+QUIT: close quit")
+        t.is_((by.get("quit") or {}).get("messages"), [], "connect+QUIT: no messages")
+        t.ok(close_of("scan") in ("eof", "io_error"), "scan: close eof/io_error",
+             close_of("scan"))
+        a = (by.get("auth") or {}).get("auth") or []
+        got = [(x.get("mechanism"), x.get("user"), x.get("password"), x.get("result"))
+               for x in a]
+        t.is_(got, [("LOGIN", u, p, "fail") for u, p in CREDS]
+              + [("PLAIN", "plainuser", "plainpass", "fail")],
+              "AUTH guessing: every attempt recorded with decoded credentials")
+        t.ok(findings("auth").get("auth_attempt", 0) >= 4,
+             "AUTH guessing: finding auth_attempt", findings("auth"))
+        tr = "\n".join((by.get("vrfy") or {}).get("transcript") or [])
+        t.ok("C: VRFY root" in tr and "C: VRFY admin" in tr,
+             "VRFY harvesting: both VRFY in the transcript", tr)
+        t.is_(close_of("http"), "nonsmtp", "HTTP request: close nonsmtp")
+        t.ok(findings("http").get("nonsmtp_command", 0) >= 1,
+             "HTTP request: finding nonsmtp_command", findings("http"))
+        fj = findings("junk")
+        t.ok(any(fj.get(n, 0) >= 1 for n in ("8bit_command", "ctrl_command", "nul",
+                                              "unknown_command", "nonsmtp_command")),
+             "binary junk: findings recorded", fj)
+        t.ok(close_of("junk") in CLOSE_NAMES, "binary junk: close reason recorded",
+             close_of("junk"))
+        m = (by.get("msg") or {}).get("messages") or []
+        t.is_(len(m), 1, "message session lists its message id")
+
+        # events
+        def evs():
+            e = trap.read_events()
+            ss = [x for x in e if x.get("type") == "session"]
+            return e if want <= {client_port(x.get("client")) for x in ss} else None
+        try:
+            events = wait_for(evs, 10, what="session events")
+        except TimeoutError as e:
+            t.diag(str(e))
+            events = trap.read_events()
+        t.ok(events and all(("schema" in e and "type" in e and "ts" in e) for e in events),
+             "every event has schema, type, ts", [e for e in events if "ts" not in e][:3])
+        sev = {client_port(e.get("client")): e for e in events if e.get("type") == "session"}
+        for k, p in ports.items():
+            e = sev.get(p)
+            t.ok(e is not None and (by.get(k) is None or e.get("id") == by[k].get("id")),
+                 "%s: one session event with the session's id" % k, e)
+        per_port = {}
+        for e in events:
+            if e.get("type") == "session":
+                pp = client_port(e.get("client"))
+                per_port[pp] = per_port.get(pp, 0) + 1
+        t.ok(all(per_port.get(p) == 1 for p in ports.values()),
+             "exactly one session event per session", per_port)
+        aid = (by.get("auth") or {}).get("id")
+        aev = [e for e in events if e.get("type") == "auth" and e.get("session") == aid]
+        t.is_([(e.get("mechanism"), e.get("user"), e.get("password"), e.get("result"))
+               for e in aev],
+              [("LOGIN", u, p, "fail") for u, p in CREDS]
+              + [("PLAIN", "plainuser", "plainpass", "fail")],
+              "an auth event per attempt, credentials decoded")
+        mev = [e for e in events if e.get("type") == "message"]
+        env = spool.by_queue_id().get(qid) or {}
+        me = [e for e in mev if e.get("id") == env.get("id")]
+        t.ok(len(me) == 1 and me[0].get("sha256") == sha256(body)
+             and me[0].get("size") == len(body)
+             and me[0].get("session") == (by.get("msg") or {}).get("id"),
+             "a message event with id, session, size, sha256", me or mev[:3])
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
