@@ -1,8 +1,9 @@
 /*
  * worker.c -- the worker role's event loop. Woken by the SMTP role (one
- * byte per committed message on notify_fd) and by timers: it syncs the
- * index shortly after messages land, rescans every WORKER_SCAN seconds so
- * nothing is missed after a crash, and enforces the retention limits at
+ * line per committed message or recorded session on notify_fd) and by
+ * timers: it indexes exactly the announced ids, rescans every WORKER_SCAN
+ * seconds (and at start) so nothing is missed after a crash or a full
+ * pipe, and enforces the retention limits at
  * start and every WORKER_RETENTION seconds, removing whole day buckets
  * and their index rows. Runs unprivileged, outside the SMTP role's chroot.
  */
@@ -20,8 +21,8 @@
 #include "queue_index.h"
 #include "worker.h"
 
-#define WORKER_DEBOUNCE_MS	200
-#define WORKER_SCAN		30
+#define WORKER_NOTIFY_BUF	(18 * 512)
+#define WORKER_SCAN		60
 #define WORKER_RETENTION	3600
 
 struct worker {
@@ -29,8 +30,8 @@ struct worker {
 	struct conf		*conf;
 	struct queue		*q;
 	struct queue_index	*ix;
-	struct event		*sync_ev;
-	bool			 sync_pending;
+	char			 carry[QUEUE_ID_LEN + 2];
+	size_t			 carrylen;
 };
 
 static void
@@ -38,7 +39,6 @@ worker_sync(struct worker *w)
 {
 	struct queue_index_syncstat st;
 
-	w->sync_pending = false;
 	memset(&st, 0, sizeof(st));
 	if (queue_index_sync(w->ix, &st) == -1)
 		log_warnx("worker: index sync failed: %s",
@@ -54,20 +54,42 @@ sync_cb(evutil_socket_t fd, short what, void *arg)
 	worker_sync(arg);
 }
 
+/*
+ * notify_cb -- lines "m<id>" (message committed) and "s<id>" (session
+ * recorded) from the SMTP role: index exactly those, in one transaction.
+ */
 static void
 notify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct timeval tv = { 0, WORKER_DEBOUNCE_MS * 1000 };
-	char	 buf[512];
+	char	 buf[WORKER_NOTIFY_BUF], *msgs[WORKER_NOTIFY_BUF / 18];
+	char	*sess[WORKER_NOTIFY_BUF / 18], *p, *nl;
+	size_t	 nm = 0, ns = 0, have = w->carrylen;
 	ssize_t	 n;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
-	if (!w->sync_pending) {
-		w->sync_pending = true;
-		evtimer_add(w->sync_ev, &tv);
+	memcpy(buf, w->carry, w->carrylen);
+	n = read(fd, buf + have, sizeof(buf) - have - 1);
+	if (n <= 0)
+		return;
+	have += (size_t)n;
+	buf[have] = '\0';
+	for (p = buf; (nl = memchr(p, '\n', have - (size_t)(p - buf))) != NULL;
+	    p = nl + 1) {
+		*nl = '\0';
+		if (nl - p != QUEUE_ID_LEN + 1)
+			continue;
+		if (p[0] == 'm')
+			msgs[nm++] = p + 1;
+		else if (p[0] == 's')
+			sess[ns++] = p + 1;
 	}
+	w->carrylen = have - (size_t)(p - buf);
+	if (w->carrylen > sizeof(w->carry))
+		w->carrylen = 0;	/* not ours: drop */
+	memcpy(w->carry, p, w->carrylen);
+	if (queue_index_add(w->ix, msgs, nm, sess, ns) == -1)
+		log_warnx("worker: index add failed: %s",
+		    queue_index_error(w->ix));
 }
 
 static void
@@ -122,7 +144,6 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 		fatalx("worker: cannot create an event base");
 	if ((w.ix = queue_index_open(q, spool, err, sizeof(err))) == NULL)
 		fatalx("worker: %s", err);
-	w.sync_ev = evtimer_new(w.base, sync_cb, &w);
 	if (notify_fd != -1) {
 		nev = event_new(w.base, notify_fd, EV_READ | EV_PERSIST,
 		    notify_cb, &w);
@@ -147,7 +168,6 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	event_free(ret);
 	event_free(sterm);
 	event_free(sint);
-	event_free(w.sync_ev);
 	queue_index_close(w.ix);
 	event_base_free(w.base);
 }

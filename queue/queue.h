@@ -75,7 +75,7 @@ int		 queue_committer_fd(const struct queue_committer *c);
 void		 queue_committer_submit(struct queue_committer *c,
 		    struct queue_msg *m, queue_done_cb done, void *arg);
 int		 queue_committer_submit_session(struct queue_committer *c,
-		    const char *id, json_t *rec);
+		    const char *id, json_t *rec, queue_done_cb done, void *arg);
 void		 queue_committer_dispatch(struct queue_committer *c);
 void		 queue_committer_free(struct queue_committer *c);
 

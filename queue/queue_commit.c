@@ -42,6 +42,7 @@ struct queue_citem {
 	struct queue_msg	*msg;		/* NULL for a session record */
 	char			*session;	/* session record content */
 	size_t			 sessionlen;
+	int			 session_error;
 	queue_done_cb		 done;
 	void			*arg;
 	int			 error;
@@ -201,12 +202,13 @@ queue_committer_submit(struct queue_committer *c, struct queue_msg *m,
 /*
  * queue_committer_submit_session -- have the committer thread store the
  * session record rec (borrowed) for session id with its next batch, so
- * the owner's event loop does no file I/O. Returns 0, or -1 with errno
- * (EINVAL: bad id or not an object).
+ * the owner's event loop does no file I/O; done (may be NULL) is called
+ * like a message's, once the record is written and synced. Returns 0,
+ * or -1 with errno (EINVAL: bad id or not an object).
  */
 int
 queue_committer_submit_session(struct queue_committer *c, const char *id,
-    json_t *rec)
+    json_t *rec, queue_done_cb done, void *arg)
 {
 	struct queue_citem *it;
 	size_t	 len;
@@ -219,6 +221,8 @@ queue_committer_submit_session(struct queue_committer *c, const char *id,
 	(void)queue_id_day(it->id, it->day);
 	it->session = js;
 	it->sessionlen = len;
+	it->done = done;
+	it->arg = arg;
 	pthread_mutex_lock(&c->mtx);
 	queue_clist_push(&c->pending, it);
 	pthread_cond_signal(&c->cond);
@@ -353,9 +357,11 @@ queue_commit_batch(struct queue_committer *c, struct queue_citem *batch,
 	for (it = batch; it != NULL; it = it->next) {
 		if (it->session != NULL) {
 			if (queue_session_store(c->q, it->id, it->session,
-			    it->sessionlen) == -1)
+			    it->sessionlen) == -1) {
 				log_warn("queue: session record id=%s lost",
 				    it->id);
+				it->session_error = errno ? errno : EIO;
+			}
 			it->error = -1;		/* not a message: skip below */
 			continue;
 		}
@@ -417,7 +423,7 @@ queue_commit_batch(struct queue_committer *c, struct queue_citem *batch,
 		if (it->session != NULL) {
 			free(it->session);
 			it->session = NULL;
-			it->error = 0;
+			it->error = it->session_error;
 		}
 }
 

@@ -435,6 +435,17 @@ message_subject(struct queue_index *ix, const struct queue_entry *e)
 }
 
 /* index one message: replace its row and its rcpts */
+/* the YYYYMMDD bucket of a valid id */
+static void
+queue_day_of_id(const char *id, char day[QUEUE_DAY_LEN + 1])
+{
+	struct timespec ts;
+
+	if (queue_id_time(id, &ts) == -1)
+		memset(&ts, 0, sizeof(ts));
+	queue_day_of(&ts, day);
+}
+
 static int
 index_message(struct queue_index *ix, const struct queue_entry *e)
 {
@@ -982,6 +993,50 @@ queue_index_retire(struct queue_index *ix, const char *day)
 			return -1;
 		}
 	return ix_exec(ix, "COMMIT");
+}
+
+/*
+ * queue_index_add -- index exactly these ids as they are on disk now:
+ * messages just committed to new/ and sessions just recorded, in one
+ * transaction. The worker calls it for the ids the SMTP role announces,
+ * so it need not rescan a busy bucket; queue_index_sync() still finds
+ * anything missed. Ids that fail queue_id_valid() are skipped. 0 or -1.
+ */
+int
+queue_index_add(struct queue_index *ix, char *const *msgs, size_t nmsgs,
+    char *const *sessions, size_t nsessions)
+{
+	struct queue_entry e;
+	size_t	 i;
+
+	if (nmsgs == 0 && nsessions == 0)
+		return 0;
+	ix->err[0] = '\0';
+	if (ix_exec(ix, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	for (i = 0; i < nmsgs; i++) {
+		if (!queue_id_valid(msgs[i]))
+			continue;
+		memset(&e, 0, sizeof(e));
+		strlcpy(e.id, msgs[i], sizeof(e.id));
+		queue_day_of_id(e.id, e.day);
+		e.state = QUEUE_ST_NEW;
+		if (index_message(ix, &e) == -1)
+			goto fail;
+	}
+	for (i = 0; i < nsessions; i++) {
+		char	 day[QUEUE_DAY_LEN + 1];
+
+		if (!queue_id_valid(sessions[i]))
+			continue;
+		queue_day_of_id(sessions[i], day);
+		if (index_session(ix, sessions[i], day) == -1)
+			goto fail;
+	}
+	return ix_exec(ix, "COMMIT");
+ fail:
+	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
 #define MSG_COLS "id, day, state, received, received_us, session," \

@@ -109,6 +109,8 @@ int		 queue_index_sessions(struct queue_index *ix,
 		    const struct queue_index_session_filter *f,
 		    queue_index_session_cb cb, void *arg);
 int		 queue_index_retire(struct queue_index *ix, const char *day);
+int		 queue_index_add(struct queue_index *ix, char *const *msgs,
+		    size_t nmsgs, char *const *sessions, size_t nsessions);
 json_t		*queue_index_stats(struct queue_index *ix, int top);
 char		*queue_index_subject(const char *hdr, size_t len);
 

@@ -165,7 +165,8 @@ valid_notify(const char *v, size_t n, struct smtp_mailarg *out)
 			;
 		if (e - b == 5 && strncasecmp(v + b, "NEVER", 5) == 0)
 			never = true;
-		else if ((e - b == 7 && strncasecmp(v + b, "SUCCESS", 7) == 0) ||
+		else if ((e - b == 7 &&
+		    strncasecmp(v + b, "SUCCESS", 7) == 0) ||
 		    (e - b == 7 && strncasecmp(v + b, "FAILURE", 7) == 0) ||
 		    (e - b == 5 && strncasecmp(v + b, "DELAY", 5) == 0))
 			other = true;
@@ -207,7 +208,7 @@ parse_param(const char *tok, size_t n, struct smtp_mailarg *out, int where)
 		set_err_param(out, tok, klen);
 		return SMTP_E_TOOLONG;
 	}
-	/* RFC 5321 4.1.2: esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-") */
+	/* RFC 5321 4.1.2: esmtp-keyword = (ALPHA/DIGIT) *(ALPHA/DIGIT/"-") */
 	for (i = 0; i < klen; i++) {
 		unsigned char c = (unsigned char)tok[i];
 
@@ -383,7 +384,8 @@ parse_domain(const char *d, size_t n, unsigned int *flags)
 		for (i = 1; i < n - 1; i++) {
 			unsigned char c = (unsigned char)d[i];
 
-			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			if (!((c >= 'A' && c <= 'Z') ||
+			    (c >= 'a' && c <= 'z') ||
 			    (c >= '0' && c <= '9') || c == '.' || c == ':' ||
 			    c == '-'))
 				return SMTP_E_ADDR;
@@ -406,7 +408,8 @@ parse_domain(const char *d, size_t n, unsigned int *flags)
  * Unquoted spaces are kept inside <> (Metasploit sends
  * "<u@host ESMTP Postfix>"), refused in a bare path.
  * Returns SMTP_E_OK, SMTP_E_ADDR (unbalanced <, > or quotes, control
- * bytes, empty local part or domain, bad route or literal) or SMTP_E_TOOLONG (a field over SMTP_ADDR_MAX bytes).
+ * bytes, empty local part or domain, bad route or literal) or
+ * SMTP_E_TOOLONG (a field over SMTP_ADDR_MAX bytes).
  */
 int
 smtp_addr_parse_path(const char *p, size_t len, struct smtp_path *out)

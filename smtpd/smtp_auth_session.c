@@ -22,6 +22,7 @@
 #include "xmalloc.h"
 
 static void	 auth_finish(struct smtp_session *, const char *result);
+static char	 auth_last[SMTP_ARG_TEXT_MAX];	/* %a for PM_AUTH_BADB64 */
 
 static bool
 mech_offered(const struct smtp_session *s, enum smtp_auth_mech m)
@@ -148,7 +149,7 @@ auth_finish(struct smtp_session *s, const char *result)
 	} else {
 		auth_record(s, mech, "invalid");
 		s->errors++;
-		smtp_reply(s, PM_AUTH_BADB64, NULL);
+		smtp_reply(s, PM_AUTH_BADB64, auth_last);
 	}
 	auth_leave(s);
 }
@@ -182,6 +183,8 @@ auth_response(struct smtp_session *s, const char *p, size_t len)
 	struct smtp_authx *ax = s->authx;
 	struct smtp_auth_cred *c = &ax->cred;
 	int	 rc;
+
+	smtp_arg_text(p, len, auth_last, sizeof(auth_last));
 
 	switch (c->mech) {
 	case SMTP_AUTH_PLAIN:
@@ -244,7 +247,7 @@ smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c)
 		name[n] = '\0';
 		auth_record(s, name, "unsupported");
 		s->errors++;
-		smtp_reply(s, PM_AUTH_BADMECH, NULL);
+		smtp_reply(s, PM_AUTH_BADMECH, name);
 		return;
 	}
 	free(s->authx);

@@ -23,7 +23,6 @@
 			 SMTP_ST(SMTP_S_MAIL) | SMTP_ST(SMTP_S_RCPT))
 #define ST_TX		(SMTP_ST(SMTP_S_MAIL) | SMTP_ST(SMTP_S_RCPT))
 
-#define ARG_TEXT_MAX	256	/* %a echo: sendmail's shortenstring() */
 
 typedef void	(*smtp_cmd_fn)(struct smtp_session *, const struct smtp_cmd *);
 
@@ -67,9 +66,12 @@ static const struct smtp_cmd_def {
 	{ SMTP_CMD_NONSMTP, ST_TALK, PM_BAD_SEQUENCE, cmd_nonsmtp },
 };
 
-/* printable echo of client text for %a: no CR, LF, NUL or controls */
-static const char *
-arg_text(const char *p, size_t n, char *out, size_t outsz)
+/*
+ * smtp_arg_text -- printable echo of client text for %a: no CR, LF, NUL
+ * or other controls (they become '?'); at most outsz - 1 bytes.
+ */
+const char *
+smtp_arg_text(const char *p, size_t n, char *out, size_t outsz)
 {
 	size_t	 i, o = 0;
 
@@ -102,7 +104,7 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 {
 	const struct conf *c = s->srv->conf;
 	struct smtp_cmd cmd;
-	char	 txt[ARG_TEXT_MAX];
+	char	 txt[SMTP_ARG_TEXT_MAX];
 	size_t	 i;
 	int	 rc;
 
@@ -129,7 +131,7 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 		smtp_finding(s, SMTP_F_LOWERCASE_VERB);
 	if (rc != SMTP_E_OK || cmd.verb == SMTP_CMD_UNKNOWN) {
 		smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
-		smtp_error(s, PM_UNKNOWN, arg_text(line, len, txt, sizeof(txt)));
+		smtp_error(s, PM_UNKNOWN, smtp_arg_text(line, len, txt, sizeof(txt)));
 		return;
 	}
 	for (i = 0; i < sizeof(smtp_cmd_table) / sizeof(smtp_cmd_table[0]);
@@ -147,7 +149,7 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 		return;
 	}
 	smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
-	smtp_error(s, PM_UNKNOWN, arg_text(line, len, txt, sizeof(txt)));
+	smtp_error(s, PM_UNKNOWN, smtp_arg_text(line, len, txt, sizeof(txt)));
 }
 
 static void
@@ -166,7 +168,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *c)
 	smtp_tx_free(s);
 	free(s->helo);
 	s->helo = xmalloc(c->arglen + 1);
-	arg_text(c->arg, c->arglen, s->helo, c->arglen + 1);
+	smtp_arg_text(c->arg, c->arglen, s->helo, c->arglen + 1);
 	s->helo_verb = c->verb;
 	s->esmtp = c->verb == SMTP_CMD_EHLO;
 	smtp_enter_state(s, SMTP_S_IDLE);
@@ -230,7 +232,10 @@ cmd_data(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	if (c->arglen > 0) {
-		smtp_error(s, PM_DATA_ARGS, NULL);
+		char	 txt[SMTP_ARG_TEXT_MAX];
+
+		smtp_error(s, PM_DATA_ARGS, smtp_arg_text(c->arg, c->arglen,
+		    txt, sizeof(txt)));
 		return;
 	}
 	smtp_tx_data(s, c);
@@ -262,21 +267,21 @@ cmd_quit(struct smtp_session *s, const struct smtp_cmd *c)
 static void
 cmd_vrfy(struct smtp_session *s, const struct smtp_cmd *c)
 {
-	char	 txt[ARG_TEXT_MAX];
+	char	 txt[SMTP_ARG_TEXT_MAX];
 
 	if (c->arglen == 0) {
 		smtp_error(s, PM_VRFY_NOARG, NULL);
 		return;
 	}
-	smtp_reply(s, PM_VRFY, arg_text(c->arg, c->arglen, txt, sizeof(txt)));
+	smtp_reply(s, PM_VRFY, smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
 }
 
 static void
 cmd_expn(struct smtp_session *s, const struct smtp_cmd *c)
 {
-	char	 txt[ARG_TEXT_MAX];
+	char	 txt[SMTP_ARG_TEXT_MAX];
 
-	smtp_reply(s, PM_EXPN, arg_text(c->arg, c->arglen, txt, sizeof(txt)));
+	smtp_reply(s, PM_EXPN, smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
 }
 
 static void
@@ -288,9 +293,9 @@ cmd_help(struct smtp_session *s, const struct smtp_cmd *c)
 static void
 cmd_etrn(struct smtp_session *s, const struct smtp_cmd *c)
 {
-	char	 txt[ARG_TEXT_MAX];
+	char	 txt[SMTP_ARG_TEXT_MAX];
 
-	smtp_reply(s, PM_ETRN, arg_text(c->arg, c->arglen, txt, sizeof(txt)));
+	smtp_reply(s, PM_ETRN, smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
 }
 
 static void
@@ -302,11 +307,11 @@ cmd_bdat(struct smtp_session *s, const struct smtp_cmd *c)
 static void
 cmd_nonsmtp(struct smtp_session *s, const struct smtp_cmd *c)
 {
-	char	 txt[ARG_TEXT_MAX];
+	char	 txt[SMTP_ARG_TEXT_MAX];
 
 	smtp_finding(s, SMTP_F_NONSMTP_COMMAND);
 	smtp_tx_free(s);
-	smtp_reply(s, PM_NONSMTP, arg_text(c->verb_text,
+	smtp_reply(s, PM_NONSMTP, smtp_arg_text(c->verb_text,
 	    strlen(c->verb_text), txt, sizeof(txt)));
 	if (persona_closes(s->srv->persona, PM_NONSMTP))
 		smtp_close(s, SMTP_C_NONSMTP);

@@ -107,7 +107,7 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 {
 	const unsigned char	*p = (const unsigned char *)in;
 	unsigned int		 st = ST(d->state), h = HIST(d->state), cls;
-	size_t			 i, run = 0;	/* run: start of bytes to emit */
+	size_t			 i, run = 0;	/* first byte not yet emitted */
 	unsigned char		 c;
 
 	*done = st == DS_END;
@@ -131,7 +131,7 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 			finding(d, SMTP_DATA_F_8BIT);
 		if (H1(h) == H_CR && c != '\n') {
 			finding(d, SMTP_DATA_F_BARE_CR);
-			line_byte(d);		/* the CR was part of the line */
+			line_byte(d);	/* the CR was part of the line */
 		}
 		if (c == '\n') {
 			if (H1(h) != H_CR)

@@ -274,6 +274,14 @@ smtp_record_conn(struct smtp_session *s)
 	return o;
 }
 
+/* the committer stored a session record: let the worker index it */
+static void
+smtp_record_stored(void *arg, const char *id, int error)
+{
+	if (error == 0)
+		smtp_server_notify(arg, 's', id);
+}
+
 /*
  * smtp_record_session -- the session is over: write its record to the
  * spool, emit the "session" event and the disconnect log line.
@@ -304,7 +312,8 @@ smtp_record_session(struct smtp_session *s)
 	json_object_set_new(rec, "transcript", smtp_record_transcript(s));
 	json_object_set_new(rec, "transcript_truncated",
 	    json_boolean(s->transcript_truncated));
-	if (queue_committer_submit_session(s->srv->committer, s->id, rec) == -1)
+	if (queue_committer_submit_session(s->srv->committer, s->id, rec,
+	    smtp_record_stored, s->srv) == -1)
 		log_warn("%s smtp: cannot record the session", s->id);
 
 	ev = json_object();

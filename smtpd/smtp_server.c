@@ -115,6 +115,25 @@ smtp_server_ip_release(struct smtp_server *srv, const struct sockaddr *sa)
 	}
 }
 
+/*
+ * smtp_server_notify -- tell the worker that message (kind 'm') or
+ * session record (kind 's') id is on disk: one line "<kind><id>\n",
+ * written atomically. A full pipe drops the line; the worker's periodic
+ * scan finds the id then.
+ */
+void
+smtp_server_notify(struct smtp_server *srv, char kind, const char *id)
+{
+	char	 line[QUEUE_ID_LEN + 3];
+
+	if (srv->notify_fd == -1)
+		return;
+	line[0] = kind;
+	memcpy(line + 1, id, QUEUE_ID_LEN);
+	line[QUEUE_ID_LEN + 1] = '\n';
+	(void)write(srv->notify_fd, line, QUEUE_ID_LEN + 2);
+}
+
 static void
 commit_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -202,6 +202,8 @@ struct smtp_server *smtp_server_new(struct event_base *base, struct conf *conf,
 int		 smtp_server_listen(struct smtp_server *srv, int fd, int flags);
 void		 smtp_server_run(struct smtp_server *srv);
 void		 smtp_server_free(struct smtp_server *srv);
+void		 smtp_server_notify(struct smtp_server *srv, char kind,
+		    const char *id);
 bool		 smtp_server_ip_acquire(struct smtp_server *srv,
 		    const struct sockaddr *sa);
 void		 smtp_server_ip_release(struct smtp_server *srv,
@@ -227,8 +229,11 @@ void		 smtp_vars(struct smtp_session *s, struct persona_vars *v,
 		    const char *arg);
 
 /* smtp_commands.c */
+#define SMTP_ARG_TEXT_MAX	256	/* %a echo: sendmail's shortenstring() */
 void		 smtp_command(struct smtp_session *s, const char *line,
 		    size_t len);
+const char	*smtp_arg_text(const char *p, size_t n, char *out,
+		    size_t outsz);
 
 /* smtp_tx.c */
 void		 smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c);

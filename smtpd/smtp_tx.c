@@ -122,13 +122,14 @@ smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	struct smtp_mailarg ma;
 	struct smtp_tx *tx;
 	json_t	*o;
-	char	 esc[LOG_ESC_MAX];
+	char	 esc[LOG_ESC_MAX], txt[SMTP_ARG_TEXT_MAX];
 	int	 rc;
 
 	rc = smtp_addr_parse_mail(c->arg, c->arglen, &ma);
 	if (rc != SMTP_E_OK) {
 		tx_error(s, parse_error_msg(rc, true),
-		    rc == SMTP_E_PARAM ? ma.err_param : NULL);
+		    rc == SMTP_E_PARAM ? ma.err_param :
+		    smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
 		return;
 	}
 	if (ma.size > s->srv->conf->max_message_size) {
@@ -163,11 +164,13 @@ smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	struct smtp_mailarg ma;
 	json_t	*o;
+	char	 txt[SMTP_ARG_TEXT_MAX];
 	int	 rc;
 
 	rc = smtp_addr_parse_rcpt(c->arg, c->arglen, &ma);
 	if (rc != SMTP_E_OK) {
-		tx_error(s, parse_error_msg(rc, false), NULL);
+		tx_error(s, parse_error_msg(rc, false),
+		    smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
 		return;
 	}
 	if (s->tx->nrcpt >= (size_t)s->srv->conf->max_recipients) {
@@ -412,11 +415,7 @@ smtp_tx_committed(void *arg, const char *id, int error)
 		json_object_set(ev, "sha256", json_object_get(env, "sha256"));
 		json_object_set(ev, "queue_id", json_object_get(env, "queue_id"));
 		evlog_emit("message", ev);
-		if (s->srv->notify_fd != -1) {
-			char	 b = 'm';
-
-			(void)write(s->srv->notify_fd, &b, 1);
-		}
+		smtp_server_notify(s->srv, 'm', id);
 		smtp_tx_free(s);
 		if (!s->dead) {
 			smtp_enter_state(s, SMTP_S_IDLE);
