@@ -11,7 +11,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
  libevent-dev libssl-dev libjansson-dev libconfuse-dev libsqlite3-dev
  libmilter-dev libspf2-dev libmaxminddb-dev libcurl4-openssl-dev
  libgmime-3.0-dev libfuzzy-dev
- python3 swaks curl openssl nmap postfix sqlite3 procps
+ python3 swaks libnet-ssleay-perl curl openssl nmap postfix sqlite3 procps
+ netcat-openbsd iproute2
  clang libclang-rt-14-dev"
 
 missing=

@@ -110,6 +110,9 @@ struct persona_received {
 	const char	*tls_cipher;
 	bool		 auth;
 	time_t		 when;
+	const char	*sender;	/* envelope sender for Exim's
+					   "(envelope-from <...>)"; NULL or ""
+					   to omit */
 };
 
 struct persona;

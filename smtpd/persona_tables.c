@@ -1,0 +1,575 @@
+/*
+ * persona_tables.c -- what each emulated MTA says, one table per product:
+ * Postfix 3.7 (Debian 12, the default), Sendmail 8.17.1.9 (Debian 12) and
+ * Exim 4.96 (Debian 12). Data only; persona.c renders it.
+ *
+ * Every string comes from REFERENCE.md section 2 or from the product's
+ * source read with the search tools; the comment beside each says where.
+ * "[src]" = read in the source (repository, file, and the statement);
+ * "[ref]" = REFERENCE.md 2.3/2.4; "[memory]" = not re-read, an XXX.
+ * Repositories: vdukhovni/postfix (smtpd.c at 3e5e18a5, smtpd_sasl_*.c,
+ * xsasl_cyrus_server.c, xsasl_dovecot_server.c, postscreen),
+ * deepin-community/sendmail 8.17.1.9 (srvrsmtp.c; cf/m4/proto.m4
+ * HReceived as found in generated .cf files), an Exim 4.9x smtp_in.c
+ * (the fl./f. flag era) and the pcre2 globals.c of 4.96 for
+ * received_header_text.
+ *
+ * Rules every table keeps (tests/unit/test_persona.c checks them):
+ * - no MAIL/RCPT/RSET reply carries "530" by itself (nmap's
+ *   smtp-open-relay aborts on it, REFERENCE 1.1); only %a may;
+ * - CHUNKING is never advertised (no BDAT), as smtpd_discard_ehlo_keywords
+ *   or chunking_advertise_hosts would do on the real product;
+ * - the AUTH line of EHLO is "AUTH " followed by auth_mechs.
+ */
+
+#include "config.h"
+
+#include <stddef.h>
+
+#include "persona_int.h"
+
+/* ------------------------------------------------------------------ */
+/* Postfix 3.7 on Debian 12					      */
+/* ------------------------------------------------------------------ */
+
+/* smtpd.c ehlo_cmd() order [ref 2.4]; CHUNKING discarded */
+static const struct persona_ext postfix_ehlo[] = {
+	{ "PIPELINING", 0 },
+	{ "SIZE %z", 0 },
+	{ "VRFY", 0 },
+	{ "ETRN", 0 },
+	{ "STARTTLS", PERSONA_EXT_STARTTLS },
+	{ "AUTH PLAIN LOGIN CRAM-MD5", PERSONA_EXT_AUTH },
+	{ "ENHANCEDSTATUSCODES", 0 },
+	{ "8BITMIME", 0 },
+	{ "DSN", 0 },
+	{ "SMTPUTF8", 0 },
+	{ NULL, 0 }
+};
+
+#define POSTFIX_UNKNOWN	"500 5.5.2 Error: command not recognized"
+#define POSTFIX_TOOMANY	"421 4.7.0 %h Error: too many errors"
+#define POSTFIX_TIMEOUT	"421 4.4.2 %h Error: timeout exceeded"
+
+const struct persona persona_postfix = {
+	.name = "postfix",
+	.style = PERSONA_POSTFIX,
+	.ipv6_tag = true,
+	.auth_mechs = "PLAIN LOGIN CRAM-MD5",
+	.ehlo_greeting = "250 %h",
+	.ehlo = postfix_ehlo,
+	.msg = {
+		/* [ref] mail_params.h DEF_SMTPD_BANNER + Debian suffix */
+		[PM_BANNER] = "220 %h ESMTP Postfix (Debian/GNU)",
+		[PM_HELO] = "250 %h",			/* [ref] smtpd.c */
+		[PM_HELO_NOARG] = "501 Syntax: HELO hostname",	/* [ref] */
+		[PM_EHLO_NOARG] = "501 Syntax: EHLO hostname",	/* [ref] */
+		[PM_MAIL_OK] = "250 2.1.0 Ok",			/* [ref] */
+		[PM_MAIL_NEED_HELO] =
+		    "503 5.5.1 Error: send HELO/EHLO first",	/* [ref] */
+		[PM_MAIL_NESTED] =
+		    "503 5.5.1 Error: nested MAIL command",	/* [ref] */
+		[PM_MAIL_SYNTAX] =
+		    "501 5.5.4 Syntax: MAIL FROM:<address>",	/* [ref] */
+		[PM_MAIL_BADADDR] =
+		    "501 5.1.7 Bad sender address syntax",	/* [ref] */
+		[PM_MAIL_BADPARAM] =
+		    "555 5.5.4 Unsupported option: %a",		/* [ref] */
+		[PM_MAIL_BADSIZE] =
+		    "501 5.5.4 Bad message size syntax",	/* [ref] */
+		/* [ref] smtpd_check.c smtpd_check_size() */
+		[PM_MAIL_TOOBIG] = "552 5.3.4 Message size exceeds fixed limit",
+		[PM_RCPT_OK] = "250 2.1.5 Ok",			/* [ref] */
+		[PM_RCPT_NEED_MAIL] =
+		    "503 5.5.1 Error: need MAIL command",	/* [ref] */
+		/* [memory] smtpd.c rcpt_cmd(), twin of the MAIL one */
+		[PM_RCPT_SYNTAX] = "501 5.5.4 Syntax: RCPT TO:<address>",
+		[PM_RCPT_BADADDR] =
+		    "501 5.1.3 Bad recipient address syntax",	/* [ref] */
+		[PM_RCPT_TOO_MANY] =
+		    "452 4.5.3 Error: too many recipients",	/* [ref] */
+		/* [ref] */
+		[PM_DATA_GO] = "354 End data with <CR><LF>.<CR><LF>",
+		/*
+		 * [src] smtpd.c data_cmd(): no recipient and no transaction
+		 * (the 554 "no valid recipients" needs rejected RCPTs,
+		 * which the trap never has).
+		 */
+		[PM_DATA_NEED_MAIL] = "503 5.5.1 Error: need RCPT command",
+		[PM_DATA_NEED_RCPT] = "503 5.5.1 Error: need RCPT command",
+		[PM_DATA_ARGS] = "501 5.5.4 Syntax: DATA",	/* [src] */
+		[PM_DATA_OK] = "250 2.0.0 Ok: queued as %q",	/* [ref] */
+		/* [ref] cleanup_strerror.c via "%d %s Error: %s" */
+		[PM_DATA_TOOBIG] = "552 5.3.4 Error: message file too big",
+		/* [memory] cleanup_strerror.c CLEANUP_STAT_WRITE/no space */
+		[PM_DATA_NOSPACE] = "452 4.3.1 Insufficient system storage",
+		[PM_DATA_TEMPFAIL] = "451 4.3.0 Error: queue file write error",
+		[PM_RSET] = "250 2.0.0 Ok",			/* [ref] */
+		[PM_NOOP] = "250 2.0.0 Ok",			/* [ref] */
+		[PM_QUIT] = "221 2.0.0 Bye",			/* [ref] */
+		[PM_VRFY] = "252 2.0.0 %a",			/* [ref] */
+		[PM_VRFY_NOARG] = "501 5.5.4 Syntax: VRFY address", /* [src] */
+		/* [ref] 3.7 has no EXPN/HELP: unknown command, 500 since 3.7 */
+		[PM_EXPN] = POSTFIX_UNKNOWN,
+		[PM_HELP] = POSTFIX_UNKNOWN,
+		/*
+		 * [src] smtpd.c etrn_cmd(): FLUSH_STAT_DENY when the domain
+		 * is not in fast_flush_domains (= $relay_domains, empty on
+		 * Debian 12); no enhanced code in this one.
+		 */
+		[PM_ETRN] = "459 <%a>: service unavailable",
+		[PM_UNKNOWN] = POSTFIX_UNKNOWN,			/* [ref] */
+		/* [ref] STARTTLS with TLS off; same text for other verbs */
+		[PM_NOT_IMPLEMENTED] =
+		    "502 5.5.1 Error: command not implemented",
+		/* [ref] smtpd.c, smtpd_forbid_cmds: closes */
+		[PM_NONSMTP] =
+		    "221 2.7.0 Error: I can break rules, too. Goodbye.",
+		/* XXX [memory] */
+		[PM_SYNTAX] = "501 5.5.4 Syntax error",
+		/* XXX no generic 503 in Postfix; the ordering error it uses */
+		[PM_BAD_SEQUENCE] = "503 5.5.1 Error: send HELO/EHLO first",
+		[PM_TOO_MANY_ERRORS] = POSTFIX_TOOMANY,		/* [ref] */
+		/* junk commands count as errors (smtpd_junk_command_limit) */
+		[PM_TOO_MANY_COMMANDS] = POSTFIX_TOOMANY,
+		/*
+		 * 3.7 skips the excess of an over-long line and parses the
+		 * rest as a command (the 3.12 "command too long" reply is
+		 * newer than the persona): answer as to garbage.
+		 */
+		[PM_LINE_TOO_LONG] = POSTFIX_UNKNOWN,
+		[PM_TIMEOUT] = POSTFIX_TIMEOUT,		/* [ref] + real logs */
+		[PM_SESSION_TIME] = POSTFIX_TIMEOUT,
+		/* [src] postscreen/postscreen.c, "all server ports busy" */
+		[PM_TOO_MANY_SESSIONS] = "421 4.3.2 All server ports are busy",
+		/* [memory] smtpd.c anvil check; wording confirmed in logs */
+		[PM_TOO_MANY_FROM_IP] =
+		    "421 4.7.0 %h Error: too many connections from %c",
+		/* XXX [memory] Postfix just closes on "postfix stop" */
+		[PM_SHUTDOWN] = "421 4.3.0 %h Server local error",
+		[PM_STARTTLS_GO] = "220 2.0.0 Ready to start TLS", /* [ref] */
+		/* [memory] */
+		[PM_STARTTLS_ARGS] = "501 5.5.4 Syntax: STARTTLS",
+		/* [src] postscreen_smtpd.c and smtpd.c when TLS is on */
+		[PM_STARTTLS_UNAVAIL] = "554 5.5.1 Error: TLS already active",
+		/* Cyrus SASL LOGIN prompts "Username:", "Password:" */
+		[PM_AUTH_USERNAME] = "334 VXNlcm5hbWU6",
+		[PM_AUTH_PASSWORD] = "334 UGFzc3dvcmQ6",
+		[PM_AUTH_EMPTY] = "334 ",
+		/* [src] smtpd_sasl_glue.c: "334 %s" */
+		[PM_AUTH_CHALLENGE] = "334 %a",
+		/* [src] smtpd_sasl_glue.c smtpd_sasl_authenticate() */
+		[PM_AUTH_OK] = "235 2.7.0 Authentication successful",
+		/*
+		 * [src] smtpd_sasl_glue.c "535 5.7.8 Error: authentication
+		 * failed: %s" with the Cyrus sasl_errstring() text
+		 * (xsasl_cyrus_server.c; SASL_NOUSER maps to SASL_BADAUTH).
+		 */
+		[PM_AUTH_FAILED] = "535 5.7.8 Error: authentication failed: "
+		    "authentication failure",
+		/* [src] */
+		[PM_AUTH_ABORTED] = "501 5.7.0 Authentication aborted",
+		/* Cyrus SASL_NOMECH text [memory of sasl_errstring()] */
+		[PM_AUTH_BADMECH] = "535 5.7.8 Error: authentication failed: "
+		    "no mechanism available",
+		/* [src] smtpd_sasl_proto.c smtpd_sasl_auth_cmd() */
+		[PM_AUTH_SYNTAX] = "501 5.5.4 Syntax: AUTH mechanism",
+		/*
+		 * [src] xsasl_cyrus_server.c: a failed SASL_DECODE64 returns
+		 * XSASL_AUTH_FORM with sasl_errstring(SASL_BADPROT), which
+		 * smtpd_sasl_glue.c reports as a 535.
+		 */
+		[PM_AUTH_BADB64] = "535 5.7.8 Error: authentication failed: "
+		    "bad protocol / cancel",
+		[PM_AUTH_ALREADY] =
+		    "503 5.5.1 Error: already authenticated",	/* [src] */
+		/* [memory] smtpd.c: AUTH inside a transaction */
+		[PM_AUTH_IN_MAIL] =
+		    "503 5.5.1 Error: MAIL transaction in progress",
+	},
+	.closes = {
+		[PM_QUIT] = true,
+		[PM_NONSMTP] = true,
+		[PM_TOO_MANY_ERRORS] = true,
+		[PM_TOO_MANY_COMMANDS] = true,
+		[PM_TIMEOUT] = true,
+		[PM_SESSION_TIME] = true,
+		[PM_TOO_MANY_SESSIONS] = true,
+		[PM_TOO_MANY_FROM_IP] = true,
+		[PM_SHUTDOWN] = true,
+	},
+};
+
+/* ------------------------------------------------------------------ */
+/* Sendmail 8.17.1.9 on Debian 12				      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * [src] srvrsmtp.c EHLO: ENHANCEDSTATUSCODES, PIPELINING, (EXPN/VERB
+ * hidden by noexpn), 8BITMIME, "SIZE %ld", DSN, (SMTPUTF8 not built),
+ * ETRN, "AUTH %s", STARTTLS, DELIVERBY, "250 HELP".
+ */
+static const struct persona_ext sendmail_ehlo[] = {
+	{ "ENHANCEDSTATUSCODES", 0 },
+	{ "PIPELINING", 0 },
+	{ "8BITMIME", 0 },
+	{ "SIZE %z", 0 },
+	{ "DSN", 0 },
+	{ "ETRN", 0 },
+	{ "AUTH CRAM-MD5 LOGIN PLAIN", PERSONA_EXT_AUTH },
+	{ "STARTTLS", PERSONA_EXT_STARTTLS },
+	{ "DELIVERBY", 0 },
+	{ "HELP", 0 },
+	{ NULL, 0 }
+};
+
+#define SENDMAIL_UNKNOWN	"500 5.5.1 Command unrecognized: \"%a\""
+#define SENDMAIL_SYNTAX	"501 5.5.2 Syntax error in parameters scanning \"%a\""
+#define SENDMAIL_TOOMANY \
+	"421 4.7.0 %h Too many bad commands; closing connection"
+#define SENDMAIL_LOST		"421 4.4.1 %h Lost input channel from %N"
+
+const struct persona persona_sendmail = {
+	.name = "sendmail",
+	.style = PERSONA_SENDMAIL,
+	.ipv6_tag = true,
+	/* Cyrus lists mechanisms strongest first ("DIGEST-MD5 CRAM-MD5
+	 * LOGIN PLAIN" in transcripts); we implement the last three */
+	.auth_mechs = "CRAM-MD5 LOGIN PLAIN",
+	/* [src] srvrsmtp.c "250-%s Hello %s, %s" */
+	.ehlo_greeting = "250 %h Hello %N, pleased to meet you",
+	.ehlo = sendmail_ehlo,
+	.msg = {
+		/*
+		 * [ref] cfhead.m4 "$j Sendmail $v/$Z; $b" + Debian's
+		 * debian.m4.in "; (No UCE/UBE) $?{client_addr}logging access
+		 * from: ${client_name}(${client_resolve})-$_$.", with " ESMTP"
+		 * inserted after the first word (srvrsmtp.c).
+		 */
+		[PM_BANNER] = "220 %h ESMTP Sendmail "
+		    "8.17.1.9/8.17.1.9/Debian-2+deb12u2; %d; (No UCE/UBE) "
+		    "logging access from: %n(%R)-%N",
+		/* [src] srvrsmtp.c "250 %s Hello %s, %s" */
+		[PM_HELO] = "250 %h Hello %N, pleased to meet you",
+		/* [src] srvrsmtp.c "501 %s requires domain address" */
+		[PM_HELO_NOARG] = "501 5.0.0 HELO requires domain address",
+		[PM_EHLO_NOARG] = "501 5.0.0 EHLO requires domain address",
+		/* [src] "250 2.1.0 Sender ok"; err.c fmtmsg() adds "<a>... " */
+		[PM_MAIL_OK] = "250 2.1.0 <%a>... Sender ok",
+		[PM_MAIL_NEED_HELO] =
+		    "503 5.0.0 Polite people say HELO first",	/* [src] */
+		/* [src] */
+		[PM_MAIL_NESTED] = "503 5.5.0 Sender already specified",
+		/* [memory] srvrsmtp.c skipword() */
+		[PM_MAIL_SYNTAX] = SENDMAIL_SYNTAX,
+		/* XXX [memory] parseaddr.c, generic form */
+		[PM_MAIL_BADADDR] = "553 5.1.3 <%a>... User address required",
+		/* [ref] */
+		[PM_MAIL_BADPARAM] = "555 5.5.4 %a parameter unrecognized",
+		/* [ref] */
+		[PM_MAIL_BADSIZE] = "501 5.5.2 SIZE requires a value",
+		/* [src] srvrsmtp.c MaxMessageSize check */
+		[PM_MAIL_TOOBIG] = "552 5.2.3 Message size exceeds fixed "
+		    "maximum message size (%z)",
+		/* [src] */
+		[PM_RCPT_OK] = "250 2.1.5 <%a>... Recipient ok",
+		/* [src] */
+		[PM_RCPT_NEED_MAIL] = "503 5.0.0 Need MAIL before RCPT",
+		[PM_RCPT_SYNTAX] = SENDMAIL_SYNTAX,
+		/* [src] */
+		[PM_RCPT_BADADDR] = "501 5.0.0 Missing recipient",
+		/* [src] */
+		[PM_RCPT_TOO_MANY] = "452 4.5.3 Too many recipients",
+		/* [ref] collect.c */
+		[PM_DATA_GO] =
+		    "354 Enter mail, end with \".\" on a line by itself",
+		/* [src] */
+		[PM_DATA_NEED_MAIL] = "503 5.0.0 Need MAIL command",
+		/* [src] */
+		[PM_DATA_NEED_RCPT] = "503 5.0.0 Need RCPT (recipient)",
+		/* XXX [memory] */
+		[PM_DATA_ARGS] = SENDMAIL_SYNTAX,
+		/* [ref] srvrsmtp.c */
+		[PM_DATA_OK] = "250 2.0.0 %q Message accepted for delivery",
+		/* [memory] collect.c */
+		[PM_DATA_TOOBIG] =
+		    "552 5.2.3 Message exceeds maximum fixed size (%z)",
+		[PM_DATA_NOSPACE] =
+		/* [src] */
+		    "452 4.4.5 Insufficient disk space; try again later",
+		/* XXX [memory] sendmail.h MSG_TEMPFAIL */
+		[PM_DATA_TEMPFAIL] = "451 4.3.0 Please try again later",
+		/* [src] */
+		[PM_RSET] = "250 2.0.0 Reset state",
+		/* [src] */
+		[PM_NOOP] = "250 2.0.0 OK",
+		/* [src] */
+		[PM_QUIT] = "221 2.0.0 %h closing connection",
+		/* [src] PrivacyOptions novrfy: answered before the argument */
+		[PM_VRFY] = "252 2.5.2 Cannot VRFY user; try RCPT to attempt "
+		    "delivery (or try finger)",
+		[PM_VRFY_NOARG] = "252 2.5.2 Cannot VRFY user; try RCPT to "
+		    "attempt delivery (or try finger)",
+		/* [src] noexpn */
+		[PM_EXPN] = "502 5.7.0 Sorry, we do not allow this operation",
+		/* [ref] helpfile, "214-2.0.0 " lines (srvrsmtp.c help()) */
+		[PM_HELP] = "214 2.0.0 This is sendmail version 8.17.1.9\n"
+		    "2.0.0 Topics:\n"
+		    "2.0.0 \tHELO\tEHLO\tMAIL\tRCPT\tDATA\n"
+		    "2.0.0 \tRSET\tNOOP\tQUIT\tHELP\tVRFY\n"
+		    "2.0.0 \tEXPN\tVERB\tETRN\tDSN\tAUTH\n"
+		    "2.0.0 \tSTARTTLS\n"
+		    "2.0.0 For more info use \"HELP <topic>\".\n"
+		    "2.0.0 To report bugs in the implementation see\n"
+		    "2.0.0 \thttp://www.sendmail.org/email-addresses.html\n"
+		    "2.0.0 For local information send email to Postmaster "
+		    "at your site.\n"
+		    "2.0.0 End of HELP info",
+		/* [src] srvrsmtp.c CMDETRN */
+		[PM_ETRN] = "250 2.0.0 Queuing for node %a started",
+		/* [src] srvrsmtp.c CMDERROR, SHOWSHRTCMDINREPLY */
+		[PM_UNKNOWN] = SENDMAIL_UNKNOWN,
+		/* [src] srvrsmtp.c CMDUNIMPL */
+		[PM_NOT_IMPLEMENTED] =
+		    "502 5.5.1 Command not implemented: \"%a\"",
+		/*
+		 * The open-proxy guard ("421 ... Rejecting open proxy") is
+		 * _FFR_BLOCK_PROXIES, not in Debian's build: GET is just an
+		 * unknown command.
+		 */
+		[PM_NONSMTP] = SENDMAIL_UNKNOWN,
+		[PM_SYNTAX] = SENDMAIL_SYNTAX,
+		/* XXX [memory] no generic 503 in sendmail */
+		[PM_BAD_SEQUENCE] = "503 5.5.0 Bad sequence of commands",
+		/* [src] */
+		[PM_TOO_MANY_ERRORS] = SENDMAIL_TOOMANY,
+		/* [src] STOP_IF_ATTACK jumps to the same stopattack: label */
+		[PM_TOO_MANY_COMMANDS] = SENDMAIL_TOOMANY,
+		/*
+		 * sfgets() cuts an over-long line and the rest is parsed as
+		 * a command (the SASL-only 421 "Command too long" would
+		 * need the session to close on it).
+		 */
+		[PM_LINE_TOO_LONG] = SENDMAIL_UNKNOWN,
+		/* [src] srvrsmtp.c: sfgets() NULL, on EOF and on timeout */
+		[PM_TIMEOUT] = SENDMAIL_LOST,
+		[PM_SESSION_TIME] = SENDMAIL_LOST,
+		/* [ref] nmap match 3104, ConnectionRateThrottle */
+		[PM_TOO_MANY_SESSIONS] =
+		    "421 4.3.2 Connection rate limit exceeded.",
+		/* XXX [memory] cf/feature/conncontrol.m4 */
+		[PM_TOO_MANY_FROM_IP] = "421 4.7.1 Too many open connections.",
+		/* [src] srvrsmtp.c milter shutdown reply */
+		[PM_SHUTDOWN] = "421 4.7.0 %h closing connection",
+		/* [src] */
+		[PM_STARTTLS_GO] = "220 2.0.0 Ready to start TLS",
+		[PM_STARTTLS_ARGS] =
+		/* [src] */
+		    "501 5.5.2 Syntax error (no parameters allowed)",
+		/* [src] tls_ok_srv is false once TLS is active */
+		[PM_STARTTLS_UNAVAIL] =
+		    "454 4.3.3 TLS not available after start",
+		[PM_AUTH_USERNAME] = "334 VXNlcm5hbWU6",
+		[PM_AUTH_PASSWORD] = "334 UGFzc3dvcmQ6",
+		[PM_AUTH_EMPTY] = "334 ",
+		/* [src] "334 %s" */
+		[PM_AUTH_CHALLENGE] = "334 %a",
+		/* [src] */
+		[PM_AUTH_OK] = "235 2.0.0 OK Authenticated",
+		/* [src] */
+		[PM_AUTH_FAILED] = "535 5.7.0 authentication failed",
+		/* [ref] */
+		[PM_AUTH_ABORTED] = "501 5.0.0 AUTH aborted",
+		/* [src] "504 5.3.3 AUTH mechanism %.32s not available" */
+		[PM_AUTH_BADMECH] =
+		    "504 5.3.3 AUTH mechanism %.32a not available",
+		[PM_AUTH_SYNTAX] =
+		/* [src] */
+		    "501 5.5.2 AUTH mechanism must be specified",
+		/* [src] */
+		[PM_AUTH_BADB64] = "501 5.5.4 cannot BASE64 decode '%a'",
+		/* [src] */
+		[PM_AUTH_ALREADY] = "503 5.5.0 Already Authenticated",
+		[PM_AUTH_IN_MAIL] =
+		    "503 5.5.0 AUTH not permitted during a mail transaction",
+	},
+	.closes = {
+		[PM_QUIT] = true,
+		[PM_TOO_MANY_ERRORS] = true,
+		[PM_TOO_MANY_COMMANDS] = true,
+		[PM_TIMEOUT] = true,
+		[PM_SESSION_TIME] = true,
+		[PM_TOO_MANY_SESSIONS] = true,
+		[PM_TOO_MANY_FROM_IP] = true,
+		[PM_SHUTDOWN] = true,
+	},
+};
+
+/* ------------------------------------------------------------------ */
+/* Exim 4.96 on Debian 12					      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * [src] smtp_in.c EHLO: "SIZE %d", 8BITMIME (accept_8bitmime), DSN only
+ * with dsn_advertise_hosts (empty), ETRN/VRFY/EXPN only with ACLs (none),
+ * PIPELINING, (PIPECONNECT, CHUNKING, PRDR not advertised: we implement
+ * none of them), AUTH, STARTTLS, HELP.
+ */
+static const struct persona_ext exim_ehlo[] = {
+	{ "SIZE %z", 0 },
+	{ "8BITMIME", 0 },
+	{ "PIPELINING", 0 },
+	{ "AUTH PLAIN LOGIN CRAM-MD5", PERSONA_EXT_AUTH },
+	{ "STARTTLS", PERSONA_EXT_STARTTLS },
+	{ "HELP", 0 },
+	{ NULL, 0 }
+};
+
+#define EXIM_UNKNOWN	"500 unrecognized command"
+#define EXIM_BADADDR	"501 %Amalformed address"
+#define EXIM_TIMEOUT	"421 %h: SMTP command timeout - closing connection"
+
+const struct persona persona_exim = {
+	.name = "exim",
+	.style = PERSONA_EXIM,
+	.ipv6_tag = false,
+	.auth_mechs = "PLAIN LOGIN CRAM-MD5",
+	/* [src] smtp_in.c "%.3s %s Hello %s%s%s" + " [%s]" */
+	.ehlo_greeting = "250 %h Hello %e [%c]",
+	.ehlo = exim_ehlo,
+	.msg = {
+		/* [ref] globals.c smtp_banner, tod_full */
+		[PM_BANNER] = "220 %h ESMTP Exim 4.96 %d",
+		[PM_HELO] = "250 %h Hello %e [%c]",		/* [src] */
+		/* [src] "501 Syntactically invalid %s argument(s)" */
+		[PM_HELO_NOARG] = "501 Syntactically invalid HELO argument(s)",
+		[PM_EHLO_NOARG] = "501 Syntactically invalid EHLO argument(s)",
+		/* [src] */
+		[PM_MAIL_OK] = "250 OK",
+		/* [src] helo_required (helo_verify_hosts) */
+		[PM_MAIL_NEED_HELO] = "503 HELO or EHLO required",
+		/* [src] */
+		[PM_MAIL_NESTED] = "503 sender already given",
+		/* [src] */
+		[PM_MAIL_SYNTAX] = "501 MAIL must have an address operand",
+		/*
+		 * [src] synprot_error(501, smtp_cmd_data, errmess) prints
+		 * "501 <data>: <parse_extract_address() error>"; an unknown
+		 * or bad option ends in the same address error.
+		 */
+		[PM_MAIL_BADADDR] = EXIM_BADADDR,
+		[PM_MAIL_BADPARAM] = EXIM_BADADDR,
+		[PM_MAIL_BADSIZE] = EXIM_BADADDR,
+		/* [src] smtp_in.c thismessage_size_limit */
+		[PM_MAIL_TOOBIG] = "552 Message size exceeds maximum permitted",
+		/* [src] */
+		[PM_RCPT_OK] = "250 Accepted",
+		/* [src] */
+		[PM_RCPT_NEED_MAIL] = "503 sender not yet given",
+		/* [src] */
+		[PM_RCPT_SYNTAX] = "501 RCPT must have an address operand",
+		[PM_RCPT_BADADDR] = EXIM_BADADDR,
+		/* [src] */
+		[PM_RCPT_TOO_MANY] = "452 too many recipients",
+		/* [src] */
+		[PM_DATA_GO] = "354 Enter message, ending with \".\" on a line "
+		    "by itself",
+		/* [src] synprot_error(503, ..., "valid RCPT command must
+		 * precede DATA") */
+		[PM_DATA_NEED_MAIL] =
+		    "503 valid RCPT command must precede DATA",
+		[PM_DATA_NEED_RCPT] =
+		    "503 valid RCPT command must precede DATA",
+		/* [src] BADARG_CMD for a command taking no argument */
+		[PM_DATA_ARGS] = "501 unexpected argument data",
+		/* [ref] receive.c */
+		[PM_DATA_OK] = "250 OK id=%q",
+		/* [ref] receive.c */
+		[PM_DATA_TOOBIG] = "552 Message size exceeds maximum permitted",
+		/* [src] */
+		[PM_DATA_NOSPACE] = "452 Space shortage, please try later",
+		/* [memory] receive.c spool write failure */
+		[PM_DATA_TEMPFAIL] = "451 Error while writing spool file",
+		/* [ref] */
+		[PM_RSET] = "250 Reset OK",
+		/* [src] */
+		[PM_NOOP] = "250 OK",
+		/* [src] */
+		[PM_QUIT] = "221 %h closing connection",
+		/* [ref] acl_wherecodes with no acl_smtp_vrfy/expn/etrn */
+		[PM_VRFY] = "252 Administrative prohibition",
+		[PM_VRFY_NOARG] = "252 Administrative prohibition",
+		[PM_EXPN] = "550 Administrative prohibition",
+		/* [src] smtp_in.c HELP_CMD; BDAT is listed unconditionally */
+		[PM_HELP] = "214 Commands supported:\n"
+		    "AUTH STARTTLS HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT "
+		    "RSET HELP",
+		[PM_ETRN] = "458 Administrative prohibition",	/* [memory] */
+		[PM_UNKNOWN] = EXIM_UNKNOWN,			/* [src] */
+		[PM_NOT_IMPLEMENTED] = EXIM_UNKNOWN,
+		/* Exim has no HTTP guard: GET is an unknown command */
+		[PM_NONSMTP] = EXIM_UNKNOWN,
+		[PM_SYNTAX] = "501 unexpected argument data",
+		/* XXX generic 503: the sequence error Exim gives most */
+		[PM_BAD_SEQUENCE] = "503 sender not yet given",
+		/* [src] smtp_max_unknown_commands: "500 Too many
+		 * unrecognized commands", then the connection is dropped */
+		[PM_TOO_MANY_ERRORS] = "500 Too many unrecognized commands",
+		/* [src] */
+		[PM_TOO_MANY_COMMANDS] = "554 Too many nonmail commands",
+		/* [ref] an over-long command is an unrecognized command */
+		[PM_LINE_TOO_LONG] = EXIM_UNKNOWN,
+		/* [memory] smtp_in.c command_timeout_handler() */
+		[PM_TIMEOUT] = EXIM_TIMEOUT,
+		[PM_SESSION_TIME] = EXIM_TIMEOUT,
+		/* [memory] daemon.c smtp_accept_max / _max_per_host; the
+		 * per-host text is common in bounce logs */
+		[PM_TOO_MANY_SESSIONS] = "421 Too many concurrent SMTP "
+		    "connections; please try again later.",
+		[PM_TOO_MANY_FROM_IP] = "421 Too many concurrent SMTP "
+		    "connections from this IP address; please try again later.",
+		/* [memory] smtp_in.c command_sigterm_handler() */
+		[PM_SHUTDOWN] =
+		    "421 %h: Service not available - closing connection",
+		/* [ref] tls-openssl.c */
+		[PM_STARTTLS_GO] = "220 TLS go ahead",
+		/* [src] BADARG_CMD */
+		[PM_STARTTLS_ARGS] = "501 unexpected argument data",
+		/* [src] smtp_in.c STARTTLS_CMD, !fl.tls_advertised */
+		[PM_STARTTLS_UNAVAIL] =
+		    "503 STARTTLS command used when not advertised",
+		/* server_prompts "Username:: : Password::" and ":" */
+		[PM_AUTH_USERNAME] = "334 VXNlcm5hbWU6",
+		[PM_AUTH_PASSWORD] = "334 UGFzc3dvcmQ6",
+		[PM_AUTH_EMPTY] = "334 ",
+		[PM_AUTH_CHALLENGE] = "334 %a",
+		/* [ref] */
+		[PM_AUTH_OK] = "235 Authentication succeeded",
+		/* [ref] */
+		[PM_AUTH_FAILED] = "535 Incorrect authentication data",
+		/* [ref] */
+		[PM_AUTH_ABORTED] = "501 Authentication cancelled",
+		/* [src] synprot_error(504, "%s authentication mechanism not
+		 * supported"); AUTH without a name gives the same, empty */
+		[PM_AUTH_BADMECH] =
+		    "504 %a authentication mechanism not supported",
+		[PM_AUTH_SYNTAX] =
+		    "504 %a authentication mechanism not supported",
+		/* [ref] */
+		[PM_AUTH_BADB64] = "501 Invalid base64 data",
+		/* [src] */
+		[PM_AUTH_ALREADY] = "503 already authenticated",
+		/* [src] */
+		[PM_AUTH_IN_MAIL] = "503 not permitted in mail transaction",
+	},
+	.closes = {
+		[PM_QUIT] = true,
+		[PM_TOO_MANY_ERRORS] = true,
+		[PM_TOO_MANY_COMMANDS] = true,
+		[PM_TIMEOUT] = true,
+		[PM_SESSION_TIME] = true,
+		[PM_TOO_MANY_SESSIONS] = true,
+		[PM_TOO_MANY_FROM_IP] = true,
+		[PM_SHUTDOWN] = true,
+	},
+};

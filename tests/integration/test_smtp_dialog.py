@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""The SMTP dialogue per persona, as a client sees it: banner, HELO/EHLO,
+MAIL/RCPT/DATA/RSET/NOOP/VRFY/EXPN/HELP/QUIT and unknown commands, exact
+strings from REFERENCE.md 2.3 (hostname mail.example.net, client
+127.0.0.1); multi-line replies arrive in one read (REFERENCE.md 2.6)."""
+import os
+import re
+import smtplib
+import sys
+sys.dont_write_bytecode = True
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rtlib import Tap, Trap  # noqa: E402
+from protolib import (Conn, Evidence, code, lines, ehlo_keywords, in_order,  # noqa: E402
+                      persona_opts, guard, client_port, need_binaries, HOSTNAME)
+
+DAY = r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d"
+PF_UNKNOWN = "500 5.5.2 Error: command not recognized"
+
+EXPECT = {
+    "postfix": {
+        "banner": r"220 mail\.example\.net ESMTP Postfix \(Debian/GNU\)",
+        "helo": r"250 mail\.example\.net",
+        "ehlo_first": r"mail\.example\.net",
+        # the whole list, in Postfix's order (no CHUNKING: no BDAT here)
+        "ehlo_exact": ["PIPELINING", "SIZE", "VRFY", "ETRN", "STARTTLS",
+                       "AUTH", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",
+                       "SMTPUTF8"],
+        "ehlo_order": None,
+        "ehlo_lines": {"AUTH": r"AUTH PLAIN LOGIN CRAM-MD5", "SIZE": r"SIZE \d+"},
+        "ehlo_noarg": r"501 Syntax: EHLO hostname",
+        "mail": "250 2.1.0 Ok",
+        "rcpt": "250 2.1.5 Ok",
+        "data": "354 End data with <CR><LF>.<CR><LF>",
+        "dot": r"250 2\.0\.0 Ok: queued as [0-9A-Za-z]+",
+        "rset": "250 2.0.0 Ok",
+        "noop": "250 2.0.0 Ok",
+        "vrfy": "252 2.0.0 root",
+        "expn": PF_UNKNOWN,
+        "help": [PF_UNKNOWN],
+        "unknown": PF_UNKNOWN,
+        "quit": "221 2.0.0 Bye",
+    },
+    "sendmail": {
+        "banner": r"220 mail\.example\.net ESMTP Sendmail 8\.17\.1\.9/8\.17\.1\.9/Debian-2\+deb12u2; " + DAY + r".*",
+        "helo": r"250 mail\.example\.net Hello (\S+ )?\[127\.0\.0\.1\], pleased to meet you",
+        "ehlo_first": r"mail\.example\.net Hello (\S+ )?\[127\.0\.0\.1\], pleased to meet you",
+        "ehlo_exact": None,
+        "ehlo_order": ["ENHANCEDSTATUSCODES", "PIPELINING", "8BITMIME", "SIZE",
+                       "DSN", "AUTH", "STARTTLS", "HELP"],
+        "ehlo_lines": {},
+        "ehlo_noarg": r"501 5\.0\.0 EHLO requires domain address",
+        "mail": "250 2.1.0 <user@example.org>... Sender ok",
+        "rcpt": "250 2.1.5 <dropbox@example.com>... Recipient ok",
+        "data": '354 Enter mail, end with "." on a line by itself',
+        "dot": r"250 2\.0\.0 [0-9A-Za-z]{8,} Message accepted for delivery",
+        "rset": "250 2.0.0 Reset state",
+        "noop": "250 2.0.0 OK",
+        "vrfy": "252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery (or try finger)",
+        "expn": "502 5.7.0 Sorry, we do not allow this operation",
+        "help": None,   # checked by shape below
+        "unknown": '500 5.5.1 Command unrecognized: "FOO"',
+        "quit": "221 2.0.0 mail.example.net closing connection",
+    },
+    "exim": {
+        "banner": r"220 mail\.example\.net ESMTP Exim 4\.96 " + DAY + r" [-+]\d{4}",
+        "helo": r"250 mail\.example\.net Hello (x|localhost\S*) \[127\.0\.0\.1\]",
+        "ehlo_first": r"mail\.example\.net Hello (client\.example|localhost\S*) \[127\.0\.0\.1\]",
+        "ehlo_exact": None,
+        "ehlo_order": ["SIZE", "8BITMIME", "PIPELINING", "AUTH", "STARTTLS", "HELP"],
+        "ehlo_lines": {"SIZE": r"SIZE \d+"},
+        "ehlo_noarg": r"501 Syntactically invalid EHLO argument\(s\)",
+        "mail": "250 OK",
+        "rcpt": "250 Accepted",
+        "data": '354 Enter message, ending with "." on a line by itself',
+        "dot": r"250 OK id=[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}",
+        "rset": "250 Reset OK",
+        "noop": "250 OK",
+        "vrfy": "252 Administrative prohibition",
+        "expn": "550 Administrative prohibition",
+        "help": ["214-Commands supported:",
+                 "214 AUTH STARTTLS HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT RSET HELP"],
+        "unknown": "500 unrecognized command",
+        "quit": "221 mail.example.net closing connection",
+    },
+}
+
+MSG = (b"From: user@example.org\r\nTo: dropbox@example.com\r\n"
+       b"Subject: dialog test\r\n\r\nhello from smtplib\r\n")
+
+
+def wire_ok(t, p, what, data):
+    """Every line of a reply ends in CRLF (no bare LF, no bare CR)."""
+    bad = re.search(rb"(?<!\r)\n|\r(?!\n)", data)
+    t.ok(data.endswith(b"\r\n") and not bad,
+         "%s: %s reply uses CRLF only" % (p, what), repr(data))
+
+
+def single_recv_reply(t, p, what, c, cmd):
+    """Send cmd, take exactly one recv(): it must hold the whole reply."""
+    c.send(cmd + b"\r\n")
+    got = b""
+    got = c.recv_once()
+    ls = got.split(b"\r\n")
+    complete = (got.endswith(b"\r\n") and len(ls) >= 2
+                and all(l[3:4] == b"-" for l in ls[:-2])
+                and ls[-2][3:4] == b" "
+                and len({l[:3] for l in ls[:-1]}) == 1)
+    t.ok(complete, "%s: whole %s reply arrives in a single recv" % (p, what),
+         repr(got))
+    wire_ok(t, p, what, got)
+    return got
+
+
+def check_banner_ehlo(t, p, e, trap):
+    with Conn(trap.host, trap.port) as c:
+        t.ok(re.fullmatch(e["banner"].encode() + rb"\r\n", c.banner),
+             "%s: banner" % p, repr(c.banner))
+        got = single_recv_reply(t, p, "EHLO", c, b"EHLO client.example")
+        greet, exts = ehlo_keywords(got)
+        t.ok(code(got) == 250 and re.fullmatch(e["ehlo_first"], greet),
+             "%s: EHLO greeting line" % p, got.decode(errors="replace"))
+        words = [x.split()[0] for x in exts if x]
+        if e["ehlo_exact"] is not None:
+            t.is_(words, e["ehlo_exact"], "%s: EHLO extensions and order" % p)
+        if e["ehlo_order"] is not None:
+            t.ok(in_order(words, e["ehlo_order"]) and words[-1] == "HELP",
+                 "%s: EHLO extensions in the persona's order, HELP last" % p,
+                 "got %r\nwant subsequence %r" % (words, e["ehlo_order"]))
+        t.ok("CHUNKING" not in words,
+             "%s: EHLO does not offer CHUNKING (no BDAT)" % p, words)
+        for kw, rx in e["ehlo_lines"].items():
+            full = [x for x in exts if x.split()[0] == kw]
+            t.ok(full and re.fullmatch(rx, full[0]),
+                 "%s: EHLO line %s" % (p, rx), full)
+        # HELP: multi-line for sendmail and exim, one read
+        got = single_recv_reply(t, p, "HELP", c, b"HELP")
+        hl = lines(got)
+        if e["help"] is not None:
+            t.is_(hl, e["help"], "%s: HELP reply" % p)
+        else:
+            t.ok(len(hl) >= 3
+                 and hl[0] == "214-2.0.0 This is sendmail version 8.17.1.9"
+                 and hl[1] == "214-2.0.0 Topics:"
+                 and all(l.startswith("214-2.0.0 ") for l in hl[:-1])
+                 and hl[-1] == "214 2.0.0 End of HELP info",
+                 "%s: HELP reply (sendmail helpfile shape)" % p, got)
+        r = c.cmd(b"QUIT")
+        t.is_(lines(r), [e["quit"]], "%s: QUIT after HELP" % p)
+        t.ok(c.wait_eof(10) == b"", "%s: connection closed after 221" % p)
+
+
+def check_helo_forms(t, p, e, trap):
+    with Conn(trap.host, trap.port) as c:
+        r = c.cmd(b"EHLO")
+        t.ok(re.fullmatch(e["ehlo_noarg"].encode() + rb"\r\n", r),
+             "%s: EHLO without argument" % p, repr(r))
+        r = c.cmd(b"HELO x")
+        t.ok(re.fullmatch(e["helo"].encode() + rb"\r\n", r),
+             "%s: HELO x" % p, repr(r))
+        wire_ok(t, p, "HELO", r)
+        # after HELO the transaction still works
+        r = c.cmd(b"MAIL FROM:<user@example.org>")
+        t.is_(lines(r), [e["mail"]], "%s: MAIL after HELO" % p)
+        r = c.cmd(b"FOO")
+        t.is_(lines(r), [e["unknown"]], "%s: unknown command FOO" % p)
+        r = c.cmd(b"RSET")
+        t.is_(lines(r), [e["rset"]], "%s: RSET" % p)
+        r = c.cmd(b"QUIT")
+        t.is_(lines(r), [e["quit"]], "%s: QUIT" % p)
+
+
+def check_smtplib(t, p, e, trap, ev):
+    s = smtplib.SMTP(trap.host, trap.port, local_hostname="client.example",
+                     timeout=15)
+    lport = s.sock.getsockname()[1]
+    try:
+        c, m = s.ehlo()
+        t.ok(c == 250 and s.does_esmtp, "%s: smtplib EHLO 250" % p, (c, m))
+        for feat in ("pipelining", "size", "8bitmime", "starttls", "auth"):
+            t.ok(s.has_extn(feat), "%s: smtplib sees extension %s" % (p, feat),
+                 s.esmtp_features)
+        t.ok(int(s.esmtp_features.get("size", "0") or 0) > 0,
+             "%s: SIZE has a positive value" % p, s.esmtp_features)
+
+        def one(what, got):
+            c, m = got
+            t.is_("%d %s" % (c, m.decode(errors="replace")), e[what],
+                  "%s: smtplib %s" % (p, what))
+
+        one("noop", s.noop())
+        one("mail", s.mail("user@example.org"))
+        one("rcpt", s.rcpt("dropbox@example.com"))
+        c, m = s.docmd("DATA")
+        t.is_("%d %s" % (c, m.decode(errors="replace")), e["data"],
+              "%s: DATA 354" % p)
+        s.send(MSG + b".\r\n")
+        c, m = s.getreply()
+        dot = "%d %s" % (c, m.decode(errors="replace"))
+        t.ok(re.fullmatch(e["dot"], dot), "%s: end of data" % p, dot)
+        one("rset", s.rset())
+        one("vrfy", s.verify("root"))
+        one("expn", s.expn("root"))
+        c, m = s.docmd("HELP")
+        want = e["help"]
+        if want is not None:
+            got = [l for l in m.decode(errors="replace").split("\n")]
+            t.is_((c, got), (int(want[0][:3]), [w[4:] for w in want]),
+                  "%s: smtplib HELP" % p)
+        else:
+            t.is_(c, 214, "%s: smtplib HELP code" % p)
+        c, m = s.docmd("FOO")
+        t.is_("%d %s" % (c, m.decode(errors="replace")), e["unknown"],
+              "%s: smtplib unknown command" % p)
+        one("quit", s.quit())
+    finally:
+        s.close()
+
+    env = ev.find(lambda x: client_port(x) == lport, 20,
+                  "%s: envelope of the smtplib message" % p)
+    t.is_(ev.cat(env["id"]), MSG, "%s: queue cat returns the bytes sent" % p)
+    t.is_((env.get("persona"), env.get("hostname")), (p, HOSTNAME),
+          "%s: envelope persona and hostname" % p)
+    t.is_((env["helo"]["verb"].upper(), env["helo"]["name"]),
+          ("EHLO", "client.example"), "%s: envelope helo" % p)
+    t.is_((env["mail_from"]["addr"], [r["addr"] for r in env["rcpt"]]),
+          ("user@example.org", ["dropbox@example.com"]),
+          "%s: envelope sender and recipient" % p)
+    t.ok(env.get("queue_id") and env["queue_id"] in dot,
+         "%s: envelope queue_id is the one in the 250 reply" % p,
+         (env.get("queue_id"), dot))
+    t.ok(env["size"] == len(MSG), "%s: envelope size" % p, env.get("size"))
+    sess = ev.find_session(lambda x: client_port(x) == lport, 20,
+                           "%s: session record" % p)
+    t.is_(sess.get("close"), "quit", "%s: session closed by quit" % p)
+    t.is_(sess.get("messages"), [env["id"]],
+          "%s: session lists its message" % p)
+
+
+def persona(t, p):
+    e = EXPECT[p]
+    with Trap(t, options=persona_opts(p)) as trap:
+        ev = Evidence(trap)
+        guard(t, p + " banner/EHLO/HELP", check_banner_ehlo, t, p, e, trap)
+        guard(t, p + " HELO forms", check_helo_forms, t, p, e, trap)
+        guard(t, p + " smtplib", check_smtplib, t, p, e, trap, ev)
+
+
+def main():
+    t = Tap()
+    need_binaries(t)
+    for p in ("postfix", "sendmail", "exim"):
+        guard(t, p + " trap", persona, t, p)
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
