@@ -84,17 +84,6 @@ smtp_arg_text(const char *p, size_t n, char *out, size_t outsz)
 	return out;
 }
 
-static void
-smtp_error(struct smtp_session *s, enum persona_msg m, const char *arg)
-{
-	s->errors++;
-	smtp_reply(s, m, arg);
-	if (s->errors >= (unsigned long)s->srv->conf->max_unknown_commands) {
-		smtp_reply(s, PM_TOO_MANY_ERRORS, NULL);
-		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
-	}
-}
-
 /*
  * smtp_command -- handle one command line (CRLF removed, len bytes, may
  * contain NUL). Records it, counts it against the caps, and dispatches.

@@ -202,6 +202,21 @@ smtp_reply(struct smtp_session *s, enum persona_msg m, const char *arg)
 }
 
 /*
+ * smtp_error -- reply m to an erroneous command and count it; the error
+ * that reaches max_unknown_commands is followed by 421 and the close.
+ */
+void
+smtp_error(struct smtp_session *s, enum persona_msg m, const char *arg)
+{
+	s->errors++;
+	smtp_reply(s, m, arg);
+	if (s->errors >= (unsigned long)s->srv->conf->max_unknown_commands) {
+		smtp_reply(s, PM_TOO_MANY_ERRORS, NULL);
+		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
+	}
+}
+
+/*
  * smtp_reply_qid -- smtp_reply() for messages that show a queue id (%q).
  */
 void
@@ -277,11 +292,15 @@ smtp_session_set_timeout(struct smtp_session *s)
 	else
 		base = c->timeout_idle;
 	clock_gettime(CLOCK_REALTIME, &now);
-	left = c->timeout_session - (now.tv_sec - s->t_start.tv_sec);
-	if (left < 1)
-		left = 1;
-	rt.tv_sec = base < left ? base : left;
-	rt.tv_usec = 0;
+	/* milliseconds left of the whole session, at least a few */
+	left = c->timeout_session * 1000 - ((now.tv_sec - s->t_start.tv_sec) *
+	    1000 + (now.tv_nsec - s->t_start.tv_nsec) / 1000000);
+	if (left < 10)
+		left = 10;
+	if (base * 1000 < left)
+		left = base * 1000;
+	rt.tv_sec = left / 1000;
+	rt.tv_usec = (left % 1000) * 1000;
 	wt.tv_sec = c->timeout_idle;
 	wt.tv_usec = 0;
 	bufferevent_set_timeouts(s->bev, &rt, &wt);
@@ -293,7 +312,9 @@ smtp_session_expired(struct smtp_session *s)
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	return now.tv_sec - s->t_start.tv_sec >= s->srv->conf->timeout_session;
+	return (now.tv_sec - s->t_start.tv_sec) * 1000 +
+	    (now.tv_nsec - s->t_start.tv_nsec) / 1000000 >=
+	    s->srv->conf->timeout_session * 1000;
 }
 
 static void
@@ -403,12 +424,7 @@ smtp_line_input(struct smtp_session *s, struct evbuffer *in)
 		evbuffer_drain(in, linelen + 1);
 		s->bytes_in += linelen + 1;
 		smtp_transcript(s, 'C', "<line too long>", 15);
-		s->errors++;
-		smtp_reply(s, PM_LINE_TOO_LONG, NULL);
-		if (s->errors >= (unsigned long)c->max_unknown_commands) {
-			smtp_reply(s, PM_TOO_MANY_ERRORS, NULL);
-			smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
-		}
+		smtp_error(s, PM_LINE_TOO_LONG, NULL);
 		return true;
 	}
 	if (linesz < (size_t)c->max_line_length + 2) {

@@ -216,6 +216,8 @@ void		 smtp_session_setcb(struct smtp_session *s);
 void		 smtp_enter_state(struct smtp_session *s, enum smtp_state st);
 void		 smtp_reply(struct smtp_session *s, enum persona_msg m,
 		    const char *arg);
+void		 smtp_error(struct smtp_session *s, enum persona_msg m,
+		    const char *arg);
 void		 smtp_reply_qid(struct smtp_session *s, enum persona_msg m,
 		    const char *qid);
 void		 smtp_reply_raw(struct smtp_session *s, const char *text,

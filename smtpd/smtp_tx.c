@@ -101,17 +101,6 @@ parse_error_msg(int rc, bool mail)
 	}
 }
 
-static void
-tx_error(struct smtp_session *s, enum persona_msg m, const char *arg)
-{
-	s->errors++;
-	smtp_reply(s, m, arg);
-	if (s->errors >= (unsigned long)s->srv->conf->max_unknown_commands) {
-		smtp_reply(s, PM_TOO_MANY_ERRORS, NULL);
-		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
-	}
-}
-
 /*
  * smtp_tx_mail -- MAIL FROM in state IDLE: parse, check SIZE against the
  * cap, start a transaction. Every syntactically possible sender is taken.
@@ -127,7 +116,7 @@ smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
 
 	rc = smtp_addr_parse_mail(c->arg, c->arglen, &ma);
 	if (rc != SMTP_E_OK) {
-		tx_error(s, parse_error_msg(rc, true),
+		smtp_error(s, parse_error_msg(rc, true),
 		    rc == SMTP_E_PARAM ? ma.err_param :
 		    smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
 		return;
@@ -169,7 +158,7 @@ smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 
 	rc = smtp_addr_parse_rcpt(c->arg, c->arglen, &ma);
 	if (rc != SMTP_E_OK) {
-		tx_error(s, parse_error_msg(rc, false),
+		smtp_error(s, parse_error_msg(rc, false),
 		    smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
 		return;
 	}

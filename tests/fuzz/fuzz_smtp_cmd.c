@@ -1,0 +1,91 @@
+/*
+ * fuzz_smtp_cmd.c -- libFuzzer target: one command line through
+ * smtp_cmd_parse, then the argument through the parser the session
+ * would call (MAIL/RCPT address parser, AUTH decoders).
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtp_auth.h"
+#include "smtp_cmd.h"
+
+int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+fuzz_auth(const char *arg, size_t len)
+{
+	struct smtp_auth_cred	 c;
+	char			 out[SMTP_AUTH_FIELD_MAX + 1];
+	const char		*sp;
+	size_t			 mlen, n;
+
+	sp = memchr(arg, ' ', len);
+	mlen = sp != NULL ? (size_t)(sp - arg) : len;
+	switch (smtp_auth_mech_parse(arg, mlen)) {
+	case SMTP_AUTH_PLAIN:
+		if (sp != NULL && smtp_auth_plain(sp + 1, len - mlen - 1,
+		    &c) == 0) {
+			if (c.user_len > SMTP_AUTH_FIELD_MAX ||
+			    c.password_len > SMTP_AUTH_FIELD_MAX ||
+			    c.authzid_len > SMTP_AUTH_FIELD_MAX)
+				abort();
+		}
+		break;
+	case SMTP_AUTH_LOGIN:
+		if (sp != NULL && smtp_auth_login_field(sp + 1,
+		    len - mlen - 1, out, sizeof(out), &n) == 0 &&
+		    n >= sizeof(out))
+			abort();
+		break;
+	case SMTP_AUTH_CRAM_MD5:
+		if (sp != NULL && smtp_auth_cram(sp + 1, len - mlen - 1,
+		    &c) == 0) {
+			if (c.digest_len != 32)
+				abort();
+			(void)smtp_auth_cram_check("<1.2@x>", &c, "pw");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char		*line = (const char *)data;
+	struct smtp_cmd		 cmd;
+	struct smtp_mailarg	 ma;
+	int			 rc;
+
+	rc = smtp_cmd_parse(line, size, &cmd);
+	if (cmd.arg < line || cmd.arg + cmd.arglen > line + size)
+		abort();
+	if (strlen(cmd.verb_text) >= sizeof(cmd.verb_text))
+		abort();
+	if (cmd.arglen > 0 && (cmd.arg[0] == ' ' || cmd.arg[0] == '\t' ||
+	    cmd.arg[cmd.arglen - 1] == ' ' || cmd.arg[cmd.arglen - 1] == '\t'))
+		abort();
+	if (rc == SMTP_E_EMPTY && cmd.verb != SMTP_CMD_UNKNOWN)
+		abort();
+	(void)smtp_verb_name(cmd.verb);
+
+	switch (cmd.verb) {
+	case SMTP_CMD_MAIL:
+		(void)smtp_addr_parse_mail(cmd.arg, cmd.arglen, &ma);
+		break;
+	case SMTP_CMD_RCPT:
+		(void)smtp_addr_parse_rcpt(cmd.arg, cmd.arglen, &ma);
+		break;
+	case SMTP_CMD_AUTH:
+		fuzz_auth(cmd.arg, cmd.arglen);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
