@@ -211,9 +211,14 @@ cli_open(struct cli *c, bool sync)
 	    sizeof(err))) == NULL)
 		return cli_error("%s; check permissions, or run \"relaytrap "
 		    "queue reindex\" to recreate it", err);
+	/*
+	 * A sync that fails (disk full, the worker holding the lock for too
+	 * long) leaves the index as it was: show that, and say so.
+	 */
 	if (sync && queue_index_sync(c->ix, NULL) == -1)
-		return cli_error("%s; run \"relaytrap queue reindex\"",
-		    queue_index_error(c->ix));
+		fprintf(stderr, "relaytrap: warning: the index could not be "
+		    "brought up to date (%s); results may miss the newest "
+		    "entries\n", queue_index_error(c->ix));
 	return CLI_OK;
 }
 
