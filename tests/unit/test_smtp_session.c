@@ -101,7 +101,7 @@ static const struct scase cases[] = {
 	  .in = "EHLO x\r\nVRFY root\r\nHELP\r\nQUIT\r\n",
 	  .codes = "220 250 252 500 221" },
 	{ .name = "NUL in a command",
-	  .in = "EHLO x\r\nNO\0OP\r\nQUIT\r\n", .inlen = 25,
+	  .in = "EHLO x\r\nNO\0OP\r\nQUIT\r\n", .inlen = 21,
 	  .codes = "220 250 500 221", .finding = "nul" },
 	{ .name = "SIZE over the limit",
 	  .in = "EHLO x\r\nMAIL FROM:<a@b> SIZE=999999999\r\nQUIT\r\n",
