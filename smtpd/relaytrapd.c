@@ -48,6 +48,7 @@
 #define ROLE_BACKOFF_MAX	60
 #define ROLE_STABLE		60	/* a role that ran this long was healthy */
 #define STOP_GRACE		10
+#define WORKER_NICE		10
 
 enum role_kind {
 	ROLE_SMTP,
@@ -179,6 +180,9 @@ role_worker(struct daemon *d)
 	size_t	 i;
 
 	log_set_ident("relaytrapd/worker");
+	/* analysis never makes an SMTP client wait: yield the CPU to it */
+	if (setpriority(PRIO_PROCESS, 0, WORKER_NICE) == -1)
+		log_warn("worker: setpriority");
 	for (i = 0; i < d->nfds; i++)
 		close(d->fds[i]);
 	close(d->notify[1]);

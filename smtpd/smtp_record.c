@@ -146,17 +146,18 @@ smtp_transcript(struct smtp_session *s, char dir, const char *p, size_t len)
 }
 
 /*
- * smtp_record_transcript -- the transcript as a JSON array of lines.
+ * smtp_record_transcript -- the transcript from byte offset from (0: the
+ * whole session) as a JSON array of lines.
  */
 json_t *
-smtp_record_transcript(struct smtp_session *s)
+smtp_record_transcript(struct smtp_session *s, size_t from)
 {
 	json_t	*a = json_array();
 	const char *p, *end, *nl;
 
-	if (s->transcript == NULL)
+	if (s->transcript == NULL || from >= s->transcript->len)
 		return a;
-	p = s->transcript->data;
+	p = s->transcript->data + from;
 	end = p + s->transcript->len;
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
@@ -309,7 +310,7 @@ smtp_record_session(struct smtp_session *s)
 	json_object_set_new(rec, "bytes_in", json_integer(s->bytes_in));
 	json_object_set_new(rec, "bytes_out", json_integer(s->bytes_out));
 	json_object_set_new(rec, "findings", smtp_record_findings(s));
-	json_object_set_new(rec, "transcript", smtp_record_transcript(s));
+	json_object_set_new(rec, "transcript", smtp_record_transcript(s, 0));
 	json_object_set_new(rec, "transcript_truncated",
 	    json_boolean(s->transcript_truncated));
 	if (queue_committer_submit_session(s->srv->committer, s->id, rec,

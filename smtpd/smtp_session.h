@@ -115,7 +115,6 @@ struct smtp_tx {
 	struct smtp_data data;
 	int		 write_errno;	/* first spool write error */
 	bool		 too_big;
-	size_t		 transcript_mark;
 };
 
 /* SASL exchange in progress. */
@@ -156,6 +155,8 @@ struct smtp_session {
 	json_t		*auth;		/* array of attempts, or NULL */
 	json_t		*messages;	/* array of message ids, or NULL */
 	struct buf	*transcript;	/* raw lines, '\n'-separated */
+	size_t		 transcript_mark; /* where the current message's part
+					    begins (end of the previous one) */
 	bool		 transcript_truncated;
 	uint32_t	 findings[SMTP_F_COUNT];
 
@@ -254,7 +255,7 @@ void		 smtp_finding(struct smtp_session *s, enum smtp_finding f);
 void		 smtp_transcript(struct smtp_session *s, char dir,
 		    const char *p, size_t len);
 json_t		*smtp_record_conn(struct smtp_session *s);
-json_t		*smtp_record_transcript(struct smtp_session *s);
+json_t		*smtp_record_transcript(struct smtp_session *s, size_t from);
 json_t		*smtp_record_findings(struct smtp_session *s);
 void		 smtp_record_session(struct smtp_session *s);
 const char	*smtp_close_name(enum smtp_close c);

@@ -294,7 +294,9 @@ smtp_tx_envelope(struct smtp_session *s, const char *qid)
 	json_object_set_new(ts, "end", smtp_time_json(&now));
 	json_object_set_new(env, "timestamps", ts);
 	json_object_set_new(env, "findings", smtp_record_findings(s));
-	json_object_set_new(env, "transcript", smtp_record_transcript(s));
+	/* this message's part: since the previous message (or connect) */
+	json_object_set_new(env, "transcript", smtp_record_transcript(s,
+	    s->transcript_mark));
 	json_object_set_new(env, "transcript_truncated",
 	    json_boolean(s->transcript_truncated));
 	return env;
@@ -409,6 +411,8 @@ smtp_tx_committed(void *arg, const char *id, int error)
 		if (!s->dead) {
 			smtp_enter_state(s, SMTP_S_IDLE);
 			smtp_reply_qid(s, PM_DATA_OK, qid);
+			if (s->transcript != NULL)
+				s->transcript_mark = s->transcript->len;
 		}
 	}
 	if (s->dead) {

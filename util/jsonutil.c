@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "log.h"
 #include "xmalloc.h"
+
+#define JSU_STACK	1024
 
 /* length of a valid UTF-8 sequence at p (1..4), or 0 if invalid */
 static size_t
@@ -51,11 +54,13 @@ jsu_bytes(const char *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)p;
-	char	*out;
+	char	 stackbuf[JSU_STACK + 1], *out;
 	size_t	 i = 0, o = 0, l;
 	json_t	*j;
 
-	out = xmalloc(n * 4 + 1);
+	/* small strings (most) need no heap buffer */
+	stackbuf[0] = '\0';
+	out = n <= JSU_STACK / 4 ? stackbuf : xmalloc(n * 4 + 1);
 	while (i < n) {
 		l = jsu_utf8_len(u + i, n - i);
 		if (l == 1 && ((u[i] < 0x20 && u[i] != '\t') || u[i] == 0x7f ||
@@ -78,10 +83,12 @@ jsu_bytes(const char *p, size_t n)
 		o += l;
 		i += l;
 	}
-	j = json_stringn(out, o);
-	free(out);
+	/* out is valid UTF-8 by construction: skip jansson's second check */
+	j = json_stringn_nocheck(out, o);
+	if (out != stackbuf)
+		free(out);
 	if (j == NULL)
-		j = json_string("");
+		fatalx("jsu_bytes: out of memory");
 	return j;
 }
 
