@@ -643,3 +643,45 @@ queue_write_all(int fd, const void *p, size_t n)
 	}
 	return 0;
 }
+
+/*
+ * queue_json_loadfd -- parse the JSON file open on fd, read whole with a
+ * few read(2)s (jansson's json_loadfd reads one byte per call). Files over
+ * QUEUE_JSON_MAX are refused. NULL with jerr->text on any error.
+ */
+json_t *
+queue_json_loadfd(int fd, json_error_t *jerr)
+{
+	struct stat st;
+	char	*buf;
+	size_t	 len = 0, cap;
+	ssize_t	 n;
+	json_t	*j;
+
+	if (fstat(fd, &st) == -1 || st.st_size > QUEUE_JSON_MAX) {
+		memset(jerr, 0, sizeof(*jerr));
+		(void)strlcpy(jerr->text, "unreadable or too large",
+		    sizeof(jerr->text));
+		return NULL;
+	}
+	cap = (size_t)st.st_size + 1;
+	buf = xmalloc(cap);
+	while ((n = read(fd, buf + len, cap - len)) > 0) {
+		len += (size_t)n;
+		if (len == cap) {
+			if (cap > QUEUE_JSON_MAX)
+				break;
+			cap *= 2;
+			buf = xreallocarray(buf, 1, cap);
+		}
+	}
+	if (n == -1) {
+		free(buf);
+		memset(jerr, 0, sizeof(*jerr));
+		(void)strlcpy(jerr->text, strerror(errno), sizeof(jerr->text));
+		return NULL;
+	}
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, jerr);
+	free(buf);
+	return j;
+}

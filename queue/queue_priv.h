@@ -20,6 +20,7 @@
 #define QUEUE_WBUF_SIZE		(64 * 1024)	/* message write buffer */
 #define QUEUE_RMTREE_DEPTH	8		/* later stages' subdirs */
 #define QUEUE_PATH_MAX		128		/* "corrupt/<id>/<name>" etc. */
+#define QUEUE_JSON_MAX		(16 * 1024 * 1024) /* envelope/record cap */
 #define QUEUE_MEM_MSG_MAX	(256 * 1024)	/* kept in memory up to this */
 #define QUEUE_MEM_BUDGET	(64UL * 1024 * 1024) /* all in-memory messages */
 
@@ -73,6 +74,7 @@ int	 queue_write_all(int fd, const void *p, size_t n);
 void	 queue_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((__format__(printf, 3, 4)));
 void	 queue_msg_free(struct queue_msg *m);
+json_t	*queue_json_loadfd(int fd, json_error_t *jerr);
 int	 queue_msg_materialize(struct queue_msg *m, bool may_rename);
 int	 queue_msg_store(struct queue_msg *m);
 char	*queue_session_dump(const char *id, json_t *rec, size_t *lenp);

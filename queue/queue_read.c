@@ -316,7 +316,7 @@ queue_envelope_load(struct queue *q, const struct queue_entry *e,
 		errno = saved == ENOENT ? EBADMSG : saved;
 		return NULL;
 	}
-	env = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	env = queue_json_loadfd(fd, &jerr);
 	close(fd);
 	if (env == NULL) {
 		queue_seterr(err, errlen, "envelope.json: line %d: %s",

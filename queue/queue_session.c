@@ -155,7 +155,7 @@ queue_session_load(struct queue *q, const char *id, char *err,
 		errno = saved;
 		return NULL;
 	}
-	rec = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	rec = queue_json_loadfd(fd, &jerr);
 	close(fd);
 	if (rec == NULL) {
 		queue_seterr(err, errlen, "%s: line %d: %s", path, jerr.line,
