@@ -1,13 +1,16 @@
 /*
- * queue_commit.c -- group commit: one thread makes closed messages durable
- * in batches, so the event loop never waits for the disk and one syncfs()
- * serves every message that arrived meanwhile (docs/SPOOL.md).
+ * queue_commit.c -- group commit: a few threads make closed messages
+ * durable in batches, so the event loop never waits for the disk and one
+ * syncfs() serves every message that arrived meanwhile (docs/SPOOL.md).
+ * Several batches are in flight at once (QUEUE_COMMIT_THREADS), the way
+ * many concurrent fsync()s share the file system's journal commits: while
+ * one thread waits for the disk, the next takes what arrived meanwhile.
  *
- *   owner thread                     committer thread
+ *   owner thread                     committer threads
  *   submit() -> pending list  --->   take the whole list as one batch
  *                                    syncfs(root) (or fsync each file)
  *                                    rename tmp/<id> -> new/<day>/<id>
- *                                    fsync new/<day> (new/ if created), tmp/
+ *                                    fsync new/<day> (and new/ if created)
  *   dispatch() <- done list   <---   append results, signal the eventfd
  *
  * Both lists are protected by one mutex; the thread waits on a condition
@@ -53,9 +56,12 @@ struct queue_clist {
 	struct queue_citem	**tail;
 };
 
+#define QUEUE_COMMIT_THREADS	4
+
 struct queue_committer {
 	struct queue		*q;
-	pthread_t		 thread;
+	pthread_t		 threads[QUEUE_COMMIT_THREADS];
+	int			 nthreads;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
 	struct queue_clist	 pending;	/* owner -> thread */
@@ -65,13 +71,12 @@ struct queue_committer {
 	int			 efd;		/* eventfd, readable = done */
 	uint64_t		 nsyncfs;
 	uint64_t		 nbatches;
-	char			 bucket[QUEUE_DAY_LEN + 1]; /* known to exist */
 };
 
 static void	*queue_committer_main(void *arg);
-static void	 queue_commit_batch(struct queue_committer *c,
+static void	 queue_commit_batch(struct queue_committer *c, char *bucket,
 		    struct queue_citem *batch, bool use_syncfs);
-static int	 queue_commit_rename(struct queue_committer *c,
+static int	 queue_commit_rename(struct queue_committer *c, char *bucket,
 		    struct queue_citem *it, bool *new_dirty);
 static void	 queue_clist_init(struct queue_clist *l);
 static void	 queue_clist_append(struct queue_clist *l,
@@ -105,16 +110,16 @@ queue_clist_append(struct queue_clist *l, struct queue_clist *from)
 }
 
 /*
- * queue_committer_new -- start the committer thread for q (signals are
- * blocked in it). Returns the committer, or NULL with errno (EMFILE,
- * EAGAIN) and a warning logged.
+ * queue_committer_new -- start the committer threads for q (signals are
+ * blocked in them). Returns the committer, or NULL with errno (EMFILE,
+ * EAGAIN) and a warning logged if not even one thread started.
  */
 struct queue_committer *
 queue_committer_new(struct queue *q)
 {
 	struct queue_committer *c;
 	sigset_t	 all, old;
-	int		 rc;
+	int		 rc, i;
 
 	c = xcalloc(1, sizeof(*c));
 	c->q = q;
@@ -129,11 +134,14 @@ queue_committer_new(struct queue *q)
 	pthread_cond_init(&c->cond, NULL);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&c->thread, NULL, queue_committer_main, c);
+	for (i = 0, rc = 0; i < QUEUE_COMMIT_THREADS && rc == 0; i++)
+		if ((rc = pthread_create(&c->threads[i], NULL,
+		    queue_committer_main, c)) == 0)
+			c->nthreads++;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (c->nthreads == 0) {
 		errno = rc;
-		log_warn("queue: cannot start the committer thread");
+		log_warn("queue: cannot start the committer threads");
 		pthread_cond_destroy(&c->cond);
 		pthread_mutex_destroy(&c->mtx);
 		close(c->efd);
@@ -238,6 +246,7 @@ queue_committer_main(void *arg)
 	struct queue_citem *it;
 	uint64_t	 one = 1;
 	bool		 use_syncfs;
+	char		 bucket[QUEUE_DAY_LEN + 1] = "";  /* known to this thread */
 
 	for (;;) {
 		pthread_mutex_lock(&c->mtx);
@@ -255,7 +264,7 @@ queue_committer_main(void *arg)
 			c->nsyncfs++;
 		pthread_mutex_unlock(&c->mtx);
 
-		queue_commit_batch(c, batch.head, use_syncfs);
+		queue_commit_batch(c, bucket, batch.head, use_syncfs);
 
 		queue_clist_init(&out);
 		while ((it = batch.head) != NULL) {
@@ -311,21 +320,26 @@ queue_commit_fail(struct queue_committer *c, struct queue_citem *it,
  * ENOENT then retries once with a mkdir.
  */
 static int
-queue_commit_rename(struct queue_committer *c, struct queue_citem *it,
-    bool *new_dirty)
+queue_commit_rename(struct queue_committer *c, char *bucket,
+    struct queue_citem *it, bool *new_dirty)
 {
 	char	 src[QUEUE_PATH_MAX], dst[QUEUE_PATH_MAX];
 	int	 rootfd = c->q->rootfd, tries;
 
 	(void)bsnprintf(src, sizeof(src), "tmp/%s", it->id);
 	for (tries = 0; tries < 2; tries++) {
-		if (strcmp(c->bucket, it->day) != 0) {
+		if (strcmp(bucket, it->day) != 0) {
 			(void)bsnprintf(dst, sizeof(dst), "new/%s", it->day);
-			if (mkdirat(rootfd, dst, QUEUE_DIR_MODE) == 0)
-				*new_dirty = true;
-			else if (errno != EEXIST)
+			if (mkdirat(rootfd, dst, QUEUE_DIR_MODE) == -1 &&
+			    errno != EEXIST)
 				return -1;
-			memcpy(c->bucket, it->day, sizeof(c->bucket));
+			/*
+			 * Made here or by another thread: either way this
+			 * thread makes sure new/ holds it durably before its
+			 * entries count.
+			 */
+			*new_dirty = true;
+			memcpy(bucket, it->day, QUEUE_DAY_LEN + 1);
 		}
 		(void)bsnprintf(dst, sizeof(dst), "new/%s/%s", it->day, it->id);
 		/* never replace an entry (an id clash between processes) */
@@ -336,7 +350,7 @@ queue_commit_rename(struct queue_committer *c, struct queue_citem *it,
 			return 0;
 		if (errno != ENOENT)
 			return -1;
-		c->bucket[0] = '\0';
+		bucket[0] = '\0';
 	}
 	return -1;
 }
@@ -345,8 +359,8 @@ queue_commit_rename(struct queue_committer *c, struct queue_citem *it,
  * One batch: the items are this thread's until they go on the done list.
  */
 static void
-queue_commit_batch(struct queue_committer *c, struct queue_citem *batch,
-    bool use_syncfs)
+queue_commit_batch(struct queue_committer *c, char *bucket,
+    struct queue_citem *batch, bool use_syncfs)
 {
 	struct queue_citem *it, *jt;
 	char	 dst[QUEUE_PATH_MAX];
@@ -384,7 +398,7 @@ queue_commit_batch(struct queue_committer *c, struct queue_citem *batch,
 			queue_commit_fail(c, it, errno, "fsync", "tmp");
 			continue;
 		}
-		if (queue_commit_rename(c, it, &new_dirty) == -1)
+		if (queue_commit_rename(c, bucket, it, &new_dirty) == -1)
 			queue_commit_fail(c, it, errno, "rename", "tmp");
 	}
 	/* a created bucket must be durable in new/ before its entries count */
@@ -416,9 +430,12 @@ queue_commit_batch(struct queue_committer *c, struct queue_citem *batch,
 				    "fsync new/<day>", dst);
 		queue_commit_fail(c, it, error, "fsync new/<day>", dst);
 	}
-	/* losing this only risks a purged tmp/ entry reappearing: warn */
-	if (queue_fsync_path(rootfd, "tmp") == -1)
-		log_warn("queue: fsync %s/tmp", c->q->path);
+	/*
+	 * No fsync of tmp/: a rename is one journal transaction that the
+	 * bucket's fsync above already made durable; on other file systems
+	 * losing it only lets a tmp/ entry reappear, which start-up purges.
+	 */
+
 	for (it = batch; it != NULL; it = it->next)
 		if (it->session != NULL) {
 			free(it->session);
@@ -460,13 +477,16 @@ queue_committer_dispatch(struct queue_committer *c)
 void
 queue_committer_free(struct queue_committer *c)
 {
+	int	 i;
+
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->mtx);
 	c->stop = true;
-	pthread_cond_signal(&c->cond);
+	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->mtx);
-	pthread_join(c->thread, NULL);
+	for (i = 0; i < c->nthreads; i++)
+		pthread_join(c->threads[i], NULL);
 	queue_committer_dispatch(c);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->mtx);

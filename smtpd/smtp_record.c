@@ -158,7 +158,7 @@ smtp_record_transcript(struct smtp_session *s, size_t from)
 	if (s->transcript == NULL || from >= s->transcript->len)
 		return a;
 	p = s->transcript->data + from;
-	end = p + s->transcript->len;
+	end = s->transcript->data + s->transcript->len;
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)

@@ -37,6 +37,8 @@ struct scase {
 	const char	*codes;		/* final reply codes, space-separated */
 	const char	*stored;	/* bytes of the one message stored, or NULL */
 	const char	*finding;	/* a finding the session must record */
+	const char	*transcript_first; /* first line of the envelope's part */
+	size_t		 transcript_lines; /* and how many lines it has */
 };
 
 #define TXN	"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n" \
@@ -47,6 +49,12 @@ static const struct scase cases[] = {
 	  .in = TXN "Subject: t\r\n\r\n.hi\r\n..\r\n.\r\nQUIT\r\n",
 	  .codes = "220 250 250 250 354 250 221",
 	  .stored = "Subject: t\r\n\r\nhi\r\n.\r\n" },
+	{ .name = "second message of a session",
+	  .in = TXN "one\r\n.\r\nMAIL FROM:<c@example.org>\r\n"
+	    "RCPT TO:<d@example.net>\r\nDATA\r\ntwo\r\n.\r\nQUIT\r\n",
+	  .codes = "220 250 250 250 354 250 250 250 354 250 221",
+	  .stored = "two\r\n", .transcript_first = "C: MAIL FROM:<c@example.org>",
+	  .transcript_lines = 8 },
 	{ .name = "empty message",
 	  .in = TXN ".\r\nQUIT\r\n", .codes = "220 250 250 250 354 250 221",
 	  .stored = "" },
@@ -242,6 +250,21 @@ run_case(const struct scase *c, bool trickle)
 		env = queue_envelope_load(q, &last, NULL, 0);
 		if (env != NULL)
 			findings = json_incref(json_object_get(env, "findings"));
+		if (c->transcript_first != NULL) {
+			json_t	*tr = json_object_get(env, "transcript");
+
+			is_str(json_string_value(json_array_get(tr, 0)),
+			    c->transcript_first, "%s%s: envelope transcript "
+			    "starts at this message", c->name,
+			    trickle ? " (trickle)" : "");
+			is_int(json_array_size(tr), c->transcript_lines,
+			    "%s%s: envelope transcript has only its part",
+			    c->name, trickle ? " (trickle)" : "");
+			is_str(json_string_value(json_array_get(tr,
+			    json_array_size(tr) - 1)), "C: .",
+			    "%s%s: and ends at the dot", c->name,
+			    trickle ? " (trickle)" : "");
+		}
 		json_decref(env);
 	} else
 		ok(strcmp(last.id, prev_id) == 0, "%s%s: nothing stored",
