@@ -43,8 +43,7 @@ struct queue_citem {
 	char			 id[QUEUE_ID_LEN + 1];
 	char			 day[QUEUE_DAY_LEN + 1];
 	struct queue_msg	*msg;		/* NULL for a session record */
-	char			*session;	/* session record content */
-	size_t			 sessionlen;
+	json_t			*sessrec;	/* session record to store */
 	int			 session_error;
 	queue_done_cb		 done;
 	void			*arg;
@@ -208,27 +207,30 @@ queue_committer_submit(struct queue_committer *c, struct queue_msg *m,
 }
 
 /*
- * queue_committer_submit_session -- have the committer thread store the
- * session record rec (borrowed) for session id with its next batch, so
- * the owner's event loop does no file I/O; done (may be NULL) is called
- * like a message's, once the record is written and synced. Returns 0,
- * or -1 with errno (EINVAL: bad id or not an object).
+ * queue_committer_submit_session -- have a committer thread render and
+ * store the session record rec (the reference is stolen; the caller must
+ * not change rec or anything in it afterwards, only read and decref what
+ * it shares) for session id with its next batch, so the owner's event
+ * loop does no JSON dumping or file I/O for it; done (may be NULL) is
+ * called like a message's once the record is written and synced.
+ * Returns 0, or -1 with errno EINVAL (bad id, not an object; rec freed).
  */
 int
 queue_committer_submit_session(struct queue_committer *c, const char *id,
     json_t *rec, queue_done_cb done, void *arg)
 {
 	struct queue_citem *it;
-	size_t	 len;
-	char	*js;
+	char	 day[QUEUE_DAY_LEN + 1];
 
-	if ((js = queue_session_dump(id, rec, &len)) == NULL)
+	if (queue_id_day(id, day) == -1 || !json_is_object(rec)) {
+		json_decref(rec);
+		errno = EINVAL;
 		return -1;
+	}
 	it = xcalloc(1, sizeof(*it));
 	memcpy(it->id, id, sizeof(it->id));
-	(void)queue_id_day(it->id, it->day);
-	it->session = js;
-	it->sessionlen = len;
+	memcpy(it->day, day, sizeof(it->day));
+	it->sessrec = rec;
 	it->done = done;
 	it->arg = arg;
 	pthread_mutex_lock(&c->mtx);
@@ -369,13 +371,18 @@ queue_commit_batch(struct queue_committer *c, char *bucket,
 
 	/* write what the owner kept in memory: messages, session records */
 	for (it = batch; it != NULL; it = it->next) {
-		if (it->session != NULL) {
-			if (queue_session_store(c->q, it->id, it->session,
-			    it->sessionlen) == -1) {
+		if (it->sessrec != NULL) {
+			char	*js;
+			size_t	 len;
+
+			js = queue_session_dump(it->id, it->sessrec, &len);
+			if (js == NULL || queue_session_store(c->q, it->id, js,
+			    len) == -1) {
 				log_warn("queue: session record id=%s lost",
 				    it->id);
 				it->session_error = errno ? errno : EIO;
 			}
+			free(js);
 			it->error = -1;		/* not a message: skip below */
 			continue;
 		}
@@ -437,9 +444,9 @@ queue_commit_batch(struct queue_committer *c, char *bucket,
 	 */
 
 	for (it = batch; it != NULL; it = it->next)
-		if (it->session != NULL) {
-			free(it->session);
-			it->session = NULL;
+		if (it->sessrec != NULL) {
+			json_decref(it->sessrec);
+			it->sessrec = NULL;
 			it->error = it->session_error;
 		}
 }

@@ -218,18 +218,18 @@ queue_msg_size(const struct queue_msg *m)
 /*
  * queue_msg_close -- end of data: finish the message, set "version" (if
  * missing), "id" (if missing), "size" and "sha256" in env (borrowed: the
- * caller keeps its reference) and keep envelope.json's content for the
- * committer. No fsync and, for an in-memory message, no disk access:
- * hand m to queue_committer_submit() next. Returns 0, or -1 with errno
- * (ENOSPC for a spilled message!) and m still to be aborted.
+ * caller keeps its reference, and must not change env or what it shares
+ * afterwards: a committer thread renders envelope.json from it). No fsync
+ * and, for an in-memory message, no disk access: hand m to
+ * queue_committer_submit() next. Returns 0, or -1 with errno (ENOSPC for
+ * a spilled message!) and m still to be aborted.
  */
 int
 queue_msg_close(struct queue_msg *m, json_t *env)
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];
-	char		 hex[2 * 32 + 1], *js;
+	char		 hex[2 * 32 + 1];
 	unsigned int	 mdlen, i;
-	size_t		 len;
 
 	if (m->error != 0) {
 		errno = m->error;
@@ -263,30 +263,25 @@ queue_msg_close(struct queue_msg *m, json_t *env)
 	json_object_set_new(env, "id", json_string(m->id));
 	json_object_set_new(env, "size", json_integer((json_int_t)m->size));
 	json_object_set_new(env, "sha256", json_string(hex));
-	if ((js = json_dumps(env, JSON_COMPACT)) == NULL) {
-		m->error = ENOMEM;
-		errno = ENOMEM;
-		return -1;
-	}
-	len = strlen(js);
-	js = xreallocarray(js, len + 2, 1);
-	js[len++] = '\n';
-	js[len] = '\0';
-	m->env = js;
-	m->envlen = len;
+	/*
+	 * The committer renders it: from now on env (and what it shares) is
+	 * only read, never changed, by the caller.
+	 */
+	m->env = json_incref(env);
 	m->closed = true;
 	return 0;
 }
 
 /*
  * queue_msg_store -- committer thread: write what is still in memory
- * (the content of an unspilled message, and envelope.json) into
+ * (the content of an unspilled message) and render envelope.json into
  * tmp/<id>/. Returns 0, or -1 with errno; the caller removes tmp/<id>.
  */
 int
 queue_msg_store(struct queue_msg *m)
 {
-	char	 path[QUEUE_PATH_MAX];
+	char	 path[QUEUE_PATH_MAX], *js;
+	size_t	 len;
 	int	 fd, saved;
 
 	if (!m->spilled) {
@@ -307,17 +302,25 @@ queue_msg_store(struct queue_msg *m)
 		if (close(fd) == -1)
 			return -1;
 	}
+	if ((js = json_dumps(m->env, JSON_COMPACT)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	len = strlen(js);
+	js = xreallocarray(js, len + 2, 1);
+	js[len++] = '\n';
 	(void)bsnprintf(path, sizeof(path), "tmp/%s/envelope.json", m->id);
 	fd = openat(m->q->rootfd, path, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, QUEUE_FILE_MODE);
-	if (fd == -1)
-		return -1;
-	if (queue_write_all(fd, m->env, m->envlen) == -1) {
+	if (fd == -1 || queue_write_all(fd, js, len) == -1) {
 		saved = errno;
-		close(fd);
+		if (fd != -1)
+			close(fd);
+		free(js);
 		errno = saved;
 		return -1;
 	}
+	free(js);
 	return close(fd);
 }
 
@@ -337,7 +340,7 @@ queue_msg_free(struct queue_msg *m)
 	EVP_MD_CTX_free(m->md);
 	free(m->mem);
 	free(m->buf);
-	free(m->env);
+	json_decref(m->env);
 	free(m);
 }
 

@@ -43,8 +43,8 @@ struct queue_msg {
 	size_t		 memlen;
 	size_t		 memcap;
 	bool		 spilled;	/* tmp/<id>/ exists */
-	char		*env;		/* envelope.json content after close */
-	size_t		 envlen;
+	json_t		*env;		/* the envelope, rendered by the
+					   committer thread */
 	int		 fd;		/* tmp/<id>/message, -1 once closed */
 	unsigned char	*buf;		/* allocated at the first write */
 	size_t		 buflen;

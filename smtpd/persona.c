@@ -54,6 +54,7 @@ static size_t	 wire(const char *, size_t, char *, size_t);
 static bool	 valid_m(enum persona_msg);
 static uint64_t	 mix64(uint64_t);
 static int	 dfa_step(int, char);
+#define DFA_MEMO_LEN	32
 static uint64_t	 dfa_count(const char *, size_t, int);
 static int	 dfa_run(const char *, int);
 static bool	 unrank(const char *, size_t, int, uint64_t, char *);
@@ -727,9 +728,25 @@ dfa_run(const char *str, int s)
 static uint64_t
 dfa_count(const char *alpha, size_t len, int s)
 {
+	/* memo: ids are made per message; the counts never change */
+	static const char *memo_alpha[4];
+	static uint64_t memo[4][DFA_MEMO_LEN][3];
+	static bool memo_ok[4][DFA_MEMO_LEN];
 	uint64_t c[3], n[3];
-	size_t	 i, k;
+	size_t	 i, k, a;
 	int	 st, to;
+
+	if (s < 0)
+		return 0;
+	for (a = 0; a < 4 && memo_alpha[a] != NULL && memo_alpha[a] != alpha;
+	    a++)
+		;
+	if (a < 4 && len < DFA_MEMO_LEN) {
+		if (memo_alpha[a] == NULL)
+			memo_alpha[a] = alpha;
+		if (memo_ok[a][len])
+			return memo[a][len][s];
+	}
 
 	/* c[st] = count for the remaining length, built from the end */
 	c[0] = c[1] = c[2] = 1;
@@ -744,7 +761,11 @@ dfa_count(const char *alpha, size_t len, int s)
 		}
 		memcpy(c, n, sizeof(c));
 	}
-	return s < 0 ? 0 : c[s];
+	if (a < 4 && len < DFA_MEMO_LEN) {
+		memcpy(memo[a][len], c, sizeof(c));
+		memo_ok[a][len] = true;
+	}
+	return c[s];
 }
 
 /* the n-th (from 0) live string of length len from state s; false if none */

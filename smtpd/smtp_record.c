@@ -313,10 +313,6 @@ smtp_record_session(struct smtp_session *s)
 	json_object_set_new(rec, "transcript", smtp_record_transcript(s, 0));
 	json_object_set_new(rec, "transcript_truncated",
 	    json_boolean(s->transcript_truncated));
-	if (queue_committer_submit_session(s->srv->committer, s->id, rec,
-	    smtp_record_stored, s->srv) == -1)
-		log_warn("%s smtp: cannot record the session", s->id);
-
 	ev = json_object();
 	json_object_set_new(ev, "id", json_string(s->id));
 	json_object_set(ev, "client", json_object_get(rec, "client"));
@@ -337,5 +333,8 @@ smtp_record_session(struct smtp_session *s)
 	log_info("%s smtp disconnect client=%s close=%s commands=%lu "
 	    "messages=%zu", s->id, s->client_addr, smtp_close_name(s->close),
 	    s->commands, s->messages ? json_array_size(s->messages) : 0);
-	json_decref(rec);
+	/* rendered and written by a committer thread; rec is theirs now */
+	if (queue_committer_submit_session(s->srv->committer, s->id, rec,
+	    smtp_record_stored, s->srv) == -1)
+		log_warn("%s smtp: cannot record the session", s->id);
 }

@@ -84,6 +84,8 @@ smtp_session_new(struct smtp_server *srv, int fd, const struct sockaddr *sa,
 		return NULL;
 	}
 	bufferevent_setcb(s->bev, smtp_read_cb, NULL, smtp_event_cb, s);
+	/* stop reading from a client that sends faster than we consume */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIGH);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
 

@@ -48,6 +48,9 @@ enum smtp_state {
 
 #define SMTP_ST(s)	(1u << (s))
 
+/* buffer at most this much unread input (a PROXY v2 header fits) */
+#define SMTP_INPUT_HIGH		(256 * 1024)
+
 /* Findings: protocol oddities recorded as evidence (docs/SPOOL.md). */
 enum smtp_finding {
 	SMTP_F_PREGREET,
@@ -114,6 +117,7 @@ struct smtp_tx {
 	struct queue_msg *msg;		/* open while in DATA */
 	struct smtp_data data;
 	int		 write_errno;	/* first spool write error */
+	char		 qid[PERSONA_QID_MAX];	/* persona queue id at the end */
 	bool		 too_big;
 };
 

@@ -212,6 +212,7 @@ smtp_tls_start(struct smtp_session *s)
 	}
 	s->bev = tb;
 	smtp_session_setcb(s);
+	bufferevent_setwatermark(tb, EV_READ, 0, SMTP_INPUT_HIGH);
 	s->resume = s->state;
 	smtp_enter_state(s, SMTP_S_TLS);
 	smtp_session_set_timeout(s);

@@ -343,14 +343,13 @@ smtp_tx_done(struct smtp_session *s)
 		    PM_DATA_TEMPFAIL, NULL);
 		return;
 	}
-	/* keep what the callback needs in the envelope; the msg is handed on */
-	json_object_set_new(env, "_qid", json_string(qid));
+	/* the callback needs the envelope (read only now) and the queue id */
+	(void)strlcpy(tx->qid, qid, sizeof(tx->qid));
 	json_decref(tx->mail_from);
 	tx->mail_from = env;		/* owned by tx until the callback */
 	smtp_enter_state(s, SMTP_S_WAIT_COMMIT);
 	s->commit_pending = true;
-	if (s->bev != NULL)
-		bufferevent_disable(s->bev, EV_READ);
+	/* input that arrives meanwhile waits in the buffer (smtp_input) */
 	queue_committer_submit(s->srv->committer, tx->msg, smtp_tx_committed, s);
 	tx->msg = NULL;
 }
@@ -366,8 +365,7 @@ smtp_tx_committed(void *arg, const char *id, int error)
 	const char *from;
 
 	s->commit_pending = false;
-	(void)strlcpy(qid, json_string_value(json_object_get(env, "_qid")),
-	    sizeof(qid));
+	(void)strlcpy(qid, tx->qid, sizeof(qid));
 	if (error != 0) {
 		errno = error;
 		log_warn("%s smtp: commit of message %s failed", s->id, id);
