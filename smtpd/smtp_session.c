@@ -299,6 +299,8 @@ smtp_session_set_timeout(struct smtp_session *s)
 	    1000 + (now.tv_nsec - s->t_start.tv_nsec) / 1000000);
 	if (left < 10)
 		left = 10;
+	/* remember which limit this timer is: the session's or the state's */
+	s->timer_is_session = left <= base * 1000;
 	if (base * 1000 < left)
 		left = base * 1000;
 	rt.tv_sec = left / 1000;
@@ -560,7 +562,7 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 			smtp_finish(s);
 			return;
 		}
-		if (smtp_session_expired(s)) {
+		if (s->timer_is_session || smtp_session_expired(s)) {
 			smtp_tx_free(s);
 			smtp_reply(s, PM_SESSION_TIME, NULL);
 			smtp_close(s, SMTP_C_SESSION_TIME);

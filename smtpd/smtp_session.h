@@ -153,6 +153,8 @@ struct smtp_session {
 	char		*tls_sni;
 	bool		 authenticated;
 	bool		 skipping;	/* discarding an over-long line */
+	bool		 timer_is_session; /* the read timeout is the session's
+					    total time, not the idle/DATA one */
 
 	struct smtp_tx	*tx;
 	struct smtp_authx *authx;
