@@ -12,7 +12,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
  libmilter-dev libspf2-dev libmaxminddb-dev libcurl4-openssl-dev
  libgmime-3.0-dev libfuzzy-dev
  python3 swaks libnet-ssleay-perl curl openssl nmap postfix sqlite3 procps
- netcat-openbsd iproute2
+ netcat-openbsd iproute2 unbound
  clang libclang-rt-14-dev"
 
 missing=

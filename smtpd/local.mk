@@ -11,13 +11,10 @@ include $(srcdir)/smtpd/parsers.mk
 # personas and their unit tests
 include $(srcdir)/smtpd/persona.mk
 
-noinst_LIBRARIES += analyzers/libanalyzers.a
-analyzers_libanalyzers_a_SOURCES = analyzers/worker.c analyzers/worker.h
-
 sbin_PROGRAMS += relaytrapd
 relaytrapd_SOURCES = smtpd/relaytrapd.c
 relaytrapd_LDADD = smtpd/libsmtpd.a analyzers/libanalyzers.a \
-	$(RT_QUEUE_LIBS) $(RT_EXT_LIBS)
+	$(RT_QUEUE_LIBS) $(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
 
 check_PROGRAMS += tests/unit/test_smtp_session
 TESTS += tests/unit/test_smtp_session

@@ -1,0 +1,1 @@
+# reports/: resolver, forwarder, abuse reports and their tests
