@@ -25,6 +25,7 @@
 #include "queue.h"
 #include "queue_priv.h"
 #include "../tap.h"
+#include "testutil.h"
 
 #define DEADLINE_MS	30000
 
@@ -34,21 +35,6 @@ struct done_log {
 	int	 n;
 	int	 error;
 };
-
-static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 on_done(void *arg, const char *id, int error)
@@ -79,7 +65,7 @@ commit(struct queue *q, struct queue_committer *c, const char *text,
 	struct queue_msg *m;
 	struct done_log	 d = { 0, 0 };
 	struct pollfd	 pfd;
-	long long	 end = now_ms() + DEADLINE_MS, left;
+	long long	 end = tu_now_ms() + DEADLINE_MS, left;
 	json_t		*env;
 
 	if ((m = queue_msg_new(q)) == NULL)
@@ -98,7 +84,7 @@ commit(struct queue *q, struct queue_committer *c, const char *text,
 	pfd.fd = queue_committer_fd(c);
 	pfd.events = POLLIN;
 	while (d.n == 0) {
-		if ((left = end - now_ms()) <= 0)
+		if ((left = end - tu_now_ms()) <= 0)
 			return ETIMEDOUT;
 		if (poll(&pfd, 1, (int)left) > 0)
 			queue_committer_dispatch(c);
@@ -780,6 +766,6 @@ main(void)
 	test_retention();
 	test_chown_chroot();
 	test_enospc();
-	nftw(topdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_tree(topdir);
 	return tap_done();
 }

@@ -24,6 +24,7 @@
 #include "queue.h"
 #include "queue_priv.h"
 #include "../tap.h"
+#include "testutil.h"
 
 #define DEADLINE_MS	30000
 #define NMANY		500
@@ -36,21 +37,6 @@ struct done_log {
 };
 
 static char	 topdir[] = "/tmp/rt-test-queue-commit.XXXXXX";
-
-static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 on_done(void *arg, const char *id, int error)
@@ -71,12 +57,12 @@ static int
 wait_done(struct queue_committer *c, struct done_log *d, int want)
 {
 	struct pollfd	 pfd;
-	long long	 end = now_ms() + DEADLINE_MS, left;
+	long long	 end = tu_now_ms() + DEADLINE_MS, left;
 
 	pfd.fd = queue_committer_fd(c);
 	pfd.events = POLLIN;
 	while (d->n < want) {
-		if ((left = end - now_ms()) <= 0)
+		if ((left = end - tu_now_ms()) <= 0)
 			return -1;
 		if (poll(&pfd, 1, (int)left) > 0)
 			queue_committer_dispatch(c);
@@ -372,6 +358,6 @@ main(void)
 	test_many();
 	test_fallback();
 	test_failures();
-	nftw(topdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_tree(topdir);
 	return tap_done();
 }
