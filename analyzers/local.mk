@@ -3,3 +3,4 @@
 noinst_LIBRARIES += analyzers/libanalyzers.a
 analyzers_libanalyzers_a_SOURCES = analyzers/worker.c analyzers/worker.h
 analyzers_libanalyzers_a_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
+include $(srcdir)/analyzers/relaytest.mk

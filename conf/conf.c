@@ -8,11 +8,14 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <confuse.h>
@@ -80,6 +83,18 @@ static const struct conf_opt conf_table[] = {
 	    CONF_DEF_TIMEOUT_PROXY, NULL, 1, CONF_MAX_TIMEOUT },
 	{ "transcript_max", CONF_T_INT, O(transcript_max),
 	    CONF_DEF_TRANSCRIPT_MAX, NULL, 0, 16 * 1024 * 1024 },
+	{ "trap_address", CONF_T_LIST, O(trap_address), 0, "{}", 0, 0 },
+	{ "relaytest_threshold", CONF_T_INT, O(relaytest_threshold),
+	    CONF_DEF_RELAYTEST_THRESHOLD, NULL, 1, 10000 },
+	{ "relaytest_cluster_first", CONF_T_INT, O(relaytest_cluster_first),
+	    CONF_DEF_RELAYTEST_CLUSTER_FIRST, NULL, 0, 1000000 },
+	{ "relaytest_client_window", CONF_T_INT, O(relaytest_client_window),
+	    CONF_DEF_RELAYTEST_CLIENT_WINDOW, NULL, 0, 31536000 },
+	{ "relaytest_tiny_body", CONF_T_INT, O(relaytest_tiny_body),
+	    CONF_DEF_RELAYTEST_TINY_BODY, NULL, 0, 1048576 },
+	{ "forward_always", CONF_T_LIST, O(forward_always), 0, "{}", 0, 0 },
+	{ "forward_never", CONF_T_LIST, O(forward_never), 0, "{}", 0, 0 },
+	{ "known_testers", CONF_T_LIST, O(known_testers), 0, "{}", 0, 0 },
 	{ "retention_max_age", CONF_T_INT, O(retention_max_age),
 	    0, NULL, 0, 36500 },
 	{ "retention_max_size", CONF_T_SIZE, O(retention_max_size),
@@ -174,6 +189,57 @@ conf_validate(cfg_t *cfg, cfg_opt_t *opt)
 	default:
 		break;
 	}
+	return 0;
+}
+
+/*
+ * trap_address entries are IP literals (optionally bracketed), and the
+ * forward_always/forward_never rules are rcpt:, sender: or subject:
+ * followed by an fnmatch pattern (docs/RELAYTEST.md).
+ */
+static int
+conf_check_relaytest(const struct conf *c, const char *where)
+{
+	const struct conf_list *rl[2] = { &c->forward_always, &c->forward_never };
+	const char *rn[2] = { "forward_always", "forward_never" };
+	unsigned char bin[16];
+	char	 tmp[64];
+	const char *s;
+	size_t	 i, j, len;
+
+	for (i = 0; i < c->trap_address.n; i++) {
+		s = c->trap_address.v[i];
+		len = strlen(s);
+		if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+			s++;
+			len -= 2;
+		}
+		if (len < sizeof(tmp)) {
+			memcpy(tmp, s, len);
+			tmp[len] = '\0';
+		}
+		if (len >= sizeof(tmp) || (inet_pton(AF_INET, tmp, bin) != 1 &&
+		    inet_pton(AF_INET6, tmp, bin) != 1)) {
+			fprintf(stderr, "relaytrap: %s: option 'trap_address': "
+			    "\"%s\" is not an IP address\n", where,
+			    c->trap_address.v[i]);
+			return -1;
+		}
+	}
+	for (j = 0; j < 2; j++)
+		for (i = 0; i < rl[j]->n; i++) {
+			s = rl[j]->v[i];
+			if ((strncasecmp(s, "rcpt:", 5) == 0 && s[5] != '\0') ||
+			    (strncasecmp(s, "sender:", 7) == 0 &&
+			    s[7] != '\0') ||
+			    (strncasecmp(s, "subject:", 8) == 0 &&
+			    s[8] != '\0'))
+				continue;
+			fprintf(stderr, "relaytrap: %s: option '%s': \"%s\" is"
+			    " not rcpt:, sender: or subject:PATTERN\n", where,
+			    rn[j], s);
+			return -1;
+		}
 	return 0;
 }
 
@@ -416,6 +482,10 @@ conf_load(const char *path, char *const *overrides, size_t noverrides)
 			conf_free(c);
 			return NULL;
 		}
+	if (conf_check_relaytest(c, path ? path : "-o") == -1) {
+		conf_free(c);
+		return NULL;
+	}
 	return c;
 fail:
 	cfg_free(cfg);

@@ -49,6 +49,16 @@ struct conf {
 	long		 timeout_proxy;
 	long		 transcript_max;
 
+	/* relay-test classifier (analyzers/an_relaytest.c, docs/RELAYTEST.md) */
+	struct conf_list trap_address;	/* public addresses of the trap */
+	long		 relaytest_threshold;	/* score for "relay test" */
+	long		 relaytest_cluster_first;	/* copies of a body */
+	long		 relaytest_client_window;	/* seconds */
+	long		 relaytest_tiny_body;	/* bytes of text */
+	struct conf_list forward_always;	/* "rcpt:PAT" "sender:PAT" "subject:PAT" */
+	struct conf_list forward_never;		/* same syntax */
+	struct conf_list known_testers;		/* extra tester address patterns */
+
 	/* retention: 0 = unlimited */
 	long		 retention_max_age;	/* days */
 	int64_t		 retention_max_size;	/* bytes */

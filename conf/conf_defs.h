@@ -30,4 +30,10 @@
 #define CONF_DEF_TRANSCRIPT_MAX		65536
 #define CONF_MAX_TIMEOUT		86400
 
+/* relay-test classifier (docs/RELAYTEST.md) */
+#define CONF_DEF_RELAYTEST_THRESHOLD	60
+#define CONF_DEF_RELAYTEST_CLUSTER_FIRST 3	/* SHIVA relays 10; we are stricter */
+#define CONF_DEF_RELAYTEST_CLIENT_WINDOW 86400	/* "first seen" = not in 24 h */
+#define CONF_DEF_RELAYTEST_TINY_BODY	512	/* bytes of decoded text */
+
 #endif

@@ -77,6 +77,20 @@ static const struct bad_case {
 	    .want = "bad.conf:1:" },
 	{ .name = "auth_accept without colon",
 	    .text = "auth_accept = {\"alice\"}\n", .want = "user:password" },
+	{ .name = "trap_address not an address",
+	    .text = "trap_address = {\"trap.example\"}\n",
+	    .want = "trap_address" },
+	{ .name = "trap_address with port",
+	    .text = "trap_address = {\"198.51.100.25:25\"}\n",
+	    .want = "is not an IP address" },
+	{ .name = "forward rule without field",
+	    .text = "forward_always = {\"*@x.example\"}\n",
+	    .want = "forward_always" },
+	{ .name = "forward rule empty pattern",
+	    .text = "forward_never = {\"subject:\"}\n",
+	    .want = "forward_never" },
+	{ .name = "relaytest_threshold zero",
+	    .text = "relaytest_threshold = 0\n", .want = "relaytest_threshold" },
 	{ .name = "unterminated string", .text = "hostname = \"abc\n",
 	    .want = "bad.conf" },
 	{ .name = "line numbers survive comments",
@@ -105,7 +119,45 @@ main(void)
 	is_int(c->max_line_length, CONF_DEF_MAX_LINE_LENGTH, "default line length");
 	ok(c->hostname[0] != '\0', "hostname defaults to the machine's");
 	ok(c->chroot, "chroot defaults on");
+	is_int(c->trap_address.n, 0, "no trap_address by default");
+	is_int(c->relaytest_threshold, CONF_DEF_RELAYTEST_THRESHOLD,
+	    "default relaytest_threshold");
+	is_int(c->relaytest_cluster_first, CONF_DEF_RELAYTEST_CLUSTER_FIRST,
+	    "default relaytest_cluster_first");
+	is_int(c->relaytest_client_window, CONF_DEF_RELAYTEST_CLIENT_WINDOW,
+	    "default relaytest_client_window");
+	is_int(c->relaytest_tiny_body, CONF_DEF_RELAYTEST_TINY_BODY,
+	    "default relaytest_tiny_body");
+	is_int(c->forward_always.n + c->forward_never.n + c->known_testers.n,
+	    0, "no rules or testers by default");
 	conf_free(c);
+
+	/* relay-test options */
+	{
+		char	*ov[] = { "trap_address = {\"198.51.100.25\","
+		    " \"[2001:db8::25]\"}", "relaytest_threshold = 75",
+		    "forward_always = {\"rcpt:*@box.example\"}",
+		    "forward_never = {\"subject:*lottery*\","
+		    " \"sender:*@x.example\"}",
+		    "known_testers = {\"*@abuse.example\"}",
+		    "relaytest_cluster_first = 0" };
+
+		c = conf_load(NULL, ov, 6);
+		ok(c != NULL, "relay-test options load");
+		if (c != NULL) {
+			is_int(c->trap_address.n, 2, "two trap addresses");
+			is_str(c->trap_address.v[1], "[2001:db8::25]",
+			    "bracketed v6 kept as written");
+			is_int(c->relaytest_threshold, 75, "threshold");
+			is_str(c->forward_always.v[0], "rcpt:*@box.example",
+			    "forward_always");
+			is_int(c->forward_never.n, 2, "forward_never");
+			is_str(c->known_testers.v[0], "*@abuse.example",
+			    "known_testers");
+			is_int(c->relaytest_cluster_first, 0, "cluster off");
+			conf_free(c);
+		}
+	}
 
 	/* every type from a file */
 	path = write_conf("good.conf",
