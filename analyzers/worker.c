@@ -9,17 +9,25 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "an_relaytest.h"
+#include "an_state.h"
+#include "evlog.h"
 #include "log.h"
 #include "queue_index.h"
 #include "worker.h"
+#include "xmalloc.h"
 
 #define WORKER_NOTIFY_BUF	(18 * 512)
 #define WORKER_SCAN		60
@@ -32,7 +40,95 @@ struct worker {
 	struct queue_index	*ix;
 	char			 carry[QUEUE_ID_LEN + 2];
 	size_t			 carrylen;
+	struct an_rt_config	*rtcfg;		/* relay-test classifier */
+	struct an_state		*state;		/* its memory across messages */
 };
+
+/* read the whole spooled message; NULL (logged) if it cannot be read */
+static char *
+worker_read_message(struct worker *w, const struct queue_entry *e,
+    size_t *lenp)
+{
+	struct stat sb;
+	char	*buf;
+	size_t	 len = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = queue_open_file(w->q, e, "message", O_RDONLY)) == -1 ||
+	    fstat(fd, &sb) == -1) {
+		log_warn("%s worker: cannot read the message", e->id);
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	buf = xmalloc((size_t)sb.st_size + 1);
+	while (len < (size_t)sb.st_size &&
+	    (n = read(fd, buf + len, (size_t)sb.st_size - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+/*
+ * worker_relaytest -- classify message id once (relaytest.json beside it
+ * says it was done), store the verdict, log it and emit a "relaytest"
+ * event. Forwarding is decided from this verdict (issue 3 forwarder).
+ */
+static void
+worker_relaytest(struct worker *w, const char *id)
+{
+	struct queue_entry e;
+	struct an_rt_input in;
+	struct an_rt_verdict v;
+	char	 err[256], *msg, *js;
+	size_t	 len;
+	json_t	*env, *ev;
+	int	 fd;
+
+	if (w->rtcfg == NULL || queue_find(w->q, id, &e) == -1 ||
+	    e.state == QUEUE_ST_CORRUPT)
+		return;
+	if ((fd = queue_open_file(w->q, &e, "relaytest.json", O_RDONLY)) !=
+	    -1) {
+		close(fd);		/* classified before a restart */
+		return;
+	}
+	if ((env = queue_envelope_load(w->q, &e, err, sizeof(err))) == NULL) {
+		log_warnx("%s worker: relaytest: %s", id, err);
+		return;
+	}
+	if ((msg = worker_read_message(w, &e, &len)) == NULL) {
+		json_decref(env);
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.cfg = w->rtcfg;
+	in.envelope = env;
+	in.msg = msg;
+	in.msglen = len;
+	in.state = w->state;
+	in.now = time(NULL);
+	in.update = true;
+	if (an_relaytest_classify(&in, &v) == 0) {
+		js = json_dumps(v.json, JSON_COMPACT);
+		if (js == NULL || queue_write_file(w->q, &e, "relaytest.json",
+		    js, strlen(js)) == -1)
+			log_warn("%s worker: cannot store relaytest.json", id);
+		free(js);
+		log_info("%s worker relaytest verdict=%s score=%ld reasons=%zu",
+		    id, an_rt_kind_name(v.kind), v.score, v.nreasons);
+		ev = json_deep_copy(v.json);
+		json_object_set_new(ev, "id", json_string(id));
+		json_object_set(ev, "session", json_object_get(env, "session"));
+		evlog_emit("relaytest", ev);
+		an_rt_verdict_free(&v);
+	}
+	free(msg);
+	json_decref(env);
+}
 
 static void
 worker_sync(struct worker *w)
@@ -54,6 +150,13 @@ sync_cb(evutil_socket_t fd, short what, void *arg)
 	worker_sync(arg);
 }
 
+static int
+worker_relaytest_cb(const struct queue_entry *e, void *arg)
+{
+	worker_relaytest(arg, e->id);
+	return 0;
+}
+
 /*
  * notify_cb -- lines "m<id>" (message committed) and "s<id>" (session
  * recorded) from the SMTP role: index exactly those, in one transaction.
@@ -64,7 +167,7 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	char	 buf[WORKER_NOTIFY_BUF], *msgs[WORKER_NOTIFY_BUF / 18];
 	char	*sess[WORKER_NOTIFY_BUF / 18], *p, *nl;
-	size_t	 nm = 0, ns = 0, have = w->carrylen;
+	size_t	 nm = 0, ns = 0, have = w->carrylen, i;
 	ssize_t	 n;
 
 	memcpy(buf, w->carry, w->carrylen);
@@ -90,6 +193,8 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
 	if (queue_index_add(w->ix, msgs, nm, sess, ns) == -1)
 		log_warnx("worker: index add failed: %s",
 		    queue_index_error(w->ix));
+	for (i = 0; i < nm; i++)
+		worker_relaytest(w, msgs[i]);
 }
 
 static void
@@ -144,6 +249,19 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 		fatalx("worker: cannot create an event base");
 	if ((w.ix = queue_index_open(q, spool, err, sizeof(err))) == NULL)
 		fatalx("worker: %s", err);
+	{
+		const char *errstr = NULL;
+		char	*path;
+
+		an_relaytest_init();
+		if ((w.rtcfg = an_rt_config_new(conf, &errstr)) == NULL)
+			fatalx("worker: relay-test classifier: %s", errstr);
+		xasprintf(&path, "%s/state.sqlite", spool);
+		if ((w.state = an_state_open(path, &errstr)) == NULL)
+			log_warnx("worker: %s: %s; classifying without memory",
+			    path, errstr);
+		free(path);
+	}
 	if (notify_fd != -1) {
 		nev = event_new(w.base, notify_fd, EV_READ | EV_PERSIST,
 		    notify_cb, &w);
@@ -160,6 +278,8 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 
 	retention_cb(-1, 0, &w);
 	worker_sync(&w);
+	/* messages committed while no worker ran (crash, restart) */
+	(void)queue_walk(q, QUEUE_ST_NEW, worker_relaytest_cb, &w);
 	event_base_dispatch(w.base);
 
 	if (nev)
@@ -169,5 +289,8 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	event_free(sterm);
 	event_free(sint);
 	queue_index_close(w.ix);
+	an_state_close(w.state);
+	an_rt_config_free(w.rtcfg);
+	an_relaytest_shutdown();
 	event_base_free(w.base);
 }

@@ -181,7 +181,7 @@ static int
 queue_show_cmd(struct cli *c, int argc, char **argv)
 {
 	struct queue_entry e;
-	json_t	*env;
+	json_t	*env, *rt;
 	char	 err[512], *ops[1], *path;
 	bool	 json = false;
 	int	 nops, rc;
@@ -202,6 +202,10 @@ queue_show_cmd(struct cli *c, int argc, char **argv)
 		env = json_pack("{s:s, s:s}", "id", e.id, "error", err);
 	}
 	json_object_set_new(env, "state", json_string(state_str(e.state)));
+	/* later stages' results beside the message */
+	if ((rt = queue_file_json(c->q, &e, "relaytest.json", err,
+	    sizeof(err))) != NULL)
+		json_object_set_new(env, "relaytest", rt);
 	if ((path = entry_path(c, &e)) != NULL)
 		json_object_set_new(env, "path", json_string(path));
 	free(path);
@@ -215,6 +219,25 @@ queue_show_cmd(struct cli *c, int argc, char **argv)
 	if (json_object_get(env, "error") != NULL)
 		printf("%-11s %s\n", "error:", json_string_value(
 		    json_object_get(env, "error")));
+	if ((rt = json_object_get(env, "relaytest")) != NULL) {
+		json_t	*r;
+		size_t	 i;
+
+		printf("%-11s %s (score %lld, threshold %lld)\n", "relaytest:",
+		    json_string_value(json_object_get(rt, "verdict")),
+		    (long long)json_integer_value(json_object_get(rt, "score")),
+		    (long long)json_integer_value(json_object_get(rt,
+		    "threshold")));
+		json_array_foreach(json_object_get(rt, "reasons"), i, r) {
+			printf("%-11s %+lld %s: ", "",
+			    (long long)json_integer_value(json_object_get(r,
+			    "weight")), json_string_value(json_object_get(r,
+			    "name")));
+			cli_puts(stdout, json_string_value(json_object_get(r,
+			    "detail")));
+			putchar('\n');
+		}
+	}
 	cli_transcript_print(stdout, env);
 	json_decref(env);
 	return CLI_OK;

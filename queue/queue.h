@@ -101,6 +101,8 @@ int		 queue_open_file(struct queue *q, const struct queue_entry *e,
 		    const char *name, int flags);
 json_t		*queue_envelope_load(struct queue *q,
 		    const struct queue_entry *e, char *err, size_t errlen);
+json_t		*queue_file_json(struct queue *q, const struct queue_entry *e,
+		    const char *name, char *err, size_t errlen);
 int		 queue_validate(struct queue *q, const struct queue_entry *e,
 		    char *err, size_t errlen);
 int		 queue_write_file(struct queue *q, const struct queue_entry *e,

@@ -587,3 +587,33 @@ queue_delete(struct queue *q, const struct queue_entry *e)
 		return -1;
 	return queue_rmtree(q->rootfd, dir);
 }
+
+/*
+ * queue_file_json -- parse the JSON file <name> beside message e (e.g.
+ * "relaytest.json", written by a later stage). Returns a new reference,
+ * or NULL with errno: ENOENT when the stage has not written it yet,
+ * EBADMSG when it does not parse (reason in err).
+ */
+json_t *
+queue_file_json(struct queue *q, const struct queue_entry *e,
+    const char *name, char *err, size_t errlen)
+{
+	json_error_t	 jerr;
+	json_t		*j;
+	int		 fd, saved;
+
+	if ((fd = queue_open_file(q, e, name, O_RDONLY)) == -1) {
+		saved = errno;
+		queue_seterr(err, errlen, "%s: %s", name, strerror(saved));
+		errno = saved;
+		return NULL;
+	}
+	j = queue_json_loadfd(fd, &jerr);
+	close(fd);
+	if (j == NULL) {
+		queue_seterr(err, errlen, "%s: line %d: %s", name, jerr.line,
+		    jerr.text);
+		errno = EBADMSG;
+	}
+	return j;
+}
