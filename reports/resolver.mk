@@ -1,0 +1,16 @@
+# reports/resolver.mk -- the one DNS resolver module (issue 3) and its test.
+# The resolver runs libresolv's res_nquery() in worker threads: -lresolv
+# joins RT_ANALYZE_LIBS so that every analyzer/report consumer links it.
+RT_ANALYZE_LIBS += -lresolv
+
+noinst_LIBRARIES += reports/libreports.a
+reports_libreports_a_SOURCES = reports/resolver.c reports/resolver.h
+reports_libreports_a_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_resolver
+TESTS += tests/unit/test_resolver
+tests_unit_test_resolver_SOURCES = tests/unit/test_resolver.c
+tests_unit_test_resolver_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
+tests_unit_test_resolver_LDADD = reports/libreports.a $(RT_QUEUE_LIBS) \
+	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
+EXTRA_DIST += tests/dns
