@@ -95,6 +95,37 @@ static const struct conf_opt conf_table[] = {
 	{ "forward_always", CONF_T_LIST, O(forward_always), 0, "{}", 0, 0 },
 	{ "forward_never", CONF_T_LIST, O(forward_never), 0, "{}", 0, 0 },
 	{ "known_testers", CONF_T_LIST, O(known_testers), 0, "{}", 0, 0 },
+	{ "forward_mode", CONF_T_STR, O(forward_mode), 0,
+	    CONF_DEF_FORWARD_MODE, 0, 0 },
+	{ "forward_route", CONF_T_LIST, O(forward_route), 0, "{}", 0, 0 },
+	{ "resolver", CONF_T_LIST, O(resolver), 0, "{}", 0, 0 },
+	{ "forward_helo", CONF_T_STR, O(forward_helo), 0, "", 0, 0 },
+	{ "forward_max_per_hour", CONF_T_INT, O(forward_max_per_hour),
+	    CONF_DEF_FORWARD_PER_HOUR, NULL, -1, 1000000 },
+	{ "forward_max_per_day", CONF_T_INT, O(forward_max_per_day),
+	    CONF_DEF_FORWARD_PER_DAY, NULL, -1, 10000000 },
+	{ "forward_max_per_client", CONF_T_INT, O(forward_max_per_client),
+	    CONF_DEF_FORWARD_PER_CLIENT, NULL, -1, 1000000 },
+	{ "forward_max_per_net", CONF_T_INT, O(forward_max_per_net),
+	    CONF_DEF_FORWARD_PER_NET, NULL, -1, 1000000 },
+	{ "forward_max_per_asn", CONF_T_INT, O(forward_max_per_asn),
+	    CONF_DEF_FORWARD_PER_ASN, NULL, -1, 1000000 },
+	{ "forward_max_per_domain", CONF_T_INT, O(forward_max_per_domain),
+	    CONF_DEF_FORWARD_PER_DOMAIN, NULL, -1, 1000000 },
+	{ "forward_max_per_dropbox", CONF_T_INT, O(forward_max_per_dropbox),
+	    CONF_DEF_FORWARD_PER_DROPBOX, NULL, -1, 1000000 },
+	{ "forward_window", CONF_T_INT, O(forward_window),
+	    CONF_DEF_FORWARD_WINDOW, NULL, 60, 31536000 },
+	{ "forward_breaker_run", CONF_T_INT, O(forward_breaker_run),
+	    CONF_DEF_FORWARD_BREAKER_RUN, NULL, 0, 100000 },
+	{ "forward_breaker_reset", CONF_T_INT, O(forward_breaker_reset),
+	    CONF_DEF_FORWARD_BREAKER_RESET, NULL, 0, 31536000 },
+	{ "forward_retry_base", CONF_T_INT, O(forward_retry_base),
+	    CONF_DEF_FORWARD_RETRY_BASE, NULL, 1, 86400 },
+	{ "forward_max_age", CONF_T_INT, O(forward_max_age),
+	    CONF_DEF_FORWARD_MAX_AGE, NULL, 60, 31536000 },
+	{ "forward_timeout", CONF_T_INT, O(forward_timeout),
+	    CONF_DEF_FORWARD_TIMEOUT, NULL, 1, 3600 },
 	{ "retention_max_age", CONF_T_INT, O(retention_max_age),
 	    0, NULL, 0, 36500 },
 	{ "retention_max_size", CONF_T_SIZE, O(retention_max_size),
@@ -473,6 +504,29 @@ conf_load(const char *path, char *const *overrides, size_t noverrides)
 			(void)strlcpy(host, "localhost", sizeof(host));
 		host[sizeof(host) - 1] = '\0';
 		c->hostname = xstrdup(host);
+	}
+	if (strcmp(c->forward_mode, "off") != 0 &&
+	    strcmp(c->forward_mode, "dry-run") != 0 &&
+	    strcmp(c->forward_mode, "on") != 0) {
+		fprintf(stderr, "relaytrap: %s: option 'forward_mode' must be "
+		    "off, dry-run or on, not \"%s\"\n", path ? path : "-o",
+		    c->forward_mode);
+		conf_free(c);
+		return NULL;
+	}
+	for (i = 0; i < c->resolver.n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sslen;
+		const char *errstr;
+
+		if (addr_parse_hostport(c->resolver.v[i], &ss, &sslen,
+		    &errstr) == -1) {
+			fprintf(stderr, "relaytrap: %s: option 'resolver': "
+			    "\"%s\": %s\n", path ? path : "-o",
+			    c->resolver.v[i], errstr);
+			conf_free(c);
+			return NULL;
+		}
 	}
 	for (i = 0; i < c->auth_accept.n; i++)
 		if (strchr(c->auth_accept.v[i], ':') == NULL) {

@@ -59,6 +59,25 @@ struct conf {
 	struct conf_list forward_never;		/* same syntax */
 	struct conf_list known_testers;		/* extra tester address patterns */
 
+	/* forwarding of relay tests (reports/fwd_*.c); caps: -1 = no cap */
+	char		*forward_mode;		/* off | dry-run | on */
+	struct conf_list forward_route;	/* "domain=addr:port", "*=..." */
+	struct conf_list resolver;	/* "addr:port" DNS servers; {} = system */
+	char		*forward_helo;	/* EHLO name; "" = hostname */
+	long		 forward_max_per_hour;
+	long		 forward_max_per_day;
+	long		 forward_max_per_client;
+	long		 forward_max_per_net;
+	long		 forward_max_per_asn;
+	long		 forward_max_per_domain;
+	long		 forward_max_per_dropbox;
+	long		 forward_window;	/* seconds, per-subject caps */
+	long		 forward_breaker_run;	/* bounces in a row; 0 = off */
+	long		 forward_breaker_reset;	/* seconds; 0 = operator only */
+	long		 forward_retry_base;	/* seconds, doubles per try */
+	long		 forward_max_age;	/* seconds before giving up */
+	long		 forward_timeout;	/* seconds per delivery */
+
 	/* retention: 0 = unlimited */
 	long		 retention_max_age;	/* days */
 	int64_t		 retention_max_size;	/* bytes */
