@@ -1,6 +1,7 @@
 # analyzers/: the worker role, its analyzers (one file each) and tests.
 # Only this folder and reports/ may use GMime, libcurl, libspf2, mmdb.
 noinst_LIBRARIES += analyzers/libanalyzers.a
-analyzers_libanalyzers_a_SOURCES = analyzers/worker.c analyzers/worker.h
+analyzers_libanalyzers_a_SOURCES = analyzers/worker.c analyzers/worker.h \
+	analyzers/worker_forward.c analyzers/worker_forward.h
 analyzers_libanalyzers_a_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
 include $(srcdir)/analyzers/relaytest.mk

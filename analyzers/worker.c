@@ -27,6 +27,7 @@
 #include "log.h"
 #include "queue_index.h"
 #include "worker.h"
+#include "worker_forward.h"
 #include "xmalloc.h"
 
 #define WORKER_NOTIFY_BUF	(18 * 512)
@@ -42,6 +43,7 @@ struct worker {
 	size_t			 carrylen;
 	struct an_rt_config	*rtcfg;		/* relay-test classifier */
 	struct an_state		*state;		/* its memory across messages */
+	struct worker_fwd	*fwd;		/* NULL: forward_mode = off */
 };
 
 /* read the whole spooled message; NULL (logged) if it cannot be read */
@@ -124,6 +126,7 @@ worker_relaytest(struct worker *w, const char *id)
 		json_object_set_new(ev, "id", json_string(id));
 		json_object_set(ev, "session", json_object_get(env, "session"));
 		evlog_emit("relaytest", ev);
+		worker_fwd_message(w->fwd, id, env, &v);
 		an_rt_verdict_free(&v);
 	}
 	free(msg);
@@ -261,6 +264,8 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 			log_warnx("worker: %s: %s; classifying without memory",
 			    path, errstr);
 		free(path);
+		w.fwd = worker_fwd_new(w.base, conf, q, spool, w.state,
+		    w.rtcfg);
 	}
 	if (notify_fd != -1) {
 		nev = event_new(w.base, notify_fd, EV_READ | EV_PERSIST,
@@ -289,6 +294,7 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	event_free(sterm);
 	event_free(sint);
 	queue_index_close(w.ix);
+	worker_fwd_free(w.fwd);
 	an_state_close(w.state);
 	an_rt_config_free(w.rtcfg);
 	an_relaytest_shutdown();

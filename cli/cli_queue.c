@@ -206,6 +206,9 @@ queue_show_cmd(struct cli *c, int argc, char **argv)
 	if ((rt = queue_file_json(c->q, &e, "relaytest.json", err,
 	    sizeof(err))) != NULL)
 		json_object_set_new(env, "relaytest", rt);
+	if ((rt = queue_file_json(c->q, &e, "forward.json", err,
+	    sizeof(err))) != NULL)
+		json_object_set_new(env, "forward", rt);
 	if ((path = entry_path(c, &e)) != NULL)
 		json_object_set_new(env, "path", json_string(path));
 	free(path);
@@ -235,6 +238,30 @@ queue_show_cmd(struct cli *c, int argc, char **argv)
 			    "name")));
 			cli_puts(stdout, json_string_value(json_object_get(r,
 			    "detail")));
+			putchar('\n');
+		}
+	}
+	if ((rt = json_object_get(env, "forward")) != NULL) {
+		json_t	*f;
+		size_t	 i;
+
+		json_array_foreach(rt, i, f) {
+			const char *cap = json_string_value(json_object_get(f,
+			    "cap"));
+			const char *reply = json_string_value(json_object_get(f,
+			    "reply"));
+
+			printf("%-11s ", i == 0 ? "forward:" : "");
+			cli_puts(stdout, json_string_value(json_object_get(f,
+			    "rcpt")));
+			printf(" %s", json_string_value(json_object_get(f,
+			    "status")));
+			if (cap != NULL)
+				printf(" (cap %s)", cap);
+			if (reply != NULL) {
+				fputs(": ", stdout);
+				cli_puts(stdout, reply);
+			}
 			putchar('\n');
 		}
 	}

@@ -13,7 +13,8 @@ include $(srcdir)/smtpd/persona.mk
 
 sbin_PROGRAMS += relaytrapd
 relaytrapd_SOURCES = smtpd/relaytrapd.c
-relaytrapd_LDADD = smtpd/libsmtpd.a analyzers/libanalyzers.a \
+relaytrapd_LDADD = analyzers/libanalyzers.a reports/libreports.a \
+	smtpd/libsmtpd.a \
 	$(RT_QUEUE_LIBS) $(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
 
 check_PROGRAMS += tests/unit/test_smtp_session
