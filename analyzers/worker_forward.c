@@ -85,13 +85,6 @@ struct wfwd_job {
 #endif
 };
 
-static const char *
-domain_of(const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-
-	return at != NULL ? at + 1 : "";
-}
 
 /* forward.json beside the message: one entry per recipient, updated */
 static void
@@ -240,6 +233,14 @@ worker_fwd_message(struct worker_fwd *wf, const char *id, const json_t *env,
 }
 
 #ifdef RT_FORWARDING
+static const char *
+domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL ? at + 1 : "";
+}
+
 static bool
 wfwd_busy(struct worker_fwd *wf, const struct fwd_item *it, bool take)
 {

@@ -1,5 +1,7 @@
 # cli: relaytrap(1), the operator's tool
 bin_PROGRAMS += relaytrap
 relaytrap_SOURCES = cli/relaytrap.c cli/cli.h cli/cli_queue.c \
-	cli/cli_export.c cli/cli_session.c cli/cli_print.c
-relaytrap_LDADD = $(RT_QUEUE_LIBS) $(RT_EXT_LIBS)
+	cli/cli_export.c cli/cli_session.c cli/cli_print.c \
+	cli/cli_forward.c cli/cli_forward.h
+relaytrap_LDADD = analyzers/libanalyzers.a reports/libreports.a \
+	$(RT_QUEUE_LIBS) $(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)

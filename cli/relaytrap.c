@@ -1,6 +1,7 @@
 /*
  * relaytrap.c -- the operator's tool: global options, configuration,
- * opening the spool and its index, and dispatch to "queue" and "session".
+ * opening the spool and its index, and dispatch to "queue", "session",
+ * "dropbox", "verdict" and "forward" (cli_forward.c).
  * Runs as the operator, outside the daemon; it trusts the configuration
  * file but not the spool's contents (they came from the network) and never
  * builds a path from an id that queue_id_valid() did not accept.
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_forward.h"
 #include "compat.h"
 #include "conf.h"
 #include "log.h"
@@ -44,9 +46,14 @@ cli_usage(FILE *fp)
 "  queue export [--format mbox|eml|json] [--out DIR] [list filters]\n"
 "  queue delete ID\n"
 "  queue reindex\n"
+"  queue release ID\n"
 "  session list [--json] [--since WHEN] [--ip ADDR] [--no-message]\n"
 "               [--limit N]\n"
 "  session show ID [--json]\n"
+"  dropbox list [--json]\n"
+"  dropbox add|del ADDR\n"
+"  verdict ID test|spam\n"
+"  forward list [--json]\n"
 "WHEN is 2026-11-26, 2026-11-26T09:00:00Z, or an age: 3d, 12h, 30m, 45s.\n"
 "Exit status: 0 success, 1 not found or error, 2 usage error.\n", fp);
 }
@@ -290,7 +297,9 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		return cli_usage_error("missing command");
-	if (strcmp(argv[0], "queue") != 0 && strcmp(argv[0], "session") != 0)
+	if (strcmp(argv[0], "queue") != 0 && strcmp(argv[0], "session") != 0 &&
+	    strcmp(argv[0], "dropbox") != 0 && strcmp(argv[0], "verdict") != 0 &&
+	    strcmp(argv[0], "forward") != 0)
 		return cli_usage_error("unknown command \"%s\"", argv[0]);
 
 	/* -s wins; the file is read only when it is needed or named */
@@ -305,8 +314,17 @@ main(int argc, char **argv)
 	}
 	c.spooldir = spool != NULL ? spool : conf->spool;
 
-	if (strcmp(argv[0], "queue") == 0)
+	if (strcmp(argv[0], "queue") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "release") == 0)
+		rc = cli_queue_release(&c, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "queue") == 0)
 		rc = cli_queue(&c, argc, argv);
+	else if (strcmp(argv[0], "dropbox") == 0)
+		rc = cli_dropbox(&c, argc, argv);
+	else if (strcmp(argv[0], "verdict") == 0)
+		rc = cli_verdict(&c, argc, argv);
+	else if (strcmp(argv[0], "forward") == 0)
+		rc = cli_forward(&c, argc, argv);
 	else
 		rc = cli_session(&c, argc, argv);
 	cli_close(&c);
