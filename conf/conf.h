@@ -78,6 +78,13 @@ struct conf {
 	long		 forward_max_age;	/* seconds before giving up */
 	long		 forward_timeout;	/* seconds per delivery */
 
+	/* analyzers (issue 4): which run, in this order */
+	struct conf_list analyzers;	/* names, analyzers/an_registry.c */
+	long		 analyzer_budget;	/* ms per analyzer per message */
+	struct conf_list geoip_db;	/* .mmdb files; {} = bundled default */
+	char		*attachment_dir;	/* "" = attachments not saved */
+	long		 campaign_fuzzy_threshold;	/* ssdeep score 0-100 */
+
 	/* retention: 0 = unlimited */
 	long		 retention_max_age;	/* days */
 	int64_t		 retention_max_size;	/* bytes */

@@ -52,4 +52,9 @@
 #define CONF_DEF_FORWARD_MAX_AGE	432000
 #define CONF_DEF_FORWARD_TIMEOUT	60
 
+/* analyzers (issue 4) */
+#define CONF_DEF_ANALYZERS	"{origin, geoip, spf, content, campaign, relaytest}"
+#define CONF_DEF_ANALYZER_BUDGET	2000	/* ms per analyzer per message */
+#define CONF_DEF_CAMPAIGN_FUZZY		80	/* ssdeep compare score */
+
 #endif

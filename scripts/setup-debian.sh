@@ -12,7 +12,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
  libmilter-dev libspf2-dev libmaxminddb-dev libcurl4-openssl-dev
  libgmime-3.0-dev libfuzzy-dev
  python3 swaks libnet-ssleay-perl curl openssl nmap postfix sqlite3 procps
- netcat-openbsd iproute2 unbound
+ netcat-openbsd iproute2 unbound mmdb-bin libmaxmind-db-writer-perl
  clang libclang-rt-14-dev"
 
 missing=
@@ -28,6 +28,13 @@ if [ -n "$missing" ]; then
 	    $SUDO debconf-set-selections
 	$SUDO apt-get update -q
 	$SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+
+# npm fetches the bundled GeoIP/ASN data (scripts/fetch-geodb.sh); the
+# machine's own Node.js usually brings it, else Debian's
+if ! command -v npm >/dev/null 2>&1; then
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends npm
 fi
 
 # the unprivileged user the trap's roles run as

@@ -1,0 +1,56 @@
+/*
+ * an.h -- the analyzer interface (issue 4). One file per analyzer, each
+ * exporting one `const struct an_analyzer an_<name>`; a static registry
+ * (an_registry.c) lists them; the configuration (`analyzers = {...}`)
+ * enables and orders them. The runner (an_runner.c, worker role) gives
+ * each analyzer the message, its envelope and the results of the
+ * analyzers before it, and stores every result in analysis.json.
+ * Analyzers run in the worker role only: never in the SMTP role.
+ */
+#ifndef RT_AN_H
+#define RT_AN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "queue.h"
+
+struct an_dns;		/* synchronous DNS for analyzers: an_dns.h */
+
+enum an_status {
+	AN_OK = 0,	/* *out holds the result */
+	AN_SKIP,	/* nothing to say for this message (no *out) */
+	AN_TEMPFAIL,	/* try again later (DNS down...); *out may explain */
+	AN_ERROR,	/* this message broke the analyzer; *out explains */
+};
+
+struct an_ctx {
+	const struct conf	*conf;
+	struct queue		*q;
+	const struct queue_entry *entry;
+	const json_t		*envelope;	/* envelope.json */
+	const char		*msg;		/* message bytes, as stored */
+	size_t			 msglen;
+	json_t			*results;	/* {"origin": {...}, ...} so far */
+	struct an_dns		*dns;		/* may be NULL: no lookups */
+	int64_t			 now;		/* unix seconds */
+	void			*mime;		/* GMimeMessage *, see an_mime() */
+};
+
+struct an_analyzer {
+	const char	*name;			/* key in analysis.json */
+	/* at worker start: -1 with a message in err stops the worker */
+	int		(*init)(const struct conf *conf, void **state,
+			    char *err, size_t errlen);
+	enum an_status	(*run)(void *state, struct an_ctx *ctx, json_t **out);
+	void		(*fini)(void *state);
+};
+
+/* the message parsed by GMime, once per message (NULL if unparseable) */
+void	*an_mime(struct an_ctx *ctx);
+
+#endif
