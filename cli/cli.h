@@ -41,6 +41,10 @@ enum {
 	CLI_O_OUT,
 	CLI_O_NOMSG,
 	CLI_O_HELP,
+	CLI_O_COUNTRY,
+	CLI_O_ASN,
+	CLI_O_CAMPAIGN,
+	CLI_O_VERDICT,
 };
 
 /* relaytrap.c */

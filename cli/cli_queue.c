@@ -35,6 +35,10 @@ static const struct option list_opts[] = {
 	{ "auth", required_argument, NULL, CLI_O_AUTH },
 	{ "state", required_argument, NULL, CLI_O_STATE },
 	{ "limit", required_argument, NULL, CLI_O_LIMIT },
+	{ "country", required_argument, NULL, CLI_O_COUNTRY },
+	{ "asn", required_argument, NULL, CLI_O_ASN },
+	{ "campaign", required_argument, NULL, CLI_O_CAMPAIGN },
+	{ "verdict", required_argument, NULL, CLI_O_VERDICT },
 	{ "help", no_argument, NULL, CLI_O_HELP },
 	{ NULL, 0, NULL, 0 }
 };

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +39,8 @@ cli_usage(FILE *fp)
 "usage: relaytrap [-h] [-c FILE] [-s SPOOLDIR] COMMAND ...\n"
 "  queue list [--json] [--since WHEN] [--ip ADDR] [--from TEXT]\n"
 "             [--rcpt TEXT] [--auth TEXT] [--state new|cur|corrupt]\n"
-"             [--limit N]\n"
+"             [--limit N] [--country CC] [--asn N] [--campaign ID]\n"
+"             [--verdict relay_test|spam|tester]\n"
 "  queue show ID [--json]\n"
 "  queue cat ID\n"
 "  queue search [--json] TEXT\n"
@@ -197,6 +199,28 @@ cli_filter_opt(int ch, const char *arg, struct queue_index_filter *f)
 		f->limit = strtonum(arg, 1, 1000000000, &errstr);
 		if (errstr != NULL)
 			return cli_usage_error("--limit %s: %s", arg, errstr);
+		return 0;
+	case CLI_O_COUNTRY:
+		if (strlen(arg) != 2)
+			return cli_usage_error("--country %s: want a two-letter "
+			    "ISO code", arg);
+		f->country = arg;
+		return 0;
+	case CLI_O_ASN:
+		f->asn = strtonum(strncasecmp(arg, "AS", 2) == 0 ? arg + 2 :
+		    arg, 1, 4294967295LL, &errstr);
+		if (errstr != NULL)
+			return cli_usage_error("--asn %s: %s", arg, errstr);
+		return 0;
+	case CLI_O_CAMPAIGN:
+		f->campaign = arg;
+		return 0;
+	case CLI_O_VERDICT:
+		if (strcmp(arg, "relay_test") != 0 && strcmp(arg, "spam") != 0 &&
+		    strcmp(arg, "tester") != 0)
+			return cli_usage_error("--verdict %s: want relay_test, "
+			    "spam or tester", arg);
+		f->verdict = arg;
 		return 0;
 	default:
 		return 1;

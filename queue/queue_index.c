@@ -83,8 +83,21 @@ static const char *schema_v1[] = {
  * steps[1] and bumps QUEUE_INDEX_SCHEMA; new columns start NULL and a
  * "relaytrap queue reindex" fills them.
  */
+/* v2: the analyzers' results that review filters on (issue 4) */
+static const char *schema_v2[] = {
+	"ALTER TABLE messages ADD COLUMN country TEXT",
+	"ALTER TABLE messages ADD COLUMN asn INTEGER",
+	"ALTER TABLE messages ADD COLUMN campaign TEXT",
+	"ALTER TABLE messages ADD COLUMN verdict TEXT",
+	"CREATE INDEX IF NOT EXISTS messages_country ON messages(country)",
+	"CREATE INDEX IF NOT EXISTS messages_asn ON messages(asn)",
+	"CREATE INDEX IF NOT EXISTS messages_campaign ON messages(campaign)",
+	NULL
+};
+
 static const char **schema_steps[QUEUE_INDEX_SCHEMA] = {
 	schema_v1,
+	schema_v2,
 };
 
 static int	 ix_exec(struct queue_index *, const char *);
@@ -450,7 +463,7 @@ static int
 index_message(struct queue_index *ix, const struct queue_entry *e)
 {
 	sqlite3_stmt *st = NULL;
-	json_t	*env, *a, *v;
+	json_t	*env, *a, *v, *an = NULL;
 	char	 err[256], *subject = NULL, *users = NULL;
 	size_t	 i, ulen = 0;
 	int64_t	 us;
@@ -491,9 +504,15 @@ index_message(struct queue_index *ix, const struct queue_entry *e)
 
 	if ((st = ix_prep(ix, "INSERT OR REPLACE INTO messages (id, day,"
 	    " state, received, received_us, session, client_addr, client_port,"
-	    " helo, mail_from, rcpt_count, size, sha256, subject, auth_users)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) == NULL)
+	    " helo, mail_from, rcpt_count, size, sha256, subject, auth_users,"
+	    " country, asn, campaign, verdict)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) == NULL)
 		goto done;
+	/* the analyzers' results, once the message was analyzed */
+	an = queue_file_json(ix->q, e, "analysis.json", err, sizeof(err));
+	if (an == NULL)
+		an = json_pack("{s:o?}", "relaytest", queue_file_json(ix->q, e,
+		    "relaytest.json", err, sizeof(err)));
 	us = iso_us(js(env, "received", NULL));
 	if (us < 0)
 		us = id_us(e->id);
@@ -515,6 +534,20 @@ index_message(struct queue_index *ix, const struct queue_entry *e)
 	bind_str(st, 13, js(env, "sha256", NULL));
 	bind_str(st, 14, subject);
 	bind_str(st, 15, users);
+	{
+		json_t	*gc = json_object_get(json_object_get(an, "geoip"),
+		    "client");
+
+		bind_str(st, 16, json_string_value(json_object_get(gc,
+		    "country")));
+		if (json_is_integer(json_object_get(gc, "asn")))
+			sqlite3_bind_int64(st, 17, json_integer_value(
+			    json_object_get(gc, "asn")));
+		bind_str(st, 18, json_string_value(json_object_get(
+		    json_object_get(an, "campaign"), "campaign")));
+		bind_str(st, 19, json_string_value(json_object_get(
+		    json_object_get(an, "relaytest"), "verdict")));
+	}
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		ix_fail(ix, "index: insert message %s", e->id);
 		goto done;
@@ -547,6 +580,7 @@ index_message(struct queue_index *ix, const struct queue_entry *e)
  done:
 	sqlite3_finalize(st);
 	json_decref(env);
+	json_decref(an);
 	free(subject);
 	free(users);
 	return rc;
@@ -1150,6 +1184,10 @@ queue_index_list(struct queue_index *ix, const struct queue_index_filter *f,
 	    " AND (?5 IS NULL OR instr(lower(auth_users), lower(?5)) > 0)"
 	    " AND ((CASE state WHEN 'new' THEN 1 WHEN 'cur' THEN 2 ELSE 4 END)"
 	    "  & ?6) != 0"
+	    " AND (?8 IS NULL OR country = upper(?8))"
+	    " AND (?9 = 0 OR asn = ?9)"
+	    " AND (?10 IS NULL OR campaign = ?10)"
+	    " AND (?11 IS NULL OR verdict = ?11)"
 	    " ORDER BY id DESC LIMIT ?7) ORDER BY id")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, f->since_us);
@@ -1159,6 +1197,10 @@ queue_index_list(struct queue_index *ix, const struct queue_index_filter *f,
 	bind_str(st, 5, f->auth);
 	sqlite3_bind_int(st, 6, f->states ? f->states : QUEUE_ST_ANY);
 	sqlite3_bind_int64(st, 7, f->limit > 0 ? f->limit : -1);
+	bind_str(st, 8, f->country);
+	sqlite3_bind_int64(st, 9, f->asn);
+	bind_str(st, 10, f->campaign);
+	bind_str(st, 11, f->verdict);
 	rc = run_msgs(ix, st, cb, arg);
 	sqlite3_finalize(st);
 	return rc;

@@ -23,7 +23,7 @@
 #include "queue.h"
 
 #define QUEUE_INDEX_FILE	"index.sqlite"
-#define QUEUE_INDEX_SCHEMA	1	/* bump + add a step in queue_index.c */
+#define QUEUE_INDEX_SCHEMA	2	/* bump + add a step in queue_index.c */
 #define QUEUE_INDEX_SUBJECT_SCAN (64 * 1024)	/* header bytes read */
 
 struct queue_index;
@@ -37,6 +37,10 @@ struct queue_index_filter {
 	const char	*auth;		/* substring of any AUTH user, no case */
 	int		 states;	/* QUEUE_ST_* mask; 0 = any */
 	long		 limit;		/* 0 = no limit */
+	const char	*country;	/* client's ISO country code (geoip) */
+	int64_t		 asn;		/* client's ASN; 0 = any */
+	const char	*campaign;	/* campaign id */
+	const char	*verdict;	/* relay_test, spam, tester */
 };
 
 struct queue_index_msg {
