@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "an_relaytest.h"
+#include "an_runner.h"
 #include "an_state.h"
 #include "evlog.h"
 #include "log.h"
@@ -44,6 +45,7 @@ struct worker {
 	struct an_rt_config	*rtcfg;		/* relay-test classifier */
 	struct an_state		*state;		/* its memory across messages */
 	struct worker_fwd	*fwd;		/* NULL: forward_mode = off */
+	struct an_runner	*runner;	/* the analyzers */
 };
 
 /* read the whole spooled message; NULL (logged) if it cannot be read */
@@ -75,37 +77,25 @@ worker_read_message(struct worker *w, const struct queue_entry *e,
 }
 
 /*
- * worker_relaytest -- classify message id once (relaytest.json beside it
- * says it was done), store the verdict, log it and emit a "relaytest"
- * event. Forwarding is decided from this verdict (issue 3 forwarder).
+ * worker_relaytest -- classify message e once (relaytest.json beside it
+ * says it was done): store the verdict, log it, emit a "relaytest" event
+ * and hand relay tests to the forwarder. Returns the verdict's JSON (a
+ * new reference) for analysis.json, or NULL.
  */
-static void
-worker_relaytest(struct worker *w, const char *id)
+static json_t *
+worker_relaytest(struct worker *w, const struct queue_entry *e,
+    const json_t *env, const char *msg, size_t len)
 {
-	struct queue_entry e;
 	struct an_rt_input in;
 	struct an_rt_verdict v;
-	char	 err[256], *msg, *js;
-	size_t	 len;
-	json_t	*env, *ev;
-	int	 fd;
+	char	 err[256], *js;
+	json_t	*ev, *done;
 
-	if (w->rtcfg == NULL || queue_find(w->q, id, &e) == -1 ||
-	    e.state == QUEUE_ST_CORRUPT)
-		return;
-	if ((fd = queue_open_file(w->q, &e, "relaytest.json", O_RDONLY)) !=
-	    -1) {
-		close(fd);		/* classified before a restart */
-		return;
-	}
-	if ((env = queue_envelope_load(w->q, &e, err, sizeof(err))) == NULL) {
-		log_warnx("%s worker: relaytest: %s", id, err);
-		return;
-	}
-	if ((msg = worker_read_message(w, &e, &len)) == NULL) {
-		json_decref(env);
-		return;
-	}
+	if (w->rtcfg == NULL)
+		return NULL;
+	if ((done = queue_file_json(w->q, e, "relaytest.json", err,
+	    sizeof(err))) != NULL)
+		return done;		/* classified before a restart */
 	memset(&in, 0, sizeof(in));
 	in.cfg = w->rtcfg;
 	in.envelope = env;
@@ -114,23 +104,119 @@ worker_relaytest(struct worker *w, const char *id)
 	in.state = w->state;
 	in.now = time(NULL);
 	in.update = true;
-	if (an_relaytest_classify(&in, &v) == 0) {
-		js = json_dumps(v.json, JSON_COMPACT);
-		if (js == NULL || queue_write_file(w->q, &e, "relaytest.json",
-		    js, strlen(js)) == -1)
-			log_warn("%s worker: cannot store relaytest.json", id);
-		free(js);
-		log_info("%s worker relaytest verdict=%s score=%ld reasons=%zu",
-		    id, an_rt_kind_name(v.kind), v.score, v.nreasons);
-		ev = json_deep_copy(v.json);
-		json_object_set_new(ev, "id", json_string(id));
-		json_object_set(ev, "session", json_object_get(env, "session"));
-		evlog_emit("relaytest", ev);
-		worker_fwd_message(w->fwd, id, env, &v);
-		an_rt_verdict_free(&v);
+	if (an_relaytest_classify(&in, &v) != 0)
+		return NULL;
+	js = json_dumps(v.json, JSON_COMPACT);
+	if (js == NULL || queue_write_file(w->q, e, "relaytest.json", js,
+	    strlen(js)) == -1)
+		log_warn("%s worker: cannot store relaytest.json", e->id);
+	free(js);
+	log_info("%s worker relaytest verdict=%s score=%ld reasons=%zu",
+	    e->id, an_rt_kind_name(v.kind), v.score, v.nreasons);
+	ev = json_deep_copy(v.json);
+	json_object_set_new(ev, "id", json_string(e->id));
+	json_object_set(ev, "session", json_object_get(env, "session"));
+	evlog_emit("relaytest", ev);
+	worker_fwd_message(w->fwd, e->id, env, &v);
+	done = json_incref(v.json);
+	an_rt_verdict_free(&v);
+	return done;
+}
+
+/* a compact "analysis" event: what review and dashboards filter on */
+static void
+worker_analysis_event(const char *id, const json_t *res)
+{
+	json_t	*ev = json_object(), *g, *c;
+
+	json_object_set_new(ev, "id", json_string(id));
+	g = json_object_get(json_object_get(res, "geoip"), "client");
+	if ((c = json_object_get(g, "country")) != NULL)
+		json_object_set(ev, "country", c);
+	if ((c = json_object_get(g, "asn")) != NULL)
+		json_object_set(ev, "asn", c);
+	if ((c = json_object_get(g, "as_org")) != NULL)
+		json_object_set(ev, "as_org", c);
+	if ((c = json_object_get(json_object_get(json_object_get(res,
+	    "origin"), "origin"), "addr")) != NULL)
+		json_object_set(ev, "origin", c);
+	if ((c = json_object_get(json_object_get(res, "campaign"),
+	    "campaign")) != NULL)
+		json_object_set(ev, "campaign", c);
+	if ((c = json_object_get(json_object_get(json_object_get(res, "spf"),
+	    "mail_from"), "result")) != NULL)
+		json_object_set(ev, "spf", c);
+	if ((c = json_object_get(json_object_get(res, "relaytest"),
+	    "verdict")) != NULL)
+		json_object_set(ev, "verdict", c);
+	json_object_set(ev, "status", json_object_get(json_object_get(res,
+	    "runner"), "status"));
+	evlog_emit("analysis", ev);
+}
+
+/*
+ * worker_analyze -- the pipeline for one committed message: every
+ * analyzer (an_runner.c), then the relay-test classifier and forwarder,
+ * then analysis.json, the move from new/ to cur/ and the index. A message
+ * whose previous analysis crashed the worker (analysis.lock left behind)
+ * is recorded as such and moved on, so one message cannot stop the
+ * pipeline.
+ */
+static void
+worker_analyze(struct worker *w, const char *id)
+{
+	struct queue_entry e;
+	char	 err[256], *msg, *js;
+	size_t	 len;
+	json_t	*env, *res, *rt;
+	int	 fd;
+
+	if (queue_find(w->q, id, &e) == -1 || e.state != QUEUE_ST_NEW)
+		return;
+	if ((fd = queue_open_file(w->q, &e, "analysis.lock", O_RDONLY)) !=
+	    -1) {
+		close(fd);
+		log_warnx("%s worker: its last analysis did not finish (the "
+		    "worker died); recorded and skipped", id);
+		res = json_pack("{s:{s:i,s:s}}", "runner", "version", 1,
+		    "status", "crashed");
+	} else {
+		if (queue_write_file(w->q, &e, "analysis.lock", "", 0) == -1)
+			log_warn("%s worker: analysis.lock", id);
+		if ((env = queue_envelope_load(w->q, &e, err,
+		    sizeof(err))) == NULL) {
+			log_warnx("%s worker: %s", id, err);
+			return;
+		}
+		if ((msg = worker_read_message(w, &e, &len)) == NULL) {
+			json_decref(env);
+			return;
+		}
+		res = w->runner != NULL ? an_runner_run(w->runner, &e, env, msg,
+		    len) : json_object();
+		if (w->runner == NULL || an_runner_wants(w->runner,
+		    "relaytest")) {
+			if ((rt = worker_relaytest(w, &e, env, msg, len)) !=
+			    NULL)
+				json_object_set_new(res, "relaytest", rt);
+		}
+		free(msg);
+		json_decref(env);
 	}
-	free(msg);
-	json_decref(env);
+	js = json_dumps(res, JSON_COMPACT);
+	if (js == NULL || queue_write_file(w->q, &e, "analysis.json", js,
+	    strlen(js)) == -1) {
+		log_warn("%s worker: cannot store analysis.json", id);
+		free(js);
+		json_decref(res);
+		return;
+	}
+	free(js);
+	worker_analysis_event(id, res);
+	json_decref(res);
+	(void)queue_remove_file(w->q, &e, "analysis.lock");
+	if (queue_move_cur(w->q, &e) == -1)
+		log_warn("%s worker: cannot move to cur/", id);
 }
 
 static void
@@ -154,9 +240,9 @@ sync_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static int
-worker_relaytest_cb(const struct queue_entry *e, void *arg)
+worker_analyze_cb(const struct queue_entry *e, void *arg)
 {
-	worker_relaytest(arg, e->id);
+	worker_analyze(arg, e->id);
 	return 0;
 }
 
@@ -197,7 +283,11 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
 		log_warnx("worker: index add failed: %s",
 		    queue_index_error(w->ix));
 	for (i = 0; i < nm; i++)
-		worker_relaytest(w, msgs[i]);
+		worker_analyze(w, msgs[i]);
+	/* the index follows the moves to cur/ and the analyzers' results */
+	if (nm > 0 && queue_index_add(w->ix, msgs, nm, NULL, 0) == -1)
+		log_warnx("worker: index update failed: %s",
+		    queue_index_error(w->ix));
 }
 
 static void
@@ -266,6 +356,9 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 		free(path);
 		w.fwd = worker_fwd_new(w.base, conf, q, spool, w.state,
 		    w.rtcfg);
+		if ((w.runner = an_runner_new(conf, q, err,
+		    sizeof(err))) == NULL)
+			fatalx("worker: %s", err);
 	}
 	if (notify_fd != -1) {
 		nev = event_new(w.base, notify_fd, EV_READ | EV_PERSIST,
@@ -284,7 +377,8 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	retention_cb(-1, 0, &w);
 	worker_sync(&w);
 	/* messages committed while no worker ran (crash, restart) */
-	(void)queue_walk(q, QUEUE_ST_NEW, worker_relaytest_cb, &w);
+	(void)queue_walk(q, QUEUE_ST_NEW, worker_analyze_cb, &w);
+	worker_sync(&w);
 	event_base_dispatch(w.base);
 
 	if (nev)
@@ -295,6 +389,7 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	event_free(sint);
 	queue_index_close(w.ix);
 	worker_fwd_free(w.fwd);
+	an_runner_free(w.runner);
 	an_state_close(w.state);
 	an_rt_config_free(w.rtcfg);
 	an_relaytest_shutdown();

@@ -107,6 +107,8 @@ int		 queue_validate(struct queue *q, const struct queue_entry *e,
 		    char *err, size_t errlen);
 int		 queue_write_file(struct queue *q, const struct queue_entry *e,
 		    const char *name, const void *data, size_t len);
+int		 queue_remove_file(struct queue *q,
+		    const struct queue_entry *e, const char *name);
 int		 queue_move_cur(struct queue *q, struct queue_entry *e);
 int		 queue_quarantine(struct queue *q, struct queue_entry *e,
 		    const char *reason);

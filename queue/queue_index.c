@@ -1051,10 +1051,13 @@ queue_index_add(struct queue_index *ix, char *const *msgs, size_t nmsgs,
 	for (i = 0; i < nmsgs; i++) {
 		if (!queue_id_valid(msgs[i]))
 			continue;
-		memset(&e, 0, sizeof(e));
-		strlcpy(e.id, msgs[i], sizeof(e.id));
-		queue_day_of_id(e.id, e.day);
-		e.state = QUEUE_ST_NEW;
+		/* new/ or, once analyzed, cur/ */
+		if (queue_find(ix->q, msgs[i], &e) == -1) {
+			memset(&e, 0, sizeof(e));
+			strlcpy(e.id, msgs[i], sizeof(e.id));
+			queue_day_of_id(e.id, e.day);
+			e.state = QUEUE_ST_NEW;
+		}
 		if (index_message(ix, &e) == -1)
 			goto fail;
 	}

@@ -617,3 +617,24 @@ queue_file_json(struct queue *q, const struct queue_entry *e,
 	}
 	return j;
 }
+
+/*
+ * queue_remove_file -- remove file <name> beside message e (a later
+ * stage's marker). Never "message" or "envelope.json". 0, or -1 with errno
+ * (ENOENT when it is not there).
+ */
+int
+queue_remove_file(struct queue *q, const struct queue_entry *e,
+    const char *name)
+{
+	char	 dir[QUEUE_PATH_MAX], path[QUEUE_PATH_MAX];
+
+	if (!queue_name_valid(name) || strcmp(name, "message") == 0 ||
+	    strcmp(name, "envelope.json") == 0 ||
+	    queue_entry_dir(e, dir, sizeof(dir)) == -1) {
+		errno = EPERM;
+		return -1;
+	}
+	(void)bsnprintf(path, sizeof(path), "%s/%s", dir, name);
+	return unlinkat(q->rootfd, path, 0);
+}

@@ -1,0 +1,60 @@
+/*
+ * an_registry.c -- the static registry of analyzers: one entry per
+ * analyzers/an_<name>.c, found by name; the configuration's `analyzers`
+ * list enables and orders them. An analyzer not built into this binary
+ * (weak reference unresolved) is reported as unknown.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "an_runner.h"
+
+extern const struct an_analyzer an_origin __attribute__((__weak__));
+extern const struct an_analyzer an_geoip __attribute__((__weak__));
+extern const struct an_analyzer an_spf __attribute__((__weak__));
+extern const struct an_analyzer an_content __attribute__((__weak__));
+extern const struct an_analyzer an_campaign __attribute__((__weak__));
+
+/* "relaytest" is the classifier, run by the worker after these */
+static const struct an_analyzer *const *
+an_registry(size_t *n)
+{
+	static const struct an_analyzer *table[5];
+
+	table[0] = &an_origin;
+	table[1] = &an_geoip;
+	table[2] = &an_spf;
+	table[3] = &an_content;
+	table[4] = &an_campaign;
+	*n = sizeof(table) / sizeof(table[0]);
+	return table;
+}
+
+/*
+ * an_registry_find -- the analyzer called name, or NULL if this binary
+ * has none by that name.
+ */
+const struct an_analyzer *
+an_registry_find(const char *name)
+{
+	const struct an_analyzer *const *t;
+	size_t	 i, n;
+
+	t = an_registry(&n);
+	for (i = 0; i < n; i++)
+		if (t[i] != NULL && t[i]->name != NULL &&
+		    strcmp(t[i]->name, name) == 0)
+			return t[i];
+	return NULL;
+}
+
+/*
+ * an_registry_names -- for error messages.
+ */
+const char *
+an_registry_names(void)
+{
+	return "origin, geoip, spf, content, campaign, relaytest";
+}

@@ -1,0 +1,222 @@
+/*
+ * an_runner.c -- the analysis pipeline of the worker role: the analyzers
+ * named by `analyzers` run in that order over one message, each seeing
+ * the envelope, the bytes and the results before it; each result lands
+ * under its name in one JSON object that the caller stores as
+ * analysis.json. An analyzer that fails, or runs past analyzer_budget
+ * milliseconds, is recorded as such in "runner" and the others go on.
+ * Analyzers are synchronous; DNS goes through an_dns (the resolver
+ * module) when this binary has it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gmime/gmime.h>
+
+#include "an_dns.h"
+#include "an_runner.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define AN_RUNNER_MAX	16
+
+/* an_dns.c may not be in this binary yet: then analyzers get no DNS */
+extern struct an_dns *an_dns_new(const char *const *, int)
+    __attribute__((__weak__));
+extern void an_dns_free(struct an_dns *) __attribute__((__weak__));
+
+struct an_runner {
+	const struct conf	*conf;
+	struct queue		*q;
+	const struct an_analyzer *an[AN_RUNNER_MAX];
+	void			*state[AN_RUNNER_MAX];
+	size_t			 n;
+	bool			 relaytest;	/* the classifier is enabled */
+	struct an_dns		*dns;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * an_runner_new -- initialise the enabled analyzers in order. An unknown
+ * name is an error; a known analyzer this binary lacks is skipped with a
+ * warning. Returns NULL with the reason in err.
+ */
+struct an_runner *
+an_runner_new(const struct conf *conf, struct queue *q, char *err,
+    size_t errlen)
+{
+	struct an_runner *r;
+	const struct an_analyzer *a;
+	size_t	 i;
+
+	r = xcalloc(1, sizeof(*r));
+	r->conf = conf;
+	r->q = q;
+	for (i = 0; i < conf->analyzers.n; i++) {
+		const char *name = conf->analyzers.v[i];
+
+		if (strcmp(name, "relaytest") == 0) {
+			r->relaytest = true;
+			continue;
+		}
+		if ((a = an_registry_find(name)) == NULL) {
+			if (strstr(an_registry_names(), name) != NULL) {
+				log_warnx("analyzers: \"%s\" is not built into "
+				    "this binary; skipped", name);
+				continue;
+			}
+			(void)snprintf(err, errlen, "analyzers: unknown "
+			    "analyzer \"%s\" (known: %s)", name,
+			    an_registry_names());
+			an_runner_free(r);
+			return NULL;
+		}
+		if (r->n == AN_RUNNER_MAX) {
+			(void)snprintf(err, errlen, "analyzers: too many");
+			an_runner_free(r);
+			return NULL;
+		}
+		r->state[r->n] = NULL;
+		if (a->init != NULL && a->init(conf, &r->state[r->n], err,
+		    errlen) == -1) {
+			an_runner_free(r);
+			return NULL;
+		}
+		r->an[r->n++] = a;
+	}
+	if (an_dns_new != NULL) {
+		const char **servers = NULL;
+
+		if (conf->resolver.n > 0) {
+			servers = xcalloc(conf->resolver.n + 1,
+			    sizeof(*servers));
+			for (i = 0; i < conf->resolver.n; i++)
+				servers[i] = conf->resolver.v[i];
+		}
+		r->dns = an_dns_new(servers, 2000);
+		free(servers);
+	}
+	return r;
+}
+
+/*
+ * an_runner_wants -- true if the configuration enables analyzer name
+ * ("relaytest" included).
+ */
+bool
+an_runner_wants(const struct an_runner *r, const char *name)
+{
+	size_t	 i;
+
+	if (strcmp(name, "relaytest") == 0)
+		return r->relaytest;
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->an[i]->name, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * an_runner_free -- finish every analyzer.
+ */
+void
+an_runner_free(struct an_runner *r)
+{
+	size_t	 i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n; i++)
+		if (r->an[i]->fini != NULL)
+			r->an[i]->fini(r->state[i]);
+	if (r->dns != NULL && an_dns_free != NULL)
+		an_dns_free(r->dns);
+	free(r);
+}
+
+static const char *
+status_name(enum an_status st)
+{
+	switch (st) {
+	case AN_OK:
+		return "ok";
+	case AN_SKIP:
+		return "skip";
+	case AN_TEMPFAIL:
+		return "tempfail";
+	default:
+		return "error";
+	}
+}
+
+/*
+ * an_runner_run -- run every enabled analyzer over message e (envelope
+ * env, bytes msg/msglen). Returns the results object ({"<name>": {...},
+ * "runner": {"analyzed", "timings", "status"}}); never NULL.
+ */
+json_t *
+an_runner_run(struct an_runner *r, const struct queue_entry *e,
+    const json_t *env, const char *msg, size_t msglen)
+{
+	struct an_ctx ctx;
+	json_t	*res = json_object(), *timings = json_object();
+	json_t	*status = json_object(), *run;
+	size_t	 i;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.conf = r->conf;
+	ctx.q = r->q;
+	ctx.entry = e;
+	ctx.envelope = env;
+	ctx.msg = msg;
+	ctx.msglen = msglen;
+	ctx.results = res;
+	ctx.dns = r->dns;
+	ctx.now = time(NULL);
+	for (i = 0; i < r->n; i++) {
+		const struct an_analyzer *a = r->an[i];
+		json_t	*out = NULL;
+		int64_t	 t0 = now_ms(), dt;
+		enum an_status st;
+
+		st = a->run(r->state[i], &ctx, &out);
+		dt = now_ms() - t0;
+		json_object_set_new(timings, a->name, json_integer(dt));
+		if (dt > r->conf->analyzer_budget) {
+			log_warnx("%s analyzer %s took %lld ms (budget %ld)",
+			    e->id, a->name, (long long)dt,
+			    r->conf->analyzer_budget);
+			json_object_set_new(status, a->name,
+			    json_string("over_budget"));
+		} else
+			json_object_set_new(status, a->name,
+			    json_string(status_name(st)));
+		if (st != AN_OK && st != AN_SKIP)
+			log_warnx("%s analyzer %s: %s", e->id, a->name,
+			    status_name(st));
+		if (out != NULL)
+			json_object_set_new(res, a->name, out);
+	}
+	if (ctx.mime != NULL)
+		g_object_unref(ctx.mime);
+	run = json_object();
+	json_object_set_new(run, "version", json_integer(1));
+	json_object_set_new(run, "analyzed", json_integer(ctx.now));
+	json_object_set_new(run, "timings_ms", timings);
+	json_object_set_new(run, "status", status);
+	json_object_set_new(res, "runner", run);
+	return res;
+}

@@ -1,0 +1,30 @@
+/*
+ * an_runner.h -- runs the configured analyzers (an.h) over one message
+ * and stores their results in analysis.json beside it; used by the worker
+ * role for every committed message and by `relaytrap analyze`.
+ */
+#ifndef RT_AN_RUNNER_H
+#define RT_AN_RUNNER_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "an.h"
+#include "conf.h"
+#include "queue.h"
+
+struct an_runner;
+
+const struct an_analyzer *an_registry_find(const char *name);
+const char	*an_registry_names(void);
+
+struct an_runner *an_runner_new(const struct conf *conf, struct queue *q,
+		    char *err, size_t errlen);
+void		 an_runner_free(struct an_runner *r);
+json_t		*an_runner_run(struct an_runner *r,
+		    const struct queue_entry *e, const json_t *env,
+		    const char *msg, size_t msglen);
+bool		 an_runner_wants(const struct an_runner *r, const char *name);
+
+#endif
