@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "conf.h"
 #include "queue.h"
 #include "queue_index.h"
 
@@ -22,6 +23,7 @@
 #define CLI_TOP		10	/* entries in the "top" lists of stats */
 
 struct cli {
+	const struct conf	*conf;		/* NULL with -s and no -c */
 	const char		*spooldir;
 	struct queue		*q;
 	struct queue_index	*ix;

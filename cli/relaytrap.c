@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_analyze.h"
 #include "cli_forward.h"
 #include "compat.h"
 #include "conf.h"
@@ -41,6 +42,7 @@ cli_usage(FILE *fp)
 "             [--rcpt TEXT] [--auth TEXT] [--state new|cur|corrupt]\n"
 "             [--limit N] [--country CC] [--asn N] [--campaign ID]\n"
 "             [--verdict relay_test|spam|tester]\n"
+"  analyze --all | ID...\n"
 "  queue show ID [--json]\n"
 "  queue cat ID\n"
 "  queue search [--json] TEXT\n"
@@ -323,20 +325,22 @@ main(int argc, char **argv)
 		return cli_usage_error("missing command");
 	if (strcmp(argv[0], "queue") != 0 && strcmp(argv[0], "session") != 0 &&
 	    strcmp(argv[0], "dropbox") != 0 && strcmp(argv[0], "verdict") != 0 &&
-	    strcmp(argv[0], "forward") != 0)
+	    strcmp(argv[0], "forward") != 0 && strcmp(argv[0], "analyze") != 0)
 		return cli_usage_error("unknown command \"%s\"", argv[0]);
 
 	/* -s wins; the file is read only when it is needed or named */
 	if (conffile == NULL && spool == NULL &&
 	    access(CLI_CONF_DEFAULT, F_OK) == 0)
 		conffile = CLI_CONF_DEFAULT;
-	if (conffile != NULL || spool == NULL) {
+	if (conffile != NULL || spool == NULL ||
+	    strcmp(argv[0], "analyze") == 0) {
 		if ((conf = conf_load(conffile, NULL, 0)) == NULL)
 			return cli_error("configuration %s is invalid; fix it "
 			    "or pass -s SPOOLDIR", conffile ? conffile :
 			    "(defaults)");
 	}
 	c.spooldir = spool != NULL ? spool : conf->spool;
+	c.conf = conf;
 
 	if (strcmp(argv[0], "queue") == 0 && argc >= 2 &&
 	    strcmp(argv[1], "release") == 0)
@@ -349,6 +353,8 @@ main(int argc, char **argv)
 		rc = cli_verdict(&c, argc, argv);
 	else if (strcmp(argv[0], "forward") == 0)
 		rc = cli_forward(&c, argc, argv);
+	else if (strcmp(argv[0], "analyze") == 0)
+		rc = cli_analyze(&c, argc, argv);
 	else
 		rc = cli_session(&c, argc, argv);
 	cli_close(&c);

@@ -1,0 +1,189 @@
+/*
+ * cli_analyze.c -- `relaytrap analyze [--all | ID...]`: run the analyzers
+ * again, in this process, over messages already in the spool, rewrite
+ * their analysis.json, move them from new/ to cur/ and update the index.
+ * The relay-test classifier runs read-only here (no memory updated,
+ * nothing forwarded): forwarding stays the daemon's decision.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "an_relaytest.h"
+#include "an_runner.h"
+#include "an_state.h"
+#include "cli.h"
+#include "cli_analyze.h"
+#include "queue.h"
+#include "queue_index.h"
+#include "xmalloc.h"
+
+struct cli_an {
+	struct cli		*c;
+	struct an_runner	*runner;
+	struct an_rt_config	*rtcfg;
+	struct an_state		*state;
+	long			 done;
+	long			 failed;
+};
+
+static char *
+read_message(struct cli *c, const struct queue_entry *e, size_t *lenp)
+{
+	struct stat sb;
+	char	*buf;
+	size_t	 len = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = queue_open_file(c->q, e, "message", O_RDONLY)) == -1 ||
+	    fstat(fd, &sb) == -1) {
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	buf = xmalloc((size_t)sb.st_size + 1);
+	while (len < (size_t)sb.st_size &&
+	    (n = read(fd, buf + len, (size_t)sb.st_size - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	*lenp = len;
+	return buf;
+}
+
+static int
+analyze_one(const struct queue_entry *ce, void *arg)
+{
+	struct cli_an *a = arg;
+	struct queue_entry e = *ce;
+	struct an_rt_input in;
+	struct an_rt_verdict v;
+	char	 err[256], *msg, *js;
+	size_t	 len;
+	json_t	*env, *res, *rt;
+
+	if (e.state == QUEUE_ST_CORRUPT)
+		return 0;
+	if ((env = queue_envelope_load(a->c->q, &e, err, sizeof(err))) ==
+	    NULL || (msg = read_message(a->c, &e, &len)) == NULL) {
+		fprintf(stderr, "relaytrap: %s: %s\n", e.id, env ? "cannot "
+		    "read the message" : err);
+		json_decref(env);
+		a->failed++;
+		return 0;
+	}
+	res = an_runner_run(a->runner, &e, env, msg, len);
+	/*
+	 * The verdict the worker made (and forwarded on) is kept: its
+	 * first-seen signals depend on when it ran, so a re-run would not
+	 * give the same answer. Only a message never classified is.
+	 */
+	if ((rt = queue_file_json(a->c->q, &e, "relaytest.json", err,
+	    sizeof(err))) != NULL)
+		json_object_set_new(res, "relaytest", rt);
+	else if (an_runner_wants(a->runner, "relaytest") && a->rtcfg != NULL) {
+		memset(&in, 0, sizeof(in));
+		in.cfg = a->rtcfg;
+		in.envelope = env;
+		in.msg = msg;
+		in.msglen = len;
+		in.state = a->state;
+		in.now = time(NULL);
+		in.update = false;	/* a re-run must not count twice */
+		if (an_relaytest_classify(&in, &v) == 0) {
+			json_object_set(res, "relaytest", v.json);
+			an_rt_verdict_free(&v);
+		}
+	}
+	free(msg);
+	json_decref(env);
+	js = json_dumps(res, JSON_COMPACT);
+	if (js == NULL || queue_write_file(a->c->q, &e, "analysis.json", js,
+	    strlen(js)) == -1) {
+		fprintf(stderr, "relaytrap: %s: cannot write analysis.json: "
+		    "%s\n", e.id, strerror(errno));
+		a->failed++;
+	} else {
+		if (e.state == QUEUE_ST_NEW && queue_move_cur(a->c->q, &e) ==
+		    -1)
+			fprintf(stderr, "relaytrap: %s: cannot move to cur/: "
+			    "%s\n", e.id, strerror(errno));
+		printf("%s analyzed\n", e.id);
+		a->done++;
+	}
+	free(js);
+	json_decref(res);
+	return 0;
+}
+
+/*
+ * cli_analyze -- argv: "analyze" [--all | ID...]. Exit 0 when every named
+ * message was analyzed, 1 if one failed, 2 on usage errors.
+ */
+int
+cli_analyze(struct cli *c, int argc, char **argv)
+{
+	struct cli_an a;
+	struct queue_entry e;
+	const char *errstr = NULL;
+	char	 err[512], *path;
+	bool	 all = false;
+	int	 i, rc;
+
+	if (argc < 2)
+		return cli_usage_error("analyze: give --all or message ids");
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--all") == 0)
+			all = true;
+		else if ((rc = cli_check_id(argv[i])) != CLI_OK)
+			return rc;
+	}
+	if (all && argc > 2)
+		return cli_usage_error("analyze: --all or ids, not both");
+	if (c->conf == NULL)
+		return cli_error("analyze needs the configuration (-c FILE)");
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	memset(&a, 0, sizeof(a));
+	a.c = c;
+	if ((a.runner = an_runner_new(c->conf, c->q, err, sizeof(err))) ==
+	    NULL)
+		return cli_error("%s", err);
+	an_relaytest_init();
+	a.rtcfg = an_rt_config_new(c->conf, &errstr);
+	xasprintf(&path, "%s/state.sqlite", c->spooldir);
+	if (access(path, F_OK) == 0)
+		a.state = an_state_open(path, &errstr);
+	free(path);
+	if (all)
+		(void)queue_walk(c->q, QUEUE_ST_NEW | QUEUE_ST_CUR, analyze_one,
+		    &a);
+	else
+		for (i = 1; i < argc; i++) {
+			if (queue_find(c->q, argv[i], &e) == -1) {
+				fprintf(stderr, "relaytrap: no message %s in "
+				    "the spool\n", argv[i]);
+				a.failed++;
+				continue;
+			}
+			(void)analyze_one(&e, &a);
+		}
+	if (queue_index_sync(c->ix, NULL) == -1)
+		fprintf(stderr, "relaytrap: warning: index: %s\n",
+		    queue_index_error(c->ix));
+	an_state_close(a.state);
+	an_rt_config_free(a.rtcfg);
+	an_runner_free(a.runner);
+	printf("%ld analyzed, %ld failed\n", a.done, a.failed);
+	return a.failed > 0 ? CLI_ERR : CLI_OK;
+}
