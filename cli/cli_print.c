@@ -315,6 +315,10 @@ cli_stats_print(FILE *fp, json_t *st)
 	stats_rows(fp, st, "by_day", "by day");
 	stats_rows(fp, st, "top_clients", "top client addresses");
 	stats_rows(fp, st, "top_sender_domains", "top sender domains");
+	stats_rows(fp, st, "top_countries", "top countries (client)");
+	stats_rows(fp, st, "top_asns", "top ASNs (client)");
+	stats_rows(fp, st, "top_campaigns", "top campaigns");
+	stats_rows(fp, st, "verdicts", "relay-test verdicts");
 }
 
 /*

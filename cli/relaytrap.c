@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "cli_analyze.h"
+#include "xmalloc.h"
 #include "cli_forward.h"
 #include "compat.h"
 #include "conf.h"
@@ -43,6 +44,7 @@ cli_usage(FILE *fp)
 "             [--limit N] [--country CC] [--asn N] [--campaign ID]\n"
 "             [--verdict relay_test|spam|tester]\n"
 "  analyze --all | ID...\n"
+"  stats [--json]                (the same as queue stats)\n"
 "  queue show ID [--json]\n"
 "  queue cat ID\n"
 "  queue search [--json] TEXT\n"
@@ -325,7 +327,8 @@ main(int argc, char **argv)
 		return cli_usage_error("missing command");
 	if (strcmp(argv[0], "queue") != 0 && strcmp(argv[0], "session") != 0 &&
 	    strcmp(argv[0], "dropbox") != 0 && strcmp(argv[0], "verdict") != 0 &&
-	    strcmp(argv[0], "forward") != 0 && strcmp(argv[0], "analyze") != 0)
+	    strcmp(argv[0], "forward") != 0 && strcmp(argv[0], "analyze") != 0 &&
+	    strcmp(argv[0], "stats") != 0)
 		return cli_usage_error("unknown command \"%s\"", argv[0]);
 
 	/* -s wins; the file is read only when it is needed or named */
@@ -355,6 +358,17 @@ main(int argc, char **argv)
 		rc = cli_forward(&c, argc, argv);
 	else if (strcmp(argv[0], "analyze") == 0)
 		rc = cli_analyze(&c, argc, argv);
+	else if (strcmp(argv[0], "stats") == 0) {
+		/* "relaytrap stats" is "relaytrap queue stats" */
+		char	**av = xcalloc((size_t)argc + 2, sizeof(*av));
+		int	 k;
+
+		av[0] = "queue";
+		for (k = 0; k < argc; k++)
+			av[k + 1] = argv[k];
+		rc = cli_queue(&c, argc + 1, av);
+		free(av);
+	}
 	else
 		rc = cli_session(&c, argc, argv);
 	cli_close(&c);

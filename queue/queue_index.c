@@ -1341,6 +1341,13 @@ queue_index_stats(struct queue_index *ix, int top)
 	static const char *const client_keys[] = { "addr", "messages",
 	    "sessions", NULL };
 	static const char *const dom_keys[] = { "domain", "messages", NULL };
+	static const char *const country_keys[] = { "country", "messages",
+	    NULL };
+	static const char *const asn_keys[] = { "asn", "messages", NULL };
+	static const char *const campaign_keys[] = { "campaign", "messages",
+	    NULL };
+	static const char *const verdict_keys[] = { "verdict", "messages",
+	    NULL };
 	json_t	*o, *states;
 
 	o = json_object();
@@ -1374,7 +1381,23 @@ queue_index_stats(struct queue_index *ix, int top)
 	    "  THEN substr(mail_from, instr(mail_from, '@') + 1)"
 	    "  ELSE coalesce(mail_from, '') END) d FROM messages)"
 	    " GROUP BY d ORDER BY count(*) DESC, d LIMIT ?1", top, o,
-	    "top_sender_domains", dom_keys)) {
+	    "top_sender_domains", dom_keys) ||
+	    stat_rows(ix, "SELECT country, count(*) FROM messages"
+	    " WHERE country IS NOT NULL GROUP BY country"
+	    " ORDER BY count(*) DESC, country LIMIT ?1", top, o,
+	    "top_countries", country_keys) ||
+	    stat_rows(ix, "SELECT asn, count(*) FROM messages"
+	    " WHERE asn IS NOT NULL GROUP BY asn"
+	    " ORDER BY count(*) DESC, asn LIMIT ?1", top, o,
+	    "top_asns", asn_keys) ||
+	    stat_rows(ix, "SELECT campaign, count(*) FROM messages"
+	    " WHERE campaign IS NOT NULL GROUP BY campaign"
+	    " ORDER BY count(*) DESC, campaign LIMIT ?1", top, o,
+	    "top_campaigns", campaign_keys) ||
+	    stat_rows(ix, "SELECT verdict, count(*) FROM messages"
+	    " WHERE verdict IS NOT NULL GROUP BY verdict"
+	    " ORDER BY count(*) DESC, verdict LIMIT ?1", top, o,
+	    "verdicts", verdict_keys)) {
 		json_decref(o);
 		return NULL;
 	}
