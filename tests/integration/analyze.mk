@@ -1,0 +1,1 @@
+TESTS += tests/integration/test_analyze.py

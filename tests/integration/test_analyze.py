@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""The analysis pipeline (issue 4): every committed message gets
+analysis.json and moves from new/ to cur/, the index follows,
+`relaytrap analyze` re-runs it with the same result, and a message whose
+analysis crashed the worker is recorded and passed over (analysis.lock)."""
+import glob
+import json
+import os
+import smtplib
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rtlib import Tap, Trap, wait_for  # noqa: E402
+
+
+def send(trap, subject):
+    with smtplib.SMTP(trap.host, trap.port, timeout=20) as s:
+        s.ehlo("probe.example")
+        s.sendmail("a@example.org", ["b@example.net"],
+                   ("From: a@example.org\r\nSubject: %s\r\n\r\nhello %s\r\n"
+                    % (subject, subject)).encode())
+
+
+def analysis_files(trap):
+    return glob.glob(os.path.join(trap.spool, "cur", "*", "*", "analysis.json"))
+
+
+def main():
+    t = Tap()
+    with Trap(t) as trap:
+        send(trap, "one")
+        files = wait_for(lambda: analysis_files(trap), 20,
+                         what="analysis.json in cur/")
+        an = json.load(open(files[0]))
+        t.ok("runner" in an and "status" in an["runner"],
+             "analysis.json has the runner's record", an)
+        t.ok(an.get("relaytest", {}).get("verdict") in ("spam", "relay_test", "tester"),
+             "the relay-test verdict is part of the analysis", an)
+        t.is_(glob.glob(os.path.join(trap.spool, "new", "*", "*")), [],
+              "nothing left in new/")
+        t.is_(glob.glob(os.path.join(trap.spool, "cur", "*", "*", "analysis.lock")), [],
+              "no analysis.lock left behind")
+        msgs = wait_for(lambda: [m for m in trap.messages() if m.get("state") == "cur"],
+                        20, what="index says cur")
+        t.is_(len(msgs), 1, "the index follows the move to cur/")
+        mid = msgs[0]["id"]
+        r = trap.cli("queue", "list", "--verdict", an["relaytest"]["verdict"])
+        t.ok(mid.encode() in r.stdout, "queue list --verdict finds it", r.stdout)
+        r = trap.cli("stats", "--json")
+        st = json.loads(r.stdout.decode())
+        t.ok(any(v.get("verdict") == an["relaytest"]["verdict"]
+                 for v in st.get("verdicts", [])), "stats counts verdicts", st)
+
+        before = json.load(open(files[0]))
+        r = subprocess_run(trap, "analyze", mid)
+        t.is_(r.returncode, 0, "relaytrap analyze ID exits 0")
+        after = json.load(open(files[0]))
+        del before["runner"], after["runner"]
+        t.is_(after, before, "re-running gives the same result")
+        r = subprocess_run(trap, "analyze", "not-an-id")
+        t.is_(r.returncode, 2, "a bad id exits 2")
+
+    # crash guard: a message left in new/ with analysis.lock (the worker
+    # died while analyzing it) is recorded as crashed and moved on
+    with Trap(t) as trap:
+        send(trap, "two")
+        wait_for(lambda: analysis_files(trap), 20, what="first analysis")
+        trap.stop()
+        cur = glob.glob(os.path.join(trap.spool, "cur", "*", "*"))[0]
+        day = os.path.basename(os.path.dirname(cur))
+        new = os.path.join(trap.spool, "new", day, os.path.basename(cur))
+        os.makedirs(os.path.dirname(new), exist_ok=True)
+        os.rename(cur, new)
+        os.remove(os.path.join(new, "analysis.json"))
+        open(os.path.join(new, "analysis.lock"), "w").close()
+        trap.start()
+        path = os.path.join(trap.spool, "cur", day, os.path.basename(cur),
+                            "analysis.json")
+        wait_for(lambda: os.path.exists(path), 20, what="crashed message moved on")
+        an = json.load(open(path))
+        t.is_(an.get("runner", {}).get("status"), "crashed",
+              "the crashed analysis is recorded")
+        t.ok(not os.path.exists(os.path.join(os.path.dirname(path), "analysis.lock")),
+             "and its lock removed")
+    t.done()
+
+
+def subprocess_run(trap, *args):
+    import subprocess
+    from rtlib import RELAYTRAP
+    return subprocess.run([RELAYTRAP, "-c", "/dev/null", "-s", trap.spool] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+
+
+if __name__ == "__main__":
+    main()
