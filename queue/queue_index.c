@@ -92,6 +92,7 @@ static const char *schema_v2[] = {
 	"CREATE INDEX IF NOT EXISTS messages_country ON messages(country)",
 	"CREATE INDEX IF NOT EXISTS messages_asn ON messages(asn)",
 	"CREATE INDEX IF NOT EXISTS messages_campaign ON messages(campaign)",
+	"CREATE INDEX IF NOT EXISTS messages_verdict ON messages(verdict)",
 	NULL
 };
 
