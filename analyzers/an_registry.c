@@ -1,8 +1,7 @@
 /*
  * an_registry.c -- the static registry of analyzers: one entry per
  * analyzers/an_<name>.c, found by name; the configuration's `analyzers`
- * list enables and orders them. An analyzer not built into this binary
- * (weak reference unresolved) is reported as unknown.
+ * list enables and orders them.
  */
 #include "config.h"
 
@@ -11,23 +10,20 @@
 
 #include "an_runner.h"
 
-extern const struct an_analyzer an_origin __attribute__((__weak__));
-extern const struct an_analyzer an_geoip __attribute__((__weak__));
-extern const struct an_analyzer an_spf __attribute__((__weak__));
-extern const struct an_analyzer an_content __attribute__((__weak__));
-extern const struct an_analyzer an_campaign __attribute__((__weak__));
+extern const struct an_analyzer an_origin;
+extern const struct an_analyzer an_geoip;
+extern const struct an_analyzer an_spf;
+extern const struct an_analyzer an_content;
+extern const struct an_analyzer an_campaign;
 
 /* "relaytest" is the classifier, run by the worker after these */
 static const struct an_analyzer *const *
 an_registry(size_t *n)
 {
-	static const struct an_analyzer *table[5];
+	static const struct an_analyzer *const table[] = {
+		&an_origin, &an_geoip, &an_spf, &an_content, &an_campaign,
+	};
 
-	table[0] = &an_origin;
-	table[1] = &an_geoip;
-	table[2] = &an_spf;
-	table[3] = &an_content;
-	table[4] = &an_campaign;
 	*n = sizeof(table) / sizeof(table[0]);
 	return table;
 }

@@ -6,7 +6,7 @@
  * analysis.json. An analyzer that fails, or runs past analyzer_budget
  * milliseconds, is recorded as such in "runner" and the others go on.
  * Analyzers are synchronous; DNS goes through an_dns (the resolver
- * module) when this binary has it.
+ * module, with the `resolver` setting).
  */
 #include "config.h"
 
@@ -24,11 +24,6 @@
 #include "xmalloc.h"
 
 #define AN_RUNNER_MAX	16
-
-/* an_dns.c may not be in this binary yet: then analyzers get no DNS */
-extern struct an_dns *an_dns_new(const char *const *, int)
-    __attribute__((__weak__));
-extern void an_dns_free(struct an_dns *) __attribute__((__weak__));
 
 struct an_runner {
 	const struct conf	*conf;
@@ -97,7 +92,7 @@ an_runner_new(const struct conf *conf, struct queue *q, char *err,
 		}
 		r->an[r->n++] = a;
 	}
-	if (an_dns_new != NULL) {
+	{
 		const char **servers = NULL;
 
 		if (conf->resolver.n > 0) {
@@ -142,7 +137,7 @@ an_runner_free(struct an_runner *r)
 	for (i = 0; i < r->n; i++)
 		if (r->an[i]->fini != NULL)
 			r->an[i]->fini(r->state[i]);
-	if (r->dns != NULL && an_dns_free != NULL)
+	if (r->dns != NULL)
 		an_dns_free(r->dns);
 	free(r);
 }

@@ -7,3 +7,8 @@ analyzers_libanalyzers_a_SOURCES = analyzers/worker.c analyzers/worker.h \
 	analyzers/an_runner.c analyzers/an_runner.h
 analyzers_libanalyzers_a_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
 include $(srcdir)/analyzers/relaytest.mk
+include $(srcdir)/analyzers/geoip.mk
+include $(srcdir)/analyzers/spf.mk
+include $(srcdir)/analyzers/content.mk
+include $(srcdir)/analyzers/origin.mk
+include $(srcdir)/analyzers/campaign.mk

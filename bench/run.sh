@@ -231,7 +231,7 @@ rt_start() {
 	mkdir -p "$spool"
 	"$RELAYTRAPD" -f -c /dev/null -l 127.0.0.1:0 -s "$spool" \
 	    -o 'user = nobody' -o 'max_sessions = 20000' \
-	    -o 'max_sessions_per_ip = 20000' \
+	    -o 'max_sessions_per_ip = 20000' -o 'resolver = {"127.0.0.1:1"}' \
 	    >"$WORK/rt.out" 2>>"$WORK/rt.err" &
 	RT_PID=$!
 	if ! wait_for "$WORK/rt.out" '^listening ' 30; then

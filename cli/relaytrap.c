@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "cli_analyze.h"
+#include "cli_campaign.h"
 #include "xmalloc.h"
 #include "cli_forward.h"
 #include "compat.h"
@@ -60,6 +61,8 @@ cli_usage(FILE *fp)
 "  dropbox add|del ADDR\n"
 "  verdict ID test|spam\n"
 "  forward list [--json]\n"
+"  campaigns [--json]\n"
+"  campaign show ID [--json]\n"
 "WHEN is 2026-11-26, 2026-11-26T09:00:00Z, or an age: 3d, 12h, 30m, 45s.\n"
 "Exit status: 0 success, 1 not found or error, 2 usage error.\n", fp);
 }
@@ -328,7 +331,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "queue") != 0 && strcmp(argv[0], "session") != 0 &&
 	    strcmp(argv[0], "dropbox") != 0 && strcmp(argv[0], "verdict") != 0 &&
 	    strcmp(argv[0], "forward") != 0 && strcmp(argv[0], "analyze") != 0 &&
-	    strcmp(argv[0], "stats") != 0)
+	    strcmp(argv[0], "stats") != 0 &&
+	    strcmp(argv[0], "campaigns") != 0 &&
+	    strcmp(argv[0], "campaign") != 0)
 		return cli_usage_error("unknown command \"%s\"", argv[0]);
 
 	/* -s wins; the file is read only when it is needed or named */
@@ -343,6 +348,11 @@ main(int argc, char **argv)
 			    "(defaults)");
 	}
 	c.spooldir = spool != NULL ? spool : conf->spool;
+	if (conf != NULL && spool != NULL) {
+		/* -s wins for everything that reads conf->spool too */
+		free(conf->spool);
+		conf->spool = xstrdup(spool);
+	}
 	c.conf = conf;
 
 	if (strcmp(argv[0], "queue") == 0 && argc >= 2 &&
@@ -358,6 +368,10 @@ main(int argc, char **argv)
 		rc = cli_forward(&c, argc, argv);
 	else if (strcmp(argv[0], "analyze") == 0)
 		rc = cli_analyze(&c, argc, argv);
+	else if (strcmp(argv[0], "campaigns") == 0)
+		rc = cli_campaigns(&c, argc, argv);
+	else if (strcmp(argv[0], "campaign") == 0)
+		rc = cli_campaign(&c, argc, argv);
 	else if (strcmp(argv[0], "stats") == 0) {
 		/* "relaytrap stats" is "relaytrap queue stats" */
 		char	**av = xcalloc((size_t)argc + 2, sizeof(*av));

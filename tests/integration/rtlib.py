@@ -29,6 +29,9 @@ SHARED_DIR = os.environ.get("RT_SHARED_DIR", os.path.join(TOP_SRCDIR, "..", "sha
 FIXTURES = os.path.join(TOP_SRCDIR, "tests", "fixtures")
 RELAYTRAPD = os.path.join(TOP_BUILDDIR, "relaytrapd")
 RELAYTRAP = os.path.join(TOP_BUILDDIR, "relaytrap")
+# A loopback DNS "server" where nothing listens: lookups fail at once and
+# nothing is sent off the machine.
+NO_DNS = '{"127.0.0.1:1"}'
 # The trap drops root; tests running as root hand it this existing user.
 RUN_USER = os.environ.get("RT_TEST_USER", "nobody")
 
@@ -130,7 +133,10 @@ class Trap:
             args += ["-c", "/dev/null"]
         for l in self.listeners:
             args += ["-l", l]
-        opts = {"event_log": '"%s"' % self.events}
+        # DNS (SPF, PTR, MX) must never leave the machine in tests: point
+        # the resolver at a loopback port where nothing answers, unless a
+        # test runs its own DNS server and says so
+        opts = {"event_log": '"%s"' % self.events, "resolver": NO_DNS}
         if os.geteuid() == 0:
             opts["user"] = RUN_USER
         opts.update(self.options)
@@ -240,9 +246,17 @@ class Trap:
             pass
         return out
 
+    def cli_conf(self):
+        """A configuration for the CLI whose DNS stays on loopback."""
+        path = os.path.join(self.dir, "cli.conf")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write("resolver = %s\n" % self.options.get("resolver", NO_DNS))
+        return path
+
     def cli(self, *args, input=None, check=False):
         """Run `relaytrap -s SPOOL args...`; returns CompletedProcess (bytes)."""
-        return subprocess.run([RELAYTRAP, "-c", "/dev/null", "-s", self.spool] + list(args),
+        return subprocess.run([RELAYTRAP, "-c", self.cli_conf(), "-s", self.spool] + list(args),
                               input=input, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, check=check, timeout=120)
 

@@ -88,7 +88,7 @@ def main():
 def subprocess_run(trap, *args):
     import subprocess
     from rtlib import RELAYTRAP
-    return subprocess.run([RELAYTRAP, "-c", "/dev/null", "-s", trap.spool] + list(args),
+    return subprocess.run([RELAYTRAP, "-c", trap.cli_conf(), "-s", trap.spool] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
 
 

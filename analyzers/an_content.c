@@ -1,0 +1,699 @@
+/*
+ * an_content.c -- the content analyzer: decoded headers, text, URLs,
+ * addresses and attachments of a message; see an_content.h for the
+ * result and the limits. Input is hostile: the MIME tree is walked with a
+ * depth and a part cap, text is converted into a bounded buffer, and
+ * attachments are only hashed and (optionally) written, never opened.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <iconv.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "an.h"
+#include "an_content.h"
+#include "an_urls.h"
+#include "compat.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct ct_walk {
+	const struct conf	*conf;
+	char			*text;		/* AN_CT_TEXT_MAX bytes */
+	size_t			 textlen;
+	size_t			 parts;
+	bool			 issues;
+	bool			 truncated;
+	json_t			*atts;
+};
+
+static int		 ct_init(const struct conf *, void **, char *, size_t);
+static enum an_status	 ct_run(void *, struct an_ctx *, json_t **);
+static void		 ct_fini(void *);
+static void		 ct_walk(struct ct_walk *, GMimeObject *, int);
+static void		 ct_text(struct ct_walk *, GMimePart *);
+static void		 ct_textbytes(struct ct_walk *, const char *,
+			    const unsigned char *, size_t);
+static void		 ct_attachment(struct ct_walk *, GMimePart *);
+static GByteArray	*ct_decode(GMimePart *, GMimeStream **);
+static size_t		 ct_convert(struct ct_walk *, const char *,
+			    const unsigned char *, size_t);
+static char		*ct_save(const char *, const char *,
+			    const unsigned char *, size_t);
+static json_t		*ct_header_raw(GMimeMessage *, const char *, bool *);
+static const char	*ct_raw(GMimeMessage *, const char *);
+static size_t		 ct_bword(const char *, char *, size_t, const char **,
+			    size_t *);
+static char		*ct_merge_bwords(const char *);
+static json_t		*ct_header_text(GMimeMessage *, const char *,
+			    bool *);
+static json_t		*ct_header_addrs(GMimeMessage *, const char *,
+			    bool *);
+static json_t		*ct_addrs(InternetAddressList *, bool *);
+static json_t		*ct_decoded(const char *, bool *);
+static json_t		*ct_set_json(struct an_strset *);
+static bool		 ct_has_8bit(const char *);
+static bool		 ct_memcasemem(const unsigned char *, size_t,
+			    const char *);
+
+const struct an_analyzer an_content = {
+	"content", ct_init, ct_run, ct_fini
+};
+
+static int
+ct_init(const struct conf *conf, void **state, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	*state = (void *)conf;
+	return 0;
+}
+
+static void
+ct_fini(void *state)
+{
+	(void)state;
+}
+
+/* case-insensitive search for the ASCII string s in p[0..n) */
+static bool
+ct_memcasemem(const unsigned char *p, size_t n, const char *s)
+{
+	size_t	 sl = strlen(s), i;
+
+	for (i = 0; i + sl <= n; i++)
+		if (strncasecmp((const char *)p + i, s, sl) == 0)
+			return true;
+	return false;
+}
+
+/* an_content_magic - the detected type of p[0..n); see an_content.h */
+const char *
+an_content_magic(const unsigned char *p, size_t n)
+{
+	static const struct {
+		const char	*sig;
+		size_t		 len;
+		size_t		 off;
+		const char	*type;
+	} tab[] = {
+		{ "%PDF-", 5, 0, "pdf" },
+		{ "PK\003\004", 4, 0, "zip" },
+		{ "PK\005\006", 4, 0, "zip" },	/* empty archive */
+		{ "\320\317\021\340\241\261\032\341", 8, 0, "ole2" },
+		{ "Rar!\032\007", 6, 0, "rar" },
+		{ "7z\274\257\047\034", 6, 0, "7z" },
+		{ "\037\213", 2, 0, "gzip" },
+		{ "MZ", 2, 0, "pe" },
+		{ "\177ELF", 4, 0, "elf" },
+		{ "\211PNG\r\n\032\n", 8, 0, "png" },
+		{ "\377\330\377", 3, 0, "jpeg" },
+		{ "GIF87a", 6, 0, "gif" },
+		{ "GIF89a", 6, 0, "gif" },
+	};
+	size_t	 i, s, head, bad;
+
+	if (n == 0)
+		return "empty";
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		if (n < tab[i].off + tab[i].len ||
+		    memcmp(p + tab[i].off, tab[i].sig, tab[i].len) != 0)
+			continue;
+		if (strcmp(tab[i].type, "zip") == 0 && ct_memcasemem(p,
+		    n < 65536 ? n : 65536, "[Content_Types].xml"))
+			return "ooxml";
+		return tab[i].type;
+	}
+	/* text: skip a UTF-8 BOM and leading white space */
+	s = 0;
+	if (n >= 3 && memcmp(p, "\357\273\277", 3) == 0)
+		s = 3;
+	while (s < n && (p[s] == ' ' || p[s] == '\t' || p[s] == '\r' ||
+	    p[s] == '\n'))
+		s++;
+	head = n - s < 1024 ? n - s : 1024;
+	for (i = s, bad = 0; i < s + head; i++)
+		if (p[i] == 0 || (p[i] < 0x20 && p[i] != '\t' &&
+		    p[i] != '\r' && p[i] != '\n' && p[i] != '\f'))
+			bad++;
+	if (bad > 0)
+		return "unknown";
+	if (head >= 2 && p[s] == '#' && p[s + 1] == '!')
+		return "script";
+	if (ct_memcasemem(p + s, head, "<!doctype html") ||
+	    ct_memcasemem(p + s, head, "<html") ||
+	    ct_memcasemem(p + s, head, "<body") ||
+	    ct_memcasemem(p + s, head, "<head"))
+		return "html";
+	if (ct_memcasemem(p + s, head, "<script") ||
+	    ct_memcasemem(p + s, head, "wscript.") ||
+	    ct_memcasemem(p + s, head, "createobject(") ||
+	    ct_memcasemem(p + s, head, "powershell") ||
+	    ct_memcasemem(p + s, head, "@echo off"))
+		return "script";
+	return "text";
+}
+
+static bool
+ct_has_8bit(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+/* a decoded (UTF-8) header value, or null; flags invalid or U+FFFD */
+static json_t *
+ct_decoded(const char *s, bool *issues)
+{
+	if (s == NULL)
+		return json_null();
+	if (!g_utf8_validate(s, -1, NULL) || strstr(s, "\357\277\275"))
+		*issues = true;
+	return jsu_bytes(s, strlen(s));
+}
+
+static const char *
+ct_raw(GMimeMessage *m, const char *name)
+{
+	GMimeHeaderList	*hl;
+	GMimeHeader	*h;
+
+	hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+	if (hl == NULL || (h = g_mime_header_list_get_header(hl, name)) ==
+	    NULL)
+		return NULL;
+	return g_mime_header_get_raw_value(h);
+}
+
+/* the header as sent, unfolded and trimmed, or null */
+static json_t *
+ct_header_raw(GMimeMessage *m, const char *name, bool *issues)
+{
+	const char	*raw;
+	char		*buf;
+	size_t		 i, o, n;
+	json_t		*j;
+
+	if ((raw = ct_raw(m, name)) == NULL)
+		return json_null();
+	if (ct_has_8bit(raw))
+		*issues = true;		/* 8-bit without RFC 2047 */
+	n = strlen(raw);
+	buf = xmalloc(n + 1);
+	for (i = o = 0; i < n; i++)
+		if (raw[i] != '\r' && raw[i] != '\n')
+			buf[o++] = raw[i];
+	i = 0;
+	while (i < o && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	while (o > i && (buf[o - 1] == ' ' || buf[o - 1] == '\t'))
+		o--;
+	j = jsu_bytes(buf + i, o - i);
+	free(buf);
+	return j;
+}
+
+/*
+ * ct_bword - a B-encoded word "=?cs?B?text?=" at p? Returns its length
+ * (0: none), the charset in cs (size cssz), the text in *t, *tl.
+ */
+static size_t
+ct_bword(const char *p, char *cs, size_t cssz, const char **t, size_t *tl)
+{
+	size_t	 i, c;
+
+	if (p[0] != '=' || p[1] != '?')
+		return 0;
+	for (i = 2; p[i] != '\0' && p[i] != '?' && p[i] > ' ' &&
+	    i - 2 + 1 < cssz; i++)
+		;
+	if (p[i] != '?' || i == 2 || (p[i + 1] != 'B' && p[i + 1] != 'b') ||
+	    p[i + 2] != '?')
+		return 0;
+	c = i - 2;
+	memcpy(cs, p + 2, c);
+	cs[c] = '\0';
+	*t = p + i + 3;
+	for (i += 3; p[i] != '\0' && p[i] != '?' && p[i] > ' '; i++)
+		;
+	if (p[i] != '?' || p[i + 1] != '=')
+		return 0;
+	*tl = p + i - *t;
+	return i + 2;
+}
+
+/*
+ * ct_merge_bwords - raw header text with each run of adjacent B-encoded
+ * words of one charset merged into one word (g_free it). GMime 3.2 joins
+ * such runs itself but drops every word after one that ends in "="
+ * padding; merging the decoded bytes first keeps them, and keeps a
+ * character split across two words whole.
+ */
+static char *
+ct_merge_bwords(const char *raw)
+{
+	GString		*out;
+	GByteArray	*bytes;
+	const char	*p = raw, *q, *t;
+	char		 cs[64], cs2[64], *tmp, *b64;
+	size_t		 n, tl, words;
+	guchar		*dec;
+	gsize		 dl;
+
+	out = g_string_sized_new(strlen(raw) + 16);
+	while (*p != '\0') {
+		if ((n = ct_bword(p, cs, sizeof(cs), &t, &tl)) == 0) {
+			g_string_append_c(out, *p++);
+			continue;
+		}
+		bytes = g_byte_array_new();
+		words = 0;
+		for (;;) {
+			tmp = g_strndup(t, tl);
+			dec = g_base64_decode(tmp, &dl);
+			g_byte_array_append(bytes, dec, dl);
+			g_free(dec);
+			g_free(tmp);
+			words++;
+			p += n;
+			for (q = p; *q == ' ' || *q == '\t' || *q == '\r' ||
+			    *q == '\n'; q++)
+				;
+			if ((n = ct_bword(q, cs2, sizeof(cs2), &t, &tl)) == 0 ||
+			    g_ascii_strcasecmp(cs, cs2) != 0)
+				break;
+			p = q;
+		}
+		b64 = g_base64_encode(bytes->data, bytes->len);
+		g_string_append_printf(out, "=?%s?B?%s?=", cs, b64);
+		g_free(b64);
+		g_byte_array_unref(bytes);
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* a text header (Subject) decoded to UTF-8, or null */
+static json_t *
+ct_header_text(GMimeMessage *m, const char *name, bool *issues)
+{
+	const char	*raw;
+	char		*fixed, *dec;
+	json_t		*j;
+
+	if ((raw = ct_raw(m, name)) == NULL)
+		return json_null();
+	fixed = ct_merge_bwords(raw);
+	dec = g_mime_utils_header_decode_text(NULL, fixed);
+	g_strstrip(dec);
+	j = ct_decoded(dec, issues);
+	g_free(dec);
+	g_free(fixed);
+	return j;
+}
+
+/* an address header decoded to UTF-8, as one string, or null */
+static json_t *
+ct_header_addrs(GMimeMessage *m, const char *name, bool *issues)
+{
+	InternetAddressList	*l;
+	const char		*raw;
+	char			*fixed;
+	json_t			*j;
+
+	if ((raw = ct_raw(m, name)) == NULL)
+		return json_null();
+	fixed = ct_merge_bwords(raw);
+	l = internet_address_list_parse(NULL, fixed);
+	j = ct_addrs(l, issues);
+	if (l != NULL)
+		g_object_unref(l);
+	g_free(fixed);
+	return j;
+}
+
+/* an address list, decoded, as one string; null if absent or empty */
+static json_t *
+ct_addrs(InternetAddressList *l, bool *issues)
+{
+	char	*s;
+	json_t	*j;
+
+	if (l == NULL || internet_address_list_length(l) == 0)
+		return json_null();
+	s = internet_address_list_to_string(l, NULL, FALSE);
+	j = ct_decoded(s, issues);
+	g_free(s);
+	return j;
+}
+
+/*
+ * the decoded (transfer encoding undone) content of part; *st holds the
+ * memory stream owning the bytes (unref it). NULL if no content.
+ */
+static GByteArray *
+ct_decode(GMimePart *part, GMimeStream **st)
+{
+	GMimeDataWrapper	*w;
+
+	*st = NULL;
+	if ((w = g_mime_part_get_content(part)) == NULL)
+		return NULL;
+	*st = g_mime_stream_mem_new();
+	if (g_mime_data_wrapper_write_to_stream(w, *st) < 0) {
+		g_object_unref(*st);
+		*st = NULL;
+		return NULL;
+	}
+	return g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(*st));
+}
+
+/*
+ * ct_convert - append in[0..n) in charset cs (NULL: undeclared) to the
+ * text buffer as UTF-8, up to AN_CT_TEXT_MAX; bytes invalid in cs become
+ * U+FFFD. Returns the bytes appended.
+ */
+static size_t
+ct_convert(struct ct_walk *w, const char *cs, const unsigned char *in,
+    size_t n)
+{
+	iconv_t		 cd;
+	char		*ip, *op;
+	size_t		 il, ol, start = w->textlen, r;
+	const char	*from;
+
+	if (cs == NULL || strcasecmp(cs, "us-ascii") == 0 ||
+	    strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0) {
+		if (!g_utf8_validate((const char *)in, n, NULL)) {
+			w->issues = true;	/* undeclared 8-bit */
+			cs = "windows-1252";
+		} else
+			cs = "UTF-8";
+	}
+	from = g_mime_charset_iconv_name(cs);
+	if ((cd = iconv_open("UTF-8", from)) == (iconv_t)-1) {
+		w->issues = true;		/* unknown charset */
+		if ((cd = iconv_open("UTF-8", "windows-1252")) == (iconv_t)-1)
+			return 0;
+	}
+	ip = (char *)in;
+	il = n;
+	while (il > 0) {
+		op = w->text + w->textlen;
+		ol = AN_CT_TEXT_MAX - w->textlen;
+		if (ol < 8) {
+			w->truncated = true;
+			break;
+		}
+		r = iconv(cd, &ip, &il, &op, &ol);
+		w->textlen = op - w->text;
+		if (r != (size_t)-1)
+			break;
+		if (errno == E2BIG) {
+			w->truncated = true;
+			break;
+		}
+		/* EILSEQ, EINVAL: one bad byte */
+		w->issues = true;
+		if (AN_CT_TEXT_MAX - w->textlen < 3) {
+			w->truncated = true;
+			break;
+		}
+		memcpy(w->text + w->textlen, "\357\277\275", 3);
+		w->textlen += 3;
+		ip++;
+		il--;
+	}
+	iconv_close(cd);
+	return w->textlen - start;
+}
+
+/* a text part: converted and kept for the scan */
+static void
+ct_text(struct ct_walk *w, GMimePart *part)
+{
+	GMimeStream	*st;
+	GByteArray	*ba;
+	const char	*cs;
+
+	if ((ba = ct_decode(part, &st)) == NULL)
+		return;
+	cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part),
+	    "charset");
+	ct_textbytes(w, cs, ba->data, ba->len);
+	g_object_unref(st);
+}
+
+/* text in charset cs to the buffer, then a line break between parts */
+static void
+ct_textbytes(struct ct_walk *w, const char *cs, const unsigned char *p,
+    size_t n)
+{
+	if (w->textlen + 1 >= AN_CT_TEXT_MAX) {
+		w->truncated = true;
+		return;
+	}
+	ct_convert(w, cs, p, n);
+	if (w->textlen < AN_CT_TEXT_MAX)
+		w->text[w->textlen++] = '\n';
+}
+
+/*
+ * ct_save - store p[0..n) as dir/<hex>, mode 0440, atomically; returns
+ * the path (xmalloc'd) or NULL (logged).
+ */
+static char *
+ct_save(const char *dir, const char *hex, const unsigned char *p, size_t n)
+{
+	struct stat	 sb;
+	char		*path, *tmp;
+	size_t		 off;
+	ssize_t		 r;
+	int		 fd;
+
+	xasprintf(&path, "%s/%s", dir, hex);
+	if (lstat(path, &sb) == 0) {
+		if (S_ISREG(sb.st_mode))
+			return path;	/* same hash: same bytes */
+		log_warnx("content: attachment path=%s exists, not a file",
+		    path);
+		free(path);
+		return NULL;
+	}
+	xasprintf(&tmp, "%s/.tmp.%s.XXXXXX", dir, hex);
+	if ((fd = mkstemp(tmp)) == -1) {
+		log_warn("content: mkstemp %s", tmp);
+		goto fail;
+	}
+	for (off = 0; off < n; off += r)
+		if ((r = write(fd, p + off, n - off)) <= 0) {
+			log_warn("content: write %s", tmp);
+			goto unlink;
+		}
+	if (fchmod(fd, 0440) == -1 || fsync(fd) == -1) {
+		log_warn("content: fchmod/fsync %s", tmp);
+		goto unlink;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		log_warn("content: close %s", tmp);
+		goto unlink;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		log_warn("content: rename %s", path);
+		goto unlink;
+	}
+	free(tmp);
+	return path;
+ unlink:
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+ fail:
+	free(tmp);
+	free(path);
+	return NULL;
+}
+
+/* an attachment: typed, hashed, maybe saved, listed */
+static void
+ct_attachment(struct ct_walk *w, GMimePart *part)
+{
+	static const unsigned char	 none[1];
+	GMimeContentType	*ct;
+	GMimeStream		*st;
+	GByteArray		*ba;
+	const unsigned char	*data;
+	const char		*name;
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0, i;
+	char			 hex[2 * EVP_MAX_MD_SIZE + 1], *mt, *saved;
+	size_t			 len;
+	json_t			*a;
+
+	if (json_array_size(w->atts) >= AN_CT_ATT_MAX) {
+		w->truncated = true;
+		return;
+	}
+	ba = ct_decode(part, &st);
+	data = ba != NULL ? ba->data : none;
+	len = ba != NULL ? ba->len : 0;
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+		fatalx("content: EVP_Digest failed");
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[2 * mdlen] = '\0';
+	ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+	mt = ct != NULL ? g_mime_content_type_get_mime_type(ct) : NULL;
+	if (mt != NULL)
+		for (i = 0; mt[i] != '\0'; i++)
+			mt[i] = g_ascii_tolower(mt[i]);
+	name = g_mime_part_get_filename(part);
+	saved = NULL;
+	if (w->conf != NULL && w->conf->attachment_dir != NULL &&
+	    w->conf->attachment_dir[0] != '\0')
+		saved = ct_save(w->conf->attachment_dir, hex, data, len);
+	a = json_object();
+	json_object_set_new(a, "name", name != NULL ?
+	    ct_decoded(name, &w->issues) : json_null());
+	json_object_set_new(a, "declared_type",
+	    jsu_str(mt != NULL ? mt : "application/octet-stream"));
+	json_object_set_new(a, "detected_type",
+	    json_string(an_content_magic(data, len)));
+	json_object_set_new(a, "size", json_integer((json_int_t)len));
+	json_object_set_new(a, "sha256", json_string(hex));
+	json_object_set_new(a, "saved", saved != NULL ?
+	    jsu_str(saved) : json_null());
+	json_array_append_new(w->atts, a);
+	free(saved);
+	g_free(mt);
+	if (st != NULL)
+		g_object_unref(st);
+}
+
+/* visit obj and its children, at most AN_CT_DEPTH_MAX deep */
+static void
+ct_walk(struct ct_walk *w, GMimeObject *obj, int depth)
+{
+	GMimeMessage	*sub;
+	const char	*pro;
+	int		 i, n;
+
+	if (obj == NULL)
+		return;
+	if (depth > AN_CT_DEPTH_MAX || w->parts >= AN_CT_PARTS_MAX) {
+		w->truncated = true;
+		return;
+	}
+	w->parts++;
+	if (GMIME_IS_MULTIPART(obj)) {
+		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		/* no parts (no or wrong boundary): read the body as text */
+		pro = g_mime_multipart_get_prologue(GMIME_MULTIPART(obj));
+		if (n == 0 && pro != NULL)
+			ct_textbytes(w, NULL, (const unsigned char *)pro,
+			    strlen(pro));
+		for (i = 0; i < n; i++)
+			ct_walk(w, g_mime_multipart_get_part(
+			    GMIME_MULTIPART(obj), i), depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		sub = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		if (sub != NULL)
+			ct_walk(w, g_mime_message_get_mime_part(sub),
+			    depth + 1);
+	} else if (GMIME_IS_PART(obj)) {
+		if (GMIME_IS_TEXT_PART(obj) &&
+		    !g_mime_part_is_attachment(GMIME_PART(obj)) &&
+		    g_mime_part_get_filename(GMIME_PART(obj)) == NULL)
+			ct_text(w, GMIME_PART(obj));
+		else
+			ct_attachment(w, GMIME_PART(obj));
+	}
+}
+
+static json_t *
+ct_set_json(struct an_strset *s)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < s->n; i++)
+		json_array_append_new(a, jsu_str(s->v[i]));
+	return a;
+}
+
+/*
+ * ct_run - the content result for ctx's message (AN_OK); AN_SKIP for an
+ * empty message; AN_ERROR with {"error": ...} when GMime cannot parse it.
+ */
+static enum an_status
+ct_run(void *state, struct an_ctx *ctx, json_t **out)
+{
+	struct ct_walk		 w;
+	struct an_strset	 urls, domains, emails;
+	GMimeMessage		*m;
+	json_t			*r;
+
+	if (ctx->msglen == 0)
+		return AN_SKIP;
+	if ((m = an_mime(ctx)) == NULL) {
+		*out = json_pack("{s:s}", "error", "message not parseable");
+		return AN_ERROR;
+	}
+	memset(&w, 0, sizeof(w));
+	w.conf = state != NULL ? state : ctx->conf;
+	w.text = xmalloc(AN_CT_TEXT_MAX);
+	w.atts = json_array();
+	r = json_object();
+	json_object_set_new(r, "subject",
+	    ct_header_text(m, "Subject", &w.issues));
+	json_object_set_new(r, "subject_raw",
+	    ct_header_raw(m, "Subject", &w.issues));
+	json_object_set_new(r, "from",
+	    ct_header_addrs(m, "From", &w.issues));
+	json_object_set_new(r, "to", ct_header_addrs(m, "To", &w.issues));
+	json_object_set_new(r, "reply_to",
+	    ct_header_addrs(m, "Reply-To", &w.issues));
+	json_decref(ct_header_raw(m, "From", &w.issues));
+	json_decref(ct_header_raw(m, "To", &w.issues));
+	json_decref(ct_header_raw(m, "Reply-To", &w.issues));
+
+	ct_walk(&w, g_mime_message_get_mime_part(m), 0);
+
+	an_strset_init(&urls, AN_CT_URLS_MAX);
+	an_strset_init(&domains, AN_CT_URLS_MAX);
+	an_strset_init(&emails, AN_CT_EMAILS_MAX);
+	an_urls_scan(w.text, w.textlen, &urls, &domains, &emails);
+	if (urls.full || domains.full || emails.full)
+		w.truncated = true;
+
+	json_object_set_new(r, "charset_issues", json_boolean(w.issues));
+	json_object_set_new(r, "text_bytes", json_integer(w.textlen));
+	json_object_set_new(r, "truncated", json_boolean(w.truncated));
+	json_object_set_new(r, "urls", ct_set_json(&urls));
+	json_object_set_new(r, "url_domains", ct_set_json(&domains));
+	json_object_set_new(r, "emails", ct_set_json(&emails));
+	json_object_set_new(r, "attachments", w.atts);
+	an_strset_free(&urls);
+	an_strset_free(&domains);
+	an_strset_free(&emails);
+	free(w.text);
+	*out = r;
+	return AN_OK;
+}

@@ -1,0 +1,14 @@
+# analyzers/content.mk: the content analyzer (issue 4): GMime parsing
+# shared by all analyzers (an_mime), decoded headers, text, URLs,
+# addresses and attachments; its unit test.
+analyzers_libanalyzers_a_SOURCES += analyzers/an_mime.c \
+	analyzers/an_content.c analyzers/an_content.h \
+	analyzers/an_urls.c analyzers/an_urls.h
+
+check_PROGRAMS += tests/unit/test_an_content
+TESTS += tests/unit/test_an_content
+tests_unit_test_an_content_SOURCES = tests/unit/test_an_content.c
+tests_unit_test_an_content_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
+tests_unit_test_an_content_LDADD = analyzers/libanalyzers.a \
+	reports/libreports.a smtpd/libsmtpd.a $(RT_QUEUE_LIBS) \
+	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
