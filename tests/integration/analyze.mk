@@ -1,1 +1,2 @@
 TESTS += tests/integration/test_analyze.py
+TESTS += tests/integration/test_pipeline.py

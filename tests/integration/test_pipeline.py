@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Issue 4 end to end: messages from proxied clients go through every
+analyzer with MaxMind's test databases; review finds them by country, ASN
+and campaign (queue list filters, stats, campaigns). Values checked against
+MaxMind's source JSON (tests/fixtures/mmdb): 2.125.160.216 is GB in
+GeoIP2-Country-Test, 1.128.0.1 is AS1221 "Telstra Pty Ltd" in
+GeoLite2-ASN-Test."""
+import json
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rtlib import Tap, Trap, wait_for, read_reply, FIXTURES  # noqa: E402
+
+MMDB = os.path.join(FIXTURES, "mmdb")
+
+
+def send_proxied(host, port, src, subject, body):
+    s = socket.create_connection((host, port), timeout=20)
+    f = s.makefile("rb")
+    s.sendall(("PROXY TCP4 %s 198.51.100.25 40000 25\r\n" % src).encode())
+    read_reply(f)
+    for c in (b"EHLO bot.example", b"MAIL FROM:<x@example.org>",
+              b"RCPT TO:<y@example.net>", b"DATA"):
+        s.sendall(c + b"\r\n")
+        read_reply(f)
+    s.sendall(("Subject: %s\r\n\r\n%s\r\n.\r\n" % (subject, body)).encode())
+    code = read_reply(f)[:3]
+    s.sendall(b"QUIT\r\n")
+    s.close()
+    return code
+
+
+def listed(trap, *filt):
+    r = trap.cli("queue", "list", "--json", *filt)
+    return [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
+
+
+def main():
+    t = Tap()
+    dbs = '{"%s", "%s"}' % (os.path.join(MMDB, "GeoIP2-Country-Test.mmdb"),
+                            os.path.join(MMDB, "GeoLite2-ASN-Test.mmdb"))
+    with Trap(t, listeners=("proxy:127.0.0.1:0",),
+              options={"geoip_db": dbs}) as trap:
+        body = "Cheap watches, visit http://watches.example/buy now"
+        t.is_(send_proxied(trap.host, trap.port, "2.125.160.216", "watches one",
+                           body), b"250", "message from 2.125.160.216 accepted")
+        t.is_(send_proxied(trap.host, trap.port, "1.128.0.1", "watches two",
+                           body), b"250", "message from 1.128.0.1 accepted")
+        wait_for(lambda: len(listed(trap, "--state", "cur")) == 2, 30,
+                 what="both messages analyzed")
+        gb = listed(trap, "--country", "GB")
+        t.is_([m["client"] for m in gb], ["2.125.160.216"],
+              "queue list --country GB finds the GB client")
+        asn = listed(trap, "--asn", "1221")
+        t.is_([m["client"] for m in asn], ["1.128.0.1"],
+              "queue list --asn 1221 finds the Telstra client")
+        show = json.loads(trap.cli("queue", "show", asn[0]["id"], "--json").stdout)
+        an_path = os.path.join(show["path"], "analysis.json")
+        an = json.load(open(an_path))
+        g = an.get("geoip", {}).get("client", {})
+        t.is_((g.get("asn"), g.get("as_org")), (1221, "Telstra Pty Ltd"),
+              "analysis.json: ASN and AS organisation")
+        t.ok("watches.example" in an.get("content", {}).get("url_domains", []),
+             "analysis.json: URL domain extracted", an.get("content"))
+        t.ok(an.get("spf", {}).get("mail_from", {}).get("result") in
+             ("temperror", "none", "neutral"), "analysis.json: SPF evaluated "
+             "(DNS stays on loopback here)", an.get("spf"))
+        t.is_(an.get("origin", {}).get("origin", {}).get("addr"), "1.128.0.1",
+              "analysis.json: origin is the proxied client")
+        camp = an.get("campaign", {}).get("campaign")
+        t.ok(camp, "analysis.json: campaign assigned", an.get("campaign"))
+        both = listed(trap, "--campaign", camp)
+        t.is_(len(both), 2, "both copies are one campaign (queue list --campaign)")
+        st = json.loads(trap.cli("stats", "--json").stdout)
+        t.ok({"country": "GB", "messages": 1} in st.get("top_countries", []),
+             "stats counts by country", st.get("top_countries"))
+        t.ok(any(str(a.get("asn")) == "1221" for a in st.get("top_asns", [])),
+             "stats counts by ASN", st.get("top_asns"))
+        r = trap.cli("campaigns", "--json")
+        cs = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
+        t.ok(any(c.get("id") == camp and c.get("count") == 2 for c in cs),
+             "relaytrap campaigns lists it with 2 messages", cs)
+        ev = [e for e in trap.read_events() if e.get("type") == "analysis"]
+        t.ok(any(e.get("country") == "GB" for e in ev), "analysis event carries the country")
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
