@@ -84,7 +84,7 @@ worker_read_message(struct worker *w, const struct queue_entry *e,
  */
 static json_t *
 worker_relaytest(struct worker *w, const struct queue_entry *e,
-    const json_t *env, const char *msg, size_t len)
+    const json_t *env, const char *msg, size_t len, const json_t *res)
 {
 	struct an_rt_input in;
 	struct an_rt_verdict v;
@@ -117,7 +117,10 @@ worker_relaytest(struct worker *w, const struct queue_entry *e,
 	json_object_set_new(ev, "id", json_string(e->id));
 	json_object_set(ev, "session", json_object_get(env, "session"));
 	evlog_emit("relaytest", ev);
-	worker_fwd_message(w->fwd, e->id, env, &v);
+	/* the geoip analyzer's ASN feeds the per-ASN forwarding cap */
+	worker_fwd_message(w->fwd, e->id, env, &v, (uint32_t)json_integer_value(
+	    json_object_get(json_object_get(json_object_get(res, "geoip"),
+	    "client"), "asn")));
 	done = json_incref(v.json);
 	an_rt_verdict_free(&v);
 	return done;
@@ -196,8 +199,8 @@ worker_analyze(struct worker *w, const char *id)
 		    len) : json_object();
 		if (w->runner == NULL || an_runner_wants(w->runner,
 		    "relaytest")) {
-			if ((rt = worker_relaytest(w, &e, env, msg, len)) !=
-			    NULL)
+			if ((rt = worker_relaytest(w, &e, env, msg, len,
+			    res)) != NULL)
 				json_object_set_new(res, "relaytest", rt);
 		}
 		free(msg);

@@ -172,11 +172,12 @@ wfwd_breaker_open(struct worker_fwd *wf)
 /*
  * worker_fwd_message -- act on the verdict of message id: for a relay
  * test, decide each recipient (tester, breaker, caps) and queue or
- * report the forward. Other verdicts do nothing.
+ * report the forward. asn is the client's (0: unknown, no ASN cap).
+ * Other verdicts do nothing.
  */
 void
 worker_fwd_message(struct worker_fwd *wf, const char *id, const json_t *env,
-    const struct an_rt_verdict *v)
+    const struct an_rt_verdict *v, uint32_t asn)
 {
 	struct fwd_subject sub;
 	const char *client, *sender, *rcpt, *cap, *which;
@@ -207,6 +208,7 @@ worker_fwd_message(struct worker_fwd *wf, const char *id, const json_t *env,
 		}
 		memset(&sub, 0, sizeof(sub));
 		sub.client = client;
+		sub.asn = asn;
 		sub.rcpt = rcpt;
 		sub.now = time(NULL);
 		if (wf->dry) {

@@ -8,6 +8,8 @@
 #ifndef RT_WORKER_FORWARD_H
 #define RT_WORKER_FORWARD_H
 
+#include <stdint.h>
+
 #include <event2/event.h>
 #include <jansson.h>
 
@@ -23,6 +25,7 @@ struct worker_fwd *worker_fwd_new(struct event_base *base, struct conf *conf,
 		    const struct an_rt_config *rtcfg);
 void		 worker_fwd_free(struct worker_fwd *wf);
 void		 worker_fwd_message(struct worker_fwd *wf, const char *id,
-		    const json_t *env, const struct an_rt_verdict *v);
+		    const json_t *env, const struct an_rt_verdict *v,
+		    uint32_t asn);
 
 #endif
