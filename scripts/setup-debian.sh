@@ -46,3 +46,11 @@ fi
 [ -x configure ] || ./autogen.sh
 [ -f Makefile ] || ./configure
 make -j"$(nproc)"
+
+# the bundled GeoIP/ASN data (docs/GEOIP.md) for the bundled configuration,
+# whose spool ./var/spool finds it in ./var/geoip; relaytrap works without it
+if [ "${RT_NO_GEODB:-0}" != 1 ]; then
+	./scripts/fetch-geodb.sh ./var/geoip ||
+	    echo "setup: GeoIP data not fetched (docs/GEOIP.md); the geoip" \
+	    "analyzer will skip messages until it is" >&2
+fi
