@@ -71,6 +71,7 @@ int	 cli_session(struct cli *c, int argc, char **argv);
 
 /* cli_print.c */
 void	 cli_puts(FILE *fp, const char *s);
+void	 cli_analysis_print(FILE *fp, const json_t *an);
 json_t	*cli_msg_json(const struct queue_index_msg *m);
 void	 cli_msg_line(FILE *fp, const struct queue_index_msg *m);
 void	 cli_json_line(FILE *fp, json_t *j);

@@ -343,3 +343,84 @@ cli_copy_fd(int fd, FILE *out)
 			return -1;
 	}
 }
+
+static const char *
+an_field(const json_t *o, const char *k1, const char *k2)
+{
+	const json_t *v = json_object_get(o, k1);
+
+	if (k2 != NULL)
+		v = json_object_get(v, k2);
+	return json_string_value(v);
+}
+
+/*
+ * cli_analysis_print -- the analyzers' main findings from analysis.json,
+ * one labelled line each (the whole object is in show --json).
+ */
+void
+cli_analysis_print(FILE *fp, const json_t *an)
+{
+	const json_t *g = json_object_get(json_object_get(an, "geoip"),
+	    "client");
+	const json_t *o = json_object_get(an, "origin"), *v;
+	size_t	 i;
+
+	if (g != NULL) {
+		fprintf(fp, "%-11s ", "geoip:");
+		cli_puts(fp, an_field(g, "country", NULL) ? an_field(g, "country",
+		    NULL) : "-");
+		if (json_is_integer(json_object_get(g, "asn")))
+			fprintf(fp, " AS%lld", (long long)json_integer_value(
+			    json_object_get(g, "asn")));
+		if (an_field(g, "as_org", NULL) != NULL) {
+			fputc(' ', fp);
+			cli_puts(fp, an_field(g, "as_org", NULL));
+		}
+		if (an_field(g, "private", NULL) != NULL)
+			fprintf(fp, " (%s)", an_field(g, "private", NULL));
+		fputc('\n', fp);
+	}
+	if (o != NULL) {
+		fprintf(fp, "%-11s ptr ", "origin:");
+		cli_puts(fp, an_field(o, "client", "ptr") ? an_field(o, "client",
+		    "ptr") : "-");
+		fprintf(fp, "%s, origin ", json_is_true(json_object_get(
+		    json_object_get(o, "client"), "ptr_confirmed")) ?
+		    " (confirmed)" : "");
+		cli_puts(fp, an_field(o, "origin", "addr") ? an_field(o, "origin",
+		    "addr") : "-");
+		fprintf(fp, " (%s), %zu Received hops\n", an_field(o, "origin",
+		    "reason") ? an_field(o, "origin", "reason") : "-",
+		    json_array_size(json_object_get(o, "hops")));
+	}
+	if (json_object_get(an, "spf") != NULL)
+		fprintf(fp, "%-11s mail from %s, helo %s\n", "spf:",
+		    an_field(json_object_get(an, "spf"), "mail_from", "result") ?
+		    an_field(json_object_get(an, "spf"), "mail_from", "result") :
+		    "-", an_field(json_object_get(an, "spf"), "helo", "result") ?
+		    an_field(json_object_get(an, "spf"), "helo", "result") : "-");
+	if (an_field(an, "campaign", "campaign") != NULL)
+		fprintf(fp, "%-11s %s (%s)\n", "campaign:", an_field(an, "campaign",
+		    "campaign"), an_field(an, "campaign", "match") ? an_field(an,
+		    "campaign", "match") : "-");
+	json_array_foreach(json_object_get(json_object_get(an, "content"),
+	    "url_domains"), i, v) {
+		fprintf(fp, "%-11s ", i == 0 ? "domains:" : "");
+		cli_puts(fp, json_string_value(v));
+		fputc('\n', fp);
+		if (i == 9)
+			break;
+	}
+	json_array_foreach(json_object_get(json_object_get(an, "content"),
+	    "attachments"), i, v) {
+		fprintf(fp, "%-11s ", i == 0 ? "attachment:" : "");
+		cli_puts(fp, an_field(v, "name", NULL) ? an_field(v, "name", NULL) :
+		    "(no name)");
+		fprintf(fp, " %s %lld bytes sha256 %s\n", an_field(v,
+		    "detected_type", NULL) ? an_field(v, "detected_type", NULL) :
+		    "-", (long long)json_integer_value(json_object_get(v,
+		    "size")), an_field(v, "sha256", NULL) ? an_field(v, "sha256",
+		    NULL) : "-");
+	}
+}

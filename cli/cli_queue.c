@@ -213,6 +213,9 @@ queue_show_cmd(struct cli *c, int argc, char **argv)
 	if ((rt = queue_file_json(c->q, &e, "forward.json", err,
 	    sizeof(err))) != NULL)
 		json_object_set_new(env, "forward", rt);
+	if ((rt = queue_file_json(c->q, &e, "analysis.json", err,
+	    sizeof(err))) != NULL)
+		json_object_set_new(env, "analysis", rt);
 	if ((path = entry_path(c, &e)) != NULL)
 		json_object_set_new(env, "path", json_string(path));
 	free(path);
@@ -245,6 +248,8 @@ queue_show_cmd(struct cli *c, int argc, char **argv)
 			putchar('\n');
 		}
 	}
+	if ((rt = json_object_get(env, "analysis")) != NULL)
+		cli_analysis_print(stdout, rt);
 	if ((rt = json_object_get(env, "forward")) != NULL) {
 		json_t	*f;
 		size_t	 i;
