@@ -107,8 +107,9 @@ worker_relaytest(struct worker *w, const struct queue_entry *e,
 	if (an_relaytest_classify(&in, &v) != 0)
 		return NULL;
 	js = json_dumps(v.json, JSON_COMPACT);
-	if (js == NULL || queue_write_file(w->q, e, "relaytest.json", js,
-	    strlen(js)) == -1)
+	/* durable with the batch's queue_sync() (notify_cb) */
+	if (js == NULL || queue_write_file_flags(w->q, e, "relaytest.json", js,
+	    strlen(js), QUEUE_W_NOSYNC) == -1)
 		log_warn("%s worker: cannot store relaytest.json", e->id);
 	free(js);
 	log_info("%s worker relaytest verdict=%s score=%ld reasons=%zu",
@@ -207,8 +208,8 @@ worker_analyze(struct worker *w, const char *id)
 		json_decref(env);
 	}
 	js = json_dumps(res, JSON_COMPACT);
-	if (js == NULL || queue_write_file(w->q, &e, "analysis.json", js,
-	    strlen(js)) == -1) {
+	if (js == NULL || queue_write_file_flags(w->q, &e, "analysis.json", js,
+	    strlen(js), QUEUE_W_NOSYNC) == -1) {
 		log_warn("%s worker: cannot store analysis.json", id);
 		free(js);
 		json_decref(res);
@@ -218,7 +219,7 @@ worker_analyze(struct worker *w, const char *id)
 	worker_analysis_event(id, res);
 	json_decref(res);
 	(void)queue_remove_file(w->q, &e, "analysis.lock");
-	if (queue_move_cur(w->q, &e) == -1)
+	if (queue_move_cur_flags(w->q, &e, QUEUE_W_NOSYNC) == -1)
 		log_warn("%s worker: cannot move to cur/", id);
 }
 
@@ -287,6 +288,9 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
 		    queue_index_error(w->ix));
 	for (i = 0; i < nm; i++)
 		worker_analyze(w, msgs[i]);
+	/* one group commit for the whole batch's results and moves */
+	if (nm > 0 && queue_sync(w->q) == -1)
+		log_warn("worker: sync of the analyses");
 	/* the index follows the moves to cur/ and the analyzers' results */
 	if (nm > 0 && queue_index_add(w->ix, msgs, nm, NULL, 0) == -1)
 		log_warnx("worker: index update failed: %s",

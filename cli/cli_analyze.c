@@ -108,14 +108,14 @@ analyze_one(const struct queue_entry *ce, void *arg)
 	free(msg);
 	json_decref(env);
 	js = json_dumps(res, JSON_COMPACT);
-	if (js == NULL || queue_write_file(a->c->q, &e, "analysis.json", js,
-	    strlen(js)) == -1) {
+	if (js == NULL || queue_write_file_flags(a->c->q, &e, "analysis.json",
+	    js, strlen(js), QUEUE_W_NOSYNC) == -1) {
 		fprintf(stderr, "relaytrap: %s: cannot write analysis.json: "
 		    "%s\n", e.id, strerror(errno));
 		a->failed++;
 	} else {
-		if (e.state == QUEUE_ST_NEW && queue_move_cur(a->c->q, &e) ==
-		    -1)
+		if (e.state == QUEUE_ST_NEW && queue_move_cur_flags(a->c->q,
+		    &e, QUEUE_W_NOSYNC) == -1)
 			fprintf(stderr, "relaytrap: %s: cannot move to cur/: "
 			    "%s\n", e.id, strerror(errno));
 		printf("%s analyzed\n", e.id);
@@ -178,6 +178,9 @@ cli_analyze(struct cli *c, int argc, char **argv)
 			}
 			(void)analyze_one(&e, &a);
 		}
+	if (queue_sync(c->q) == -1)
+		fprintf(stderr, "relaytrap: warning: sync: %s\n",
+		    strerror(errno));
 	if (queue_index_sync(c->ix, NULL) == -1)
 		fprintf(stderr, "relaytrap: warning: index: %s\n",
 		    queue_index_error(c->ix));

@@ -110,6 +110,13 @@ int		 queue_write_file(struct queue *q, const struct queue_entry *e,
 int		 queue_remove_file(struct queue *q,
 		    const struct queue_entry *e, const char *name);
 int		 queue_move_cur(struct queue *q, struct queue_entry *e);
+#define QUEUE_W_NOSYNC	0x01	/* leave durability to a later queue_sync() */
+int		 queue_write_file_flags(struct queue *q,
+		    const struct queue_entry *e, const char *name,
+		    const void *data, size_t len, int flags);
+int		 queue_move_cur_flags(struct queue *q, struct queue_entry *e,
+		    int flags);
+int		 queue_sync(struct queue *q);
 int		 queue_quarantine(struct queue *q, struct queue_entry *e,
 		    const char *reason);
 int		 queue_delete(struct queue *q, const struct queue_entry *e);

@@ -448,6 +448,18 @@ int
 queue_write_file(struct queue *q, const struct queue_entry *e,
     const char *name, const void *data, size_t len)
 {
+	return queue_write_file_flags(q, e, name, data, len, 0);
+}
+
+/*
+ * queue_write_file_flags -- queue_write_file() with flags: QUEUE_W_NOSYNC
+ * skips the fsyncs, for derived data a caller makes durable in bulk
+ * (queue_sync()) or can recompute (analysis.json).
+ */
+int
+queue_write_file_flags(struct queue *q, const struct queue_entry *e,
+    const char *name, const void *data, size_t len, int flags)
+{
 	char	 dir[QUEUE_PATH_MAX], tmp[QUEUE_PATH_MAX], dst[QUEUE_PATH_MAX];
 	int	 fd, saved;
 
@@ -467,7 +479,8 @@ queue_write_file(struct queue *q, const struct queue_entry *e,
 	    O_NOFOLLOW, QUEUE_FILE_MODE);
 	if (fd == -1)
 		return -1;
-	if (queue_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+	if (queue_write_all(fd, data, len) == -1 ||
+	    (!(flags & QUEUE_W_NOSYNC) && fsync(fd) == -1)) {
 		saved = errno;
 		close(fd);
 		goto fail;
@@ -477,7 +490,7 @@ queue_write_file(struct queue *q, const struct queue_entry *e,
 		saved = errno;
 		goto fail;
 	}
-	if (queue_fsync_path(q->rootfd, dir) == -1)
+	if (!(flags & QUEUE_W_NOSYNC) && queue_fsync_path(q->rootfd, dir) == -1)
 		return -1;
 	return 0;
 fail:
@@ -493,6 +506,17 @@ fail:
  */
 int
 queue_move_cur(struct queue *q, struct queue_entry *e)
+{
+	return queue_move_cur_flags(q, e, 0);
+}
+
+/*
+ * queue_move_cur_flags -- queue_move_cur(); QUEUE_W_NOSYNC leaves the
+ * buckets' fsync to a later queue_sync() (a move lost in a crash only
+ * means the message is analyzed again).
+ */
+int
+queue_move_cur_flags(struct queue *q, struct queue_entry *e, int flags)
 {
 	char	 src[QUEUE_PATH_MAX], dst[QUEUE_PATH_MAX];
 	struct queue_entry to = *e;
@@ -517,12 +541,26 @@ queue_move_cur(struct queue *q, struct queue_entry *e)
 	if (renameat(q->rootfd, src, q->rootfd, dst) == -1)
 		return -1;
 	e->state = QUEUE_ST_CUR;
+	if (flags & QUEUE_W_NOSYNC)
+		return 0;
 	(void)bsnprintf(dst, sizeof(dst), "cur/%s", e->day);
 	(void)bsnprintf(src, sizeof(src), "new/%s", e->day);
 	if (queue_fsync_path(q->rootfd, dst) == -1 ||
 	    queue_fsync_path(q->rootfd, src) == -1)
 		return -1;
 	return 0;
+}
+
+/*
+ * queue_sync -- make everything written to the spool so far durable
+ * (one syncfs, or fsync of the root if syncfs fails). 0 or -1.
+ */
+int
+queue_sync(struct queue *q)
+{
+	if (syncfs(q->rootfd) == 0)
+		return 0;
+	return fsync(q->rootfd);
 }
 
 /*
