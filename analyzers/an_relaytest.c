@@ -65,7 +65,8 @@
 #define W_SENDER_RCPT_DOMAIN	10
 #define W_TINY_BODY		10
 #define W_FIRST_CLIENT		10
-#define W_FIRST_PREFIX		5
+#define W_FIRST_PREFIX		3
+#define W_FIRST_ASN		2	/* with first_prefix: the /24's 5 */
 #define W_CLIENT_BUSY		(-20)
 #define W_OVERRIDE		1000
 
@@ -949,6 +950,16 @@ sig_state(const struct an_rt_input *in, const char *cluster,
 		    first)
 			reason(v, "first_prefix", W_FIRST_PREFIX,
 			    "first message from %s", net + 4);
+		/* the geoip analyzer's ASN, when the pipeline has one */
+		if (in->asn != 0) {
+			snprintf(key, sizeof(key), "asn:%u", in->asn);
+			if (an_state_seen(in->state, key, in->now,
+			    in->cfg->client_window, in->update, &first,
+			    &count) == 0 && first)
+				reason(v, "first_asn", W_FIRST_ASN,
+				    "first message from AS%u in %lds", in->asn,
+				    in->cfg->client_window);
+		}
 	}
 	if (json_is_array(rcpt)) {
 		json_array_foreach(rcpt, i, o) {

@@ -33,6 +33,7 @@ struct an_rt_input {
 	struct an_state	*state;	/* NULL: no state signals */
 	int64_t		 now;		/* unix seconds */
 	bool		 update;	/* record this message in state */
+	uint32_t	 asn;		/* client's ASN from geoip; 0 unknown */
 };
 
 struct an_rt_reason {

@@ -361,7 +361,28 @@ main(void)
 	ok(has_reason(&v, "first_client") && has_reason(&v, "first_prefix"),
 	    "first sighting of client and /24");
 	is_int(v.kind, AN_RT_SPAM, "weak signals with state stay spam");
-	is_int(v.score, 35, "score 10+10+10+5");
+	is_int(v.score, 33, "score 10+10+10+3");
+	an_rt_verdict_free(&v);
+	{
+		/* the geoip analyzer's ASN: first sighting, then known */
+		struct an_rt_input in;
+
+		memset(&in, 0, sizeof(in));
+		in.cfg = cfg;
+		in.envelope = env;
+		in.msg = HDR "Subject: hi\r\n\r\nhi there\r\n";
+		in.msglen = strlen(in.msg);
+		in.state = st;
+		in.now = 1001;
+		in.update = true;
+		in.asn = 64500;
+		an_relaytest_classify(&in, &v);
+		ok(has_reason(&v, "first_asn"), "first message from an ASN");
+		an_rt_verdict_free(&v);
+		in.now = 1002;
+		an_relaytest_classify(&in, &v);
+		ok(!has_reason(&v, "first_asn"), "the ASN is known afterwards");
+	}
 	an_rt_verdict_free(&v);
 	classify(cfg, st, env, HDR "Subject: hi again\r\n\r\nhi there\r\n",
 	    1010, &v);
