@@ -1,3 +1,3 @@
 EXTRA_DIST += tests/tap.h
 include $(srcdir)/tests/integration/local.mk
-EXTRA_DIST += tests/testutil.h
+EXTRA_DIST += tests/testutil.h tests/unbound.h

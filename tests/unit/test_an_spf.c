@@ -40,8 +40,8 @@
 #include "an_spf_dns.h"
 #include "conf.h"
 #include "tap.h"
+#include "unbound.h"
 
-#define UNBOUND		"/usr/sbin/unbound"
 
 struct zrec {
 	const char	*name;
@@ -452,48 +452,12 @@ free_udp_port(void)
 	return port;
 }
 
-/* poll until unbound answers a query (deadline 15 s), not a sleep */
-static int
-wait_server(int port)
-{
-	struct sockaddr_in	 sin;
-	unsigned char		 q[512], a[512];
-	struct pollfd		 pfd;
-	double			 end = now() + 15;
-	int			 fd, qlen, ok = 0;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((qlen = res_mkquery(ns_o_query, "spfi.test", ns_c_in, ns_t_txt,
-	    NULL, 0, NULL, q, sizeof(q))) == -1)
-		return 0;
-	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
-		return 0;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return 0;
-	}
-	while (!ok && now() < end) {
-		if (send(fd, q, qlen, 0) == -1 && errno != ECONNREFUSED)
-			break;
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 100) == 1 && recv(fd, a, sizeof(a), 0) > 0)
-			ok = 1;
-	}
-	close(fd);
-	return ok;
-}
-
 static int
 start_unbound(int port)
 {
 	char		 cmd[1400], conf[600], log[600];
 	const char	*top;
 	FILE		*f;
-	int		 fd;
 
 	top = getenv("RT_TOP_SRCDIR");
 	if (top == NULL)
@@ -511,31 +475,15 @@ start_unbound(int port)
 	    top);
 	fclose(f);
 
-	if ((unbound_pid = fork()) == -1)
-		return -1;
-	if (unbound_pid == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd != -1) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(UNBOUND, "unbound", "-d", "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	return wait_server(port) ? 0 : -1;
+	return tu_unbound_start(&unbound_pid, conf, log, port, "spfi.test",
+	    ns_t_txt);
 }
 
 static void
 cleanup(void)
 {
 	char	 cmd[600];
-	int	 status;
-
-	if (unbound_pid > 0) {
-		kill(unbound_pid, SIGTERM);
-		waitpid(unbound_pid, &status, 0);
-		unbound_pid = -1;
-	}
+	tu_unbound_stop(&unbound_pid);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup of %s failed\n", tmpdir);
@@ -592,8 +540,8 @@ test_dns(void)
 	size_t		 i;
 	int		 port, n;
 
-	if (access(UNBOUND, X_OK) == -1) {
-		ok(1, "# SKIP %s not installed", UNBOUND);
+	if (access(TU_UNBOUND, X_OK) == -1) {
+		ok(1, "# SKIP %s not installed", TU_UNBOUND);
 		return;
 	}
 	if (mkdtemp(tmpdir) == NULL) {

@@ -31,9 +31,9 @@
 #include <event2/event.h>
 
 #include "tap.h"
+#include "unbound.h"
 #include "reports/resolver.h"
 
-#define UNBOUND		"/usr/sbin/unbound"
 #define MAXGOT		8
 
 struct got {
@@ -196,47 +196,11 @@ silent_socket(int *port)
 
 /* Poll the server with a raw UDP query until it answers (deadline). */
 static int
-wait_server(int port)
-{
-	struct sockaddr_in	 sin;
-	unsigned char		 q[512], a[512];
-	struct pollfd		 pfd;
-	double			 end = now() + 15;
-	int			 fd, qlen, ok = 0;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((qlen = res_mkquery(ns_o_query, "mx.test", ns_c_in, ns_t_mx, NULL,
-	    0, NULL, q, sizeof(q))) == -1)
-		return 0;
-	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
-		return 0;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return 0;
-	}
-	while (!ok && now() < end) {
-		if (send(fd, q, qlen, 0) == -1 && errno != ECONNREFUSED)
-			break;
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		/* waits for the answer, not for time: 100 ms per probe */
-		if (poll(&pfd, 1, 100) == 1 && recv(fd, a, sizeof(a), 0) > 0)
-			ok = 1;
-	}
-	close(fd);
-	return ok;
-}
-
-static int
 start_unbound(int port, int v6)
 {
 	char	 conf[600], log[600], zones[600];
 	const char *top;
 	FILE	*f;
-	int	 fd;
 
 	top = getenv("RT_TOP_SRCDIR");
 	snprintf(zones, sizeof(zones), "%s/tests/dns/zones.conf",
@@ -272,30 +236,14 @@ start_unbound(int port, int v6)
 	    port, tmpdir, tmpdir, v6 ? "yes" : "no", zones);
 	fclose(f);
 
-	if ((unbound_pid = fork()) == -1)
-		return -1;
-	if (unbound_pid == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd != -1) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(UNBOUND, "unbound", "-d", "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	return wait_server(port) ? 0 : -1;
+	return tu_unbound_start(&unbound_pid, conf, log, port, "mx.test",
+	    ns_t_mx);
 }
 
 static void
 stop_unbound(void)
 {
-	int status;
-
-	if (unbound_pid > 0) {
-		kill(unbound_pid, SIGTERM);
-		waitpid(unbound_pid, &status, 0);
-		unbound_pid = -1;
-	}
+	tu_unbound_stop(&unbound_pid);
 }
 
 static void
@@ -486,8 +434,8 @@ main(void)
 	int		 port, v6, fd, sport = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (access(UNBOUND, X_OK) == -1) {
-		printf("1..0 # SKIP %s not installed\n", UNBOUND);
+	if (access(TU_UNBOUND, X_OK) == -1) {
+		printf("1..0 # SKIP %s not installed\n", TU_UNBOUND);
 		return 77;
 	}
 	base = event_base_new();
