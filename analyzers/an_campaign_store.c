@@ -22,6 +22,7 @@
 
 #include "an_campaign_store.h"
 #include "compat.h"
+#include "dbutil.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -59,26 +60,17 @@ struct an_cstore *
 an_cstore_open(const char *path, bool create, const char **errstr)
 {
 	struct an_cstore *st;
-	sqlite3		*db = NULL;
+	sqlite3		*db;
+	char		 err[512];
 	int		 flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
 	*errstr = NULL;
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-		log_warnx("campaign: open %s: %s", path,
-		    db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
+	if ((db = dbu_open(path, flags, 5000, "NORMAL", cstore_schema, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("campaign: %s", err);
 		*errstr = "cannot open the campaign database";
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, cstore_schema, NULL, NULL, NULL) != SQLITE_OK) {
-		log_warnx("campaign: init %s: %s", path, sqlite3_errmsg(db));
-		sqlite3_close(db);
-		*errstr = "cannot initialise the campaign database";
 		return NULL;
 	}
 	st = xcalloc(1, sizeof(*st));

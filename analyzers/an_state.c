@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "an_state.h"
+#include "dbutil.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -43,24 +44,15 @@ struct an_state *
 an_state_open(const char *path, const char **errstr)
 {
 	struct an_state	*st;
-	sqlite3		*db = NULL;
+	sqlite3		*db;
+	char		 err[512];
 
 	*errstr = NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		log_warnx("an_state: open %s: %s", path,
-		    db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
+	if ((db = dbu_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, 5000, "NORMAL", an_state_schema, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("an_state: %s", err);
 		*errstr = "cannot open the state database";
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, an_state_schema, NULL, NULL, NULL) != SQLITE_OK) {
-		log_warnx("an_state: init %s: %s", path, sqlite3_errmsg(db));
-		sqlite3_close(db);
-		*errstr = "cannot initialise the state database";
 		return NULL;
 	}
 	st = xcalloc(1, sizeof(*st));

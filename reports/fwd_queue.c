@@ -22,6 +22,7 @@
 #include "compat.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "dbutil.h"
 #include "fwd_queue.h"
 
 struct fwd_queue {
@@ -29,8 +30,6 @@ struct fwd_queue {
 	pthread_mutex_t		 mtx;
 	struct fwd_queue_conf	 conf;
 };
-
-#define FWD_DB_OPEN_TRIES	1000	/* x 10 ms: setup under contention */
 
 static const char fwd_queue_schema[] =
     "CREATE TABLE IF NOT EXISTS fwd_queue ("
@@ -56,43 +55,9 @@ static void	 fwd_queue_text(sqlite3_stmt *st, int col, char *dst,
 sqlite3 *
 fwd_db_open(const char *path, const char *schema, char *err, size_t errlen)
 {
-	sqlite3	*db = NULL;
-	char	*msg = NULL;
-	int	 rc, tries;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-		    db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 10000);
-	/*
-	 * Counters and pending forwards must survive a crash: FULL sync.
-	 * Switching a new file to WAL while another connection does the
-	 * same can fail with SQLITE_BUSY without the busy handler being
-	 * called: retry for a bounded time.
-	 */
-	for (tries = 0; ; tries++) {
-		rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
-		    "PRAGMA synchronous=FULL;", NULL, NULL, &msg);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(db, schema, NULL, NULL, &msg);
-		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) ||
-		    tries >= FWD_DB_OPEN_TRIES)
-			break;
-		sqlite3_free(msg);
-		msg = NULL;
-		sqlite3_sleep(10);
-	}
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, msg ? msg : "error");
-		sqlite3_free(msg);
-		sqlite3_close(db);
-		return NULL;
-	}
-	return db;
+	/* counters and pending forwards must survive a crash: FULL sync */
+	return dbu_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_FULLMUTEX, 10000, "FULL", schema, err, errlen);
 }
 
 /*
