@@ -281,15 +281,28 @@ queue_entry_path(const struct queue_entry *e, const char *name, char *buf,
  * queue_open_file -- openat(root, "<entry dir>/<name>", flags) with
  * O_CLOEXEC|O_NOFOLLOW added and mode 0640 for O_CREAT. name must be a
  * plain name ([A-Za-z0-9._-], not starting with '.', at most 64).
+ * A reader (no O_CREAT) of an entry found in new/ also looks in cur/ of
+ * the same day, because the worker may have moved it since it was found.
  * Returns the fd, or -1 with errno (EINVAL for a bad name).
  */
 int
 queue_open_file(struct queue *q, const struct queue_entry *e,
     const char *name, int flags)
 {
+	struct queue_entry moved;
 	char	 path[QUEUE_PATH_MAX];
+	int	 fd;
 
 	if (queue_entry_path(e, name, path, sizeof(path)) == -1)
+		return -1;
+	fd = openat(q->rootfd, path, flags | O_CLOEXEC | O_NOFOLLOW,
+	    QUEUE_FILE_MODE);
+	if (fd != -1 || errno != ENOENT || e->state != QUEUE_ST_NEW ||
+	    (flags & O_CREAT))
+		return fd;
+	moved = *e;
+	moved.state = QUEUE_ST_CUR;
+	if (queue_entry_path(&moved, name, path, sizeof(path)) == -1)
 		return -1;
 	return openat(q->rootfd, path, flags | O_CLOEXEC | O_NOFOLLOW,
 	    QUEUE_FILE_MODE);

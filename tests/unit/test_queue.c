@@ -308,8 +308,16 @@ test_entries(void)
 	ok(queue_write_file(q, &e, ".hidden", "x", 1) == -1 &&
 	    errno == EINVAL, "write_file refuses .hidden");
 
-	/* move_cur */
+	/* move_cur; an entry found in new/ before the move still opens */
+	e2 = e;
 	is_int(queue_move_cur(q, &e), 0, "move_cur");
+	fd = queue_open_file(q, &e2, "message", O_RDONLY);
+	ok(fd != -1, "a reader holding the new/ entry opens it in cur/ "
+	    "after the move");
+	if (fd != -1)
+		close(fd);
+	ok(queue_open_file(q, &e2, "nothere", O_RDONLY) == -1 &&
+	    errno == ENOENT, "a missing file is still ENOENT");
 	ok(e.state == QUEUE_ST_CUR && queue_find(q, a, &e2) == 0 &&
 	    e2.state == QUEUE_ST_CUR && strcmp(e2.day, day) == 0,
 	    "found in cur/%s", day);
