@@ -55,6 +55,8 @@ int	 cli_usage_error(const char *fmt, ...)
 	    __attribute__((__format__(printf, 1, 2)));
 int	 cli_error(const char *fmt, ...)
 	    __attribute__((__format__(printf, 1, 2)));
+int	 cli_parse_simple(int argc, char **argv, bool *json, char **ops,
+	    int max, int *nops);
 int	 cli_open(struct cli *c, bool sync);
 int	 cli_check_id(const char *id);
 int	 cli_parse_when(const char *s, int64_t *us);

@@ -36,52 +36,6 @@ struct camp_out {
 	int		  top;
 };
 
-static const struct option camp_opts[] = {
-	{ "json", no_argument, NULL, CLI_O_JSON },
-	{ "help", no_argument, NULL, CLI_O_HELP },
-	{ NULL, 0, NULL, 0 }
-};
-
-/*
- * --json and --help anywhere among the operands, up to max of which land
- * in ops. Returns CLI_OK, CLI_USAGE (printed), or -1 for --help.
- */
-static int
-camp_parse(int argc, char **argv, bool *json, char **ops, int max,
-    int *nops)
-{
-	int	 ch;
-
-	*nops = 0;
-	for (;;) {
-		optind = 0;
-		opterr = 0;
-		while ((ch = getopt_long(argc, argv, "+:h", camp_opts,
-		    NULL)) != -1) {
-			switch (ch) {
-			case CLI_O_JSON:
-				*json = true;
-				break;
-			case 'h':
-			case CLI_O_HELP:
-				cli_usage(stdout);
-				return -1;
-			default:
-				return cli_usage_error("%s: unknown option",
-				    argv[optind - 1]);
-			}
-		}
-		argc -= optind;
-		argv += optind;
-		if (argc == 0)
-			return CLI_OK;
-		if (*nops == max)
-			return cli_usage_error("unexpected argument \"%s\"",
-			    argv[0]);
-		ops[(*nops)++] = argv[0];
-	}
-}
-
 /* SPOOL/campaigns.sqlite, or *st = NULL if there is none yet */
 static int
 camp_open(struct cli *c, struct an_cstore **st)
@@ -222,7 +176,7 @@ cli_campaigns(struct cli *c, int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.top = CLI_CAMP_TOP_LIST;
-	if ((rc = camp_parse(argc, argv, &o.json, ops, 0, &nops)) != CLI_OK)
+	if ((rc = cli_parse_simple(argc, argv, &o.json, ops, 0, &nops)) != CLI_OK)
 		return rc == -1 ? CLI_OK : rc;
 	if ((rc = camp_open(c, &o.st)) != CLI_OK || o.st == NULL)
 		return rc;
@@ -251,7 +205,7 @@ cli_campaign(struct cli *c, int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.top = CLI_CAMP_TOP_SHOW;
-	if ((rc = camp_parse(argc, argv, &o.json, ops, 2, &nops)) != CLI_OK)
+	if ((rc = cli_parse_simple(argc, argv, &o.json, ops, 2, &nops)) != CLI_OK)
 		return rc == -1 ? CLI_OK : rc;
 	if (nops == 0 || strcmp(ops[0], "show") != 0)
 		return cli_usage_error("campaign: want \"campaign show ID\"");

@@ -34,56 +34,6 @@
 #define CLI_STATE_DB	"state.sqlite"
 #define CLI_FORWARD_DB	"forward.sqlite"
 
-static const struct option fwd_json_opts[] = {
-	{ "json", no_argument, NULL, CLI_O_JSON },
-	{ "help", no_argument, NULL, CLI_O_HELP },
-	{ NULL, 0, NULL, 0 }
-};
-
-/*
- * Options (--json only when json is not NULL) may come before, between
- * or after the operands, up to max of which land in ops. Returns CLI_OK,
- * CLI_USAGE (printed), or -1 for --help (usage printed to stdout).
- */
-static int
-fwd_parse(int argc, char **argv, bool *json, char **ops, int max, int *nops)
-{
-	int	 ch;
-
-	*nops = 0;
-	for (;;) {
-		optind = 0;
-		opterr = 0;
-		while ((ch = getopt_long(argc, argv, "+:h", json != NULL ?
-		    fwd_json_opts : fwd_json_opts + 1, NULL)) != -1) {
-			switch (ch) {
-			case CLI_O_JSON:
-				*json = true;
-				break;
-			case 'h':
-			case CLI_O_HELP:
-				cli_usage(stdout);
-				return -1;
-			case ':':
-				return cli_usage_error("%s: missing value",
-				    argv[optind - 1]);
-			default:
-				return cli_usage_error("%s: unknown option",
-				    argv[optind - 1]);
-			}
-		}
-		argc -= optind;
-		argv += optind;
-		if (argc == 0)
-			return CLI_OK;
-		if (*nops == max)
-			return cli_usage_error("unexpected argument \"%s\"",
-			    argv[0]);
-		ops[(*nops)++] = argv[0];
-		/* argv[0] stays as getopt's "program name" slot */
-	}
-}
-
 /* an address as the operator typed it: no controls or blanks, bounded */
 static bool
 addr_ok(const char *a)
@@ -204,7 +154,7 @@ dropbox_list(struct cli *c, int argc, char **argv)
 	bool	 json = false;
 	int	 nops, rc;
 
-	if ((rc = fwd_parse(argc, argv, &json, ops, 0, &nops)) != CLI_OK)
+	if ((rc = cli_parse_simple(argc, argv, &json, ops, 0, &nops)) != CLI_OK)
 		return rc == -1 ? CLI_OK : rc;
 	if ((rc = open_state(c, false, &st, &path)) != CLI_OK || st == NULL)
 		goto out;
@@ -223,7 +173,7 @@ dropbox_change(struct cli *c, int argc, char **argv, bool add)
 	char	*ops[1], *path = NULL;
 	int	 nops, rc, r;
 
-	if ((rc = fwd_parse(argc, argv, NULL, ops, 1, &nops)) != CLI_OK)
+	if ((rc = cli_parse_simple(argc, argv, NULL, ops, 1, &nops)) != CLI_OK)
 		return rc == -1 ? CLI_OK : rc;
 	if (nops == 0)
 		return cli_usage_error("dropbox %s: missing ADDR", argv[0]);
@@ -409,7 +359,7 @@ cli_verdict(struct cli *c, int argc, char **argv)
 	bool	 test;
 	int	 nops, rc;
 
-	if ((rc = fwd_parse(argc, argv, NULL, ops, 2, &nops)) != CLI_OK)
+	if ((rc = cli_parse_simple(argc, argv, NULL, ops, 2, &nops)) != CLI_OK)
 		return rc == -1 ? CLI_OK : rc;
 	if ((rc = cli_check_id(nops ? ops[0] : NULL)) != CLI_OK)
 		return rc;
@@ -524,7 +474,7 @@ cli_queue_release(struct cli *c, int argc, char **argv)
 	json_t	*env = NULL;
 #endif
 
-	if ((rc = fwd_parse(argc, argv, NULL, ops, 1, &nops)) != CLI_OK)
+	if ((rc = cli_parse_simple(argc, argv, NULL, ops, 1, &nops)) != CLI_OK)
 		return rc == -1 ? CLI_OK : rc;
 	if ((rc = cli_check_id(nops ? ops[0] : NULL)) != CLI_OK)
 		return rc;
@@ -585,7 +535,7 @@ forward_list(struct cli *c, int argc, char **argv)
 	bool	 json = false;
 	int	 nops, rc;
 
-	if ((rc = fwd_parse(argc, argv, &json, ops, 0, &nops)) != CLI_OK)
+	if ((rc = cli_parse_simple(argc, argv, &json, ops, 0, &nops)) != CLI_OK)
 		return rc == -1 ? CLI_OK : rc;
 	if ((rc = open_spool(c)) != CLI_OK)
 		return rc;

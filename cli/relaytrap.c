@@ -67,6 +67,58 @@ cli_usage(FILE *fp)
 "Exit status: 0 success, 1 not found or error, 2 usage error.\n", fp);
 }
 
+static const struct option simple_opts[] = {
+	{ "json", no_argument, NULL, CLI_O_JSON },
+	{ "help", no_argument, NULL, CLI_O_HELP },
+	{ NULL, 0, NULL, 0 }
+};
+
+/*
+ * cli_parse_simple -- parse a subcommand that takes only --json (when json
+ * is not NULL) and --help: options may come before, between or after the
+ * operands, up to max of which land in ops (*nops of them). Returns
+ * CLI_OK, CLI_USAGE (printed), or -1 for --help (usage printed to stdout).
+ */
+int
+cli_parse_simple(int argc, char **argv, bool *json, char **ops, int max,
+    int *nops)
+{
+	int	 ch;
+
+	*nops = 0;
+	for (;;) {
+		optind = 0;
+		opterr = 0;
+		while ((ch = getopt_long(argc, argv, "+:h", json != NULL ?
+		    simple_opts : simple_opts + 1, NULL)) != -1) {
+			switch (ch) {
+			case CLI_O_JSON:
+				*json = true;
+				break;
+			case 'h':
+			case CLI_O_HELP:
+				cli_usage(stdout);
+				return -1;
+			case ':':
+				return cli_usage_error("%s: missing value",
+				    argv[optind - 1]);
+			default:
+				return cli_usage_error("%s: unknown option",
+				    argv[optind - 1]);
+			}
+		}
+		argc -= optind;
+		argv += optind;
+		if (argc == 0)
+			return CLI_OK;
+		if (*nops == max)
+			return cli_usage_error("unexpected argument \"%s\"",
+			    argv[0]);
+		ops[(*nops)++] = argv[0];
+		/* argv[0] stays as getopt's "program name" slot */
+	}
+}
+
 /*
  * cli_usage_error -- print "relaytrap: <why>" and the usage to stderr.
  * Returns CLI_USAGE.
