@@ -87,7 +87,10 @@ def main():
             if r.returncode != 0:
                 t.diag("on the full spool, queue delete %s: rc %d %s"
                        % (mid, r.returncode, r.stderr.decode(errors="replace").strip()))
-                shutil.rmtree(p, ignore_errors=True)
+                # the worker may have moved it new/ -> cur/ since the walk
+                for d, m, cur in walk_new(mnt):
+                    if m == mid:
+                        shutil.rmtree(cur, ignore_errors=True)
         left = {m for d, m, p in walk_new(mnt)}
         t.ok(victims and not any(m in left for m, p in victims), "3 messages deleted",
              victims)
