@@ -2,6 +2,7 @@
  * queue.h -- the never-delivering spool (docs/SPOOL.md has the format).
  *
  *   spool/tmp/<id>/                 being received (SMTP role only)
+ *   spool/journal/seg<N>            commit journal (queue_journal.c)
  *   spool/new/<YYYYMMDD>/<id>/      committed, not yet analyzed
  *   spool/cur/<YYYYMMDD>/<id>/      analyzed
  *   spool/corrupt/<id>/             failed validation; kept for a human
@@ -70,7 +71,10 @@ void		 queue_msg_abort(struct queue_msg *m);
 
 /* group commit: a thread that makes closed messages durable in batches */
 typedef void	(*queue_done_cb)(void *arg, const char *id, int error);
+typedef void	(*queue_stored_cb)(void *arg, const char *id, int error);
 struct queue_committer *queue_committer_new(struct queue *q);
+void		 queue_committer_set_stored(struct queue_committer *c,
+		    queue_stored_cb cb, void *arg);
 int		 queue_committer_fd(const struct queue_committer *c);
 void		 queue_committer_submit(struct queue_committer *c,
 		    struct queue_msg *m, queue_done_cb done, void *arg);

@@ -92,6 +92,7 @@ queue_msg_spill(struct queue_msg *m)
 		return -1;
 	}
 	m->spilled = true;
+	m->streamed = true;
 	(void)bsnprintf(path, sizeof(path), "tmp/%s/message", m->id);
 	m->fd = openat(m->q->rootfd, path, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, QUEUE_FILE_MODE);
@@ -273,18 +274,72 @@ queue_msg_close(struct queue_msg *m, json_t *env)
 }
 
 /*
+ * queue_msg_render -- committer thread: render envelope.json of a closed
+ * message into m->envjs (once). Returns 0, or -1 with errno ENOMEM.
+ */
+int
+queue_msg_render(struct queue_msg *m)
+{
+	char	*js;
+	size_t	 len;
+
+	if (m->envjs != NULL)
+		return 0;
+	if ((js = json_dumps(m->env, JSON_COMPACT)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	len = strlen(js);
+	js = xreallocarray(js, len + 2, 1);
+	js[len++] = '\n';
+	js[len] = '\0';
+	m->envjs = js;
+	m->envlen = len;
+	return 0;
+}
+
+/*
+ * queue_msg_from_record -- a closed in-memory message id with envelope.json
+ * bytes env and content msg, as read back from the commit journal, ready
+ * for queue_msg_store(). Copies both.
+ */
+struct queue_msg *
+queue_msg_from_record(struct queue *q, const char *id, const char *env,
+    size_t envlen, const void *msg, size_t msglen)
+{
+	struct queue_msg *m;
+
+	m = xcalloc(1, sizeof(*m));
+	m->q = q;
+	(void)strlcpy(m->id, id, sizeof(m->id));
+	m->fd = -1;
+	m->envjs = xmalloc(envlen + 1);
+	memcpy(m->envjs, env, envlen);
+	m->envjs[envlen] = '\0';
+	m->envlen = envlen;
+	m->memcap = m->memlen = msglen;
+	m->mem = xmalloc(msglen > 0 ? msglen : 1);
+	if (msglen > 0)
+		memcpy(m->mem, msg, msglen);
+	mem_account(q, (ssize_t)msglen);
+	m->size = msglen;
+	m->closed = true;
+	return m;
+}
+
+/*
  * queue_msg_store -- committer thread: write what is still in memory
- * (the content of an unspilled message) and render envelope.json into
- * tmp/<id>/. Returns 0, or -1 with errno; the caller removes tmp/<id>.
+ * (the content of an unspilled message) and envelope.json into tmp/<id>/.
+ * Returns 0, or -1 with errno; the caller removes tmp/<id>. m stays
+ * usable: a failed store can be retried once tmp/<id> is removed.
  */
 int
 queue_msg_store(struct queue_msg *m)
 {
-	char	 path[QUEUE_PATH_MAX], *js;
-	size_t	 len;
+	char	 path[QUEUE_PATH_MAX];
 	int	 fd, saved;
 
-	if (!m->spilled) {
+	if (!m->streamed) {
 		if (queue_msg_materialize(m, false) == -1)
 			return -1;
 		m->spilled = true;
@@ -302,25 +357,18 @@ queue_msg_store(struct queue_msg *m)
 		if (close(fd) == -1)
 			return -1;
 	}
-	if ((js = json_dumps(m->env, JSON_COMPACT)) == NULL) {
-		errno = ENOMEM;
+	if (queue_msg_render(m) == -1)
 		return -1;
-	}
-	len = strlen(js);
-	js = xreallocarray(js, len + 2, 1);
-	js[len++] = '\n';
 	(void)bsnprintf(path, sizeof(path), "tmp/%s/envelope.json", m->id);
 	fd = openat(m->q->rootfd, path, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, QUEUE_FILE_MODE);
-	if (fd == -1 || queue_write_all(fd, js, len) == -1) {
+	if (fd == -1 || queue_write_all(fd, m->envjs, m->envlen) == -1) {
 		saved = errno;
 		if (fd != -1)
 			close(fd);
-		free(js);
 		errno = saved;
 		return -1;
 	}
-	free(js);
 	return close(fd);
 }
 
@@ -340,6 +388,7 @@ queue_msg_free(struct queue_msg *m)
 	EVP_MD_CTX_free(m->md);
 	free(m->mem);
 	free(m->buf);
+	free(m->envjs);
 	json_decref(m->env);
 	free(m);
 }

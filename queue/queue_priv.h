@@ -24,6 +24,9 @@
 #define QUEUE_MEM_MSG_MAX	(256 * 1024)	/* kept in memory up to this */
 #define QUEUE_MEM_BUDGET	(64UL * 1024 * 1024) /* all in-memory messages */
 
+#define QUEUE_JSEG_SIZE		(4 * 1024 * 1024) /* one journal segment */
+#define QUEUE_JSEG_MAX		16		/* segments at most */
+
 struct queue {
 	int		 rootfd;
 	char		*path;		/* for messages only, never opened */
@@ -43,8 +46,11 @@ struct queue_msg {
 	size_t		 memlen;
 	size_t		 memcap;
 	bool		 spilled;	/* tmp/<id>/ exists */
+	bool		 streamed;	/* content is in tmp/<id>/message */
 	json_t		*env;		/* the envelope, rendered by the
 					   committer thread */
+	char		*envjs;		/* rendered envelope.json, or NULL */
+	size_t		 envlen;
 	int		 fd;		/* tmp/<id>/message, -1 once closed */
 	unsigned char	*buf;		/* allocated at the first write */
 	size_t		 buflen;
@@ -77,13 +83,45 @@ void	 queue_msg_free(struct queue_msg *m);
 json_t	*queue_json_loadfd(int fd, json_error_t *jerr);
 int	 queue_msg_materialize(struct queue_msg *m, bool may_rename);
 int	 queue_msg_store(struct queue_msg *m);
+int	 queue_msg_render(struct queue_msg *m);
+struct queue_msg *queue_msg_from_record(struct queue *q, const char *id,
+	    const char *env, size_t envlen, const void *msg, size_t msglen);
 char	*queue_session_dump(const char *id, json_t *rec, size_t *lenp);
 int	 queue_session_store(struct queue *q, const char *id, const char *js,
 	    size_t len);
+
+/* the commit journal (queue_journal.c) */
+struct queue_journal;
+struct queue_jseg;
+#define QUEUE_JK_MESSAGE	0	/* envelope.json + message */
+#define QUEUE_JK_SESSION	1	/* a session record, no message */
+struct queue_jrec {
+	int			 kind;		/* QUEUE_JK_* */
+	const char		*id;
+	const char		*env;		/* envelope.json or session */
+	size_t			 envlen;
+	const void		*msg;		/* message bytes */
+	size_t			 msglen;
+	struct queue_jseg	*seg;		/* set once durable */
+};
+typedef int	(*queue_jrec_cb)(void *arg, struct queue_jseg *s, int kind,
+		    const char *id, const char *env, size_t envlen,
+		    const void *msg, size_t msglen);
+struct queue_journal *queue_journal_open(struct queue *q, queue_jrec_cb cb,
+	    void *arg);
+int	 queue_journal_write(struct queue_journal *j, struct queue_jrec *r,
+	    size_t n);
+void	 queue_journal_release(struct queue_journal *j, struct queue_jseg *s);
+int	 queue_journal_checkpoint(struct queue_journal *j);
+void	 queue_journal_close(struct queue_journal *j);
+void	 queue_journal_counters(struct queue_journal *j, uint64_t *writes,
+	    uint64_t *retired, uint64_t *nsyncfs);
 
 /* test-only: counters of the committer thread, and forcing the fsync path */
 uint64_t queue_committer_nsyncfs(struct queue_committer *c);
 uint64_t queue_committer_nbatches(struct queue_committer *c);
 void	 queue_committer_set_nosyncfs(struct queue_committer *c, bool on);
+void	 queue_committer_set_nojournal(struct queue_committer *c, bool on);
+struct queue_journal *queue_committer_journal(struct queue_committer *c);
 
 #endif

@@ -134,6 +134,14 @@ smtp_server_notify(struct smtp_server *srv, char kind, const char *id)
 	(void)write(srv->notify_fd, line, QUEUE_ID_LEN + 2);
 }
 
+/* a message is in new/<day>/<id>/: the worker may read it now */
+static void
+stored_cb(void *arg, const char *id, int error)
+{
+	if (error == 0)
+		smtp_server_notify(arg, 'm', id);
+}
+
 static void
 commit_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -164,6 +172,7 @@ smtp_server_new(struct event_base *base, struct conf *conf,
 	TAILQ_INIT(&srv->sessions);
 	if ((srv->committer = queue_committer_new(q)) == NULL)
 		fatal("smtp: cannot start the queue committer");
+	queue_committer_set_stored(srv->committer, stored_cb, srv);
 	srv->commit_ev = event_new(base, queue_committer_fd(srv->committer),
 	    EV_READ | EV_PERSIST, commit_cb, srv);
 	if (srv->commit_ev == NULL || event_add(srv->commit_ev, NULL) == -1)

@@ -404,7 +404,7 @@ smtp_tx_committed(void *arg, const char *id, int error)
 		json_object_set(ev, "sha256", json_object_get(env, "sha256"));
 		json_object_set(ev, "queue_id", json_object_get(env, "queue_id"));
 		evlog_emit("message", ev);
-		smtp_server_notify(s->srv, 'm', id);
+		/* the worker hears of it once it is in new/ (stored_cb) */
 		smtp_tx_free(s);
 		if (!s->dead) {
 			smtp_enter_state(s, SMTP_S_IDLE);

@@ -204,8 +204,16 @@ class Trap:
 
     def kill9(self):
         """SIGKILL the whole daemon (parent and roles), as a crash would."""
-        subprocess.run(["pkill", "-KILL", "-f", "relaytrapd .*-s %s" % self.spool],
+        pattern = "relaytrapd .*-s %s" % self.spool
+        subprocess.run(["pkill", "-KILL", "-f", pattern],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # a process inside fdatasync() dies once the disk answers
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and subprocess.run(
+                ["pgrep", "-f", pattern], stdout=subprocess.DEVNULL).returncode == 0:
+            subprocess.run(["pkill", "-KILL", "-f", pattern],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.05)
         if self.proc is not None:
             self.proc.wait()
             self.proc.stdout.close()

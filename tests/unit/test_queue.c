@@ -34,6 +34,7 @@ static char	 topdir[] = "/tmp/rt-test-queue.XXXXXX";
 struct done_log {
 	int	 n;
 	int	 error;
+	int	 nstored;
 };
 
 static void
@@ -43,6 +44,14 @@ on_done(void *arg, const char *id, int error)
 
 	d->n++;
 	d->error = error;
+}
+
+static void
+on_stored(void *arg, const char *id, int error)
+{
+	struct done_log *d = arg;
+
+	d->nstored++;
 }
 
 static struct queue *
@@ -57,13 +66,16 @@ spool(const char *name)
 	return q;
 }
 
-/* write, close and commit one message; returns 0 or the errno */
+/*
+ * write, close and commit one message, and wait until it is in new/;
+ * returns 0 or the errno
+ */
 static int
 commit(struct queue *q, struct queue_committer *c, const char *text,
     char id[QUEUE_ID_LEN + 1])
 {
 	struct queue_msg *m;
-	struct done_log	 d = { 0, 0 };
+	struct done_log	 d = { 0, 0, 0 };
 	struct pollfd	 pfd;
 	long long	 end = tu_now_ms() + DEADLINE_MS, left;
 	json_t		*env;
@@ -80,15 +92,17 @@ commit(struct queue *q, struct queue_committer *c, const char *text,
 		return d.error;
 	}
 	json_decref(env);
+	queue_committer_set_stored(c, on_stored, &d);
 	queue_committer_submit(c, m, on_done, &d);
 	pfd.fd = queue_committer_fd(c);
 	pfd.events = POLLIN;
-	while (d.n == 0) {
+	while (d.n == 0 || (d.error == 0 && d.nstored == 0)) {
 		if ((left = end - tu_now_ms()) <= 0)
 			return ETIMEDOUT;
 		if (poll(&pfd, 1, (int)left) > 0)
 			queue_committer_dispatch(c);
 	}
+	queue_committer_set_stored(c, NULL, NULL);
 	return d.error;
 }
 

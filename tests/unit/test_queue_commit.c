@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 
 struct done_log {
 	int	 n;
+	int	 nstored;
 	int	 nerr;
 	int	 last_error;
 	char	 ids[NMANY + 16][QUEUE_ID_LEN + 1];
@@ -52,22 +54,55 @@ on_done(void *arg, const char *id, int error)
 	}
 }
 
-/* dispatch until d->n reaches want or the deadline passes */
+static void
+on_stored(void *arg, const char *id, int error)
+{
+	struct done_log *d = arg;
+
+	d->nstored++;
+}
+
+/* a committer whose stored callbacks count in d */
+static struct queue_committer *
+committer(struct queue *q, struct done_log *d)
+{
+	struct queue_committer *c;
+
+	if ((c = queue_committer_new(q)) != NULL)
+		queue_committer_set_stored(c, on_stored, d);
+	return c;
+}
+
+/* dispatch until *counter reaches want or the deadline passes */
 static int
-wait_done(struct queue_committer *c, struct done_log *d, int want)
+wait_count(struct queue_committer *c, int *counter, int want)
 {
 	struct pollfd	 pfd;
 	long long	 end = tu_now_ms() + DEADLINE_MS, left;
 
 	pfd.fd = queue_committer_fd(c);
 	pfd.events = POLLIN;
-	while (d->n < want) {
+	while (*counter < want) {
 		if ((left = end - tu_now_ms()) <= 0)
 			return -1;
 		if (poll(&pfd, 1, (int)left) > 0)
 			queue_committer_dispatch(c);
 	}
 	return 0;
+}
+
+/* until want done callbacks (acknowledged or failed) */
+static int
+wait_done(struct queue_committer *c, struct done_log *d, int want)
+{
+	return wait_count(c, &d->n, want);
+}
+
+/* until want stored callbacks (in new/) */
+static int
+wait_stored(struct queue_committer *c, struct done_log *d, int want)
+{
+	return wait_count(c, &d->nstored, want);
 }
 
 static struct queue *
@@ -117,6 +152,9 @@ count_entries(int rootfd, const char *dir)
 	}
 }
 
+static int	 count_found(struct queue *q, struct done_log *d, int from,
+		    int to);
+
 static struct queue_msg *
 make_msg(struct queue *q, const char *text, size_t len)
 {
@@ -157,7 +195,7 @@ test_one(void)
 	for (i = 0; i < sizeof(big); i++)
 		big[i] = (unsigned char)(i * 7 + (i >> 9));
 	memcpy(big + sizeof(big) - 5, "\r\n.\r\n", 5);
-	c = queue_committer_new(q);
+	c = committer(q, &d);
 	ok(c != NULL, "committer starts");
 	m = queue_msg_new(q);
 	ok(m != NULL, "msg_new");
@@ -184,6 +222,7 @@ test_one(void)
 	ok(wait_done(c, &d, 1) == 0, "done callback arrives");
 	is_int(d.nerr, 0, "commit ok");
 	is_str(d.ids[0], id, "callback gets the id");
+	ok(wait_stored(c, &d, 1) == 0, "stored callback: it is in new/");
 
 	queue_id_time(id, &ts);
 	queue_day_of(&ts, day);
@@ -220,9 +259,9 @@ static void
 test_many(void)
 {
 	struct queue	*q = spool("many");
-	struct queue_committer *c = queue_committer_new(q);
-	static struct queue_msg *msgs[NMANY];
 	static struct done_log d;
+	struct queue_committer *c = committer(q, &d);
+	static struct queue_msg *msgs[NMANY];
 	struct queue_entry e;
 	char	 text[64], err[256];
 	int	 i, made = 0, found = 0, valid = 0, sorted = 1;
@@ -241,6 +280,21 @@ test_many(void)
 			queue_committer_submit(c, msgs[i], on_done, &d);
 	ok(wait_done(c, &d, made) == 0, "all %d callbacks", made);
 	is_int(d.nerr, 0, "no commit errors");
+	is_int(count_found(q, &d, 0, made), made,
+	    "each in new/ when its done callback runs");
+	ok(wait_stored(c, &d, made) == 0, "all %d stored", made);
+	{
+		uint64_t jw, jr, js;
+
+		queue_journal_counters(queue_committer_journal(c), &jw, &jr,
+		    &js);
+		printf("# %d messages in %llu journal writes\n", NMANY,
+		    (unsigned long long)jw);
+		ok(jw >= 1 && jw < NMANY / 2, "journal writes batched: %llu "
+		    "for %d", (unsigned long long)jw, NMANY);
+		is_int(queue_committer_nsyncfs(c), 0,
+		    "moving journaled messages into new/ syncs nothing");
+	}
 	for (i = 0; i < d.n && i < NMANY; i++) {
 		if (queue_find(q, d.ids[i], &e) == 0 &&
 		    e.state == QUEUE_ST_NEW) {
@@ -256,6 +310,24 @@ test_many(void)
 	is_int(valid, NMANY, "all validate");
 	ok(sorted, "one callback per message, no id twice in a row");
 	is_int(count_entries(queue_rootfd(q), "tmp"), 0, "tmp/ empty");
+	queue_committer_free(c);
+
+	/* without the journal: batches of files, one syncfs() each */
+	memset(&d, 0, sizeof(d));
+	c = committer(q, &d);
+	queue_committer_set_nojournal(c, true);
+	for (i = 0, made = 0; i < NMANY; i++) {
+		snprintf(text, sizeof(text), "Subject: %d\r\n\r\nbody\r\n",
+		    i);
+		if ((msgs[i] = make_msg(q, text, strlen(text))) != NULL) {
+			queue_committer_submit(c, msgs[i], on_done, &d);
+			made++;
+		}
+	}
+	ok(wait_done(c, &d, made) == 0 && d.nerr == 0 && made == NMANY,
+	    "without the journal: all %d acknowledged", made);
+	is_int(count_found(q, &d, 0, NMANY), NMANY,
+	    "in new/ when acknowledged");
 	nsync = queue_committer_nsyncfs(c);
 	nbatch = queue_committer_nbatches(c);
 	printf("# %d messages in %llu batches, %llu syncfs\n", NMANY,
@@ -270,19 +342,21 @@ static void
 test_fallback(void)
 {
 	struct queue	*q = spool("fallback");
-	struct queue_committer *c = queue_committer_new(q);
-	struct queue_entry e;
 	struct done_log	 d;
+	struct queue_committer *c;
+	struct queue_entry e;
 	char	 err[256];
 	int	 i;
 
 	memset(&d, 0, sizeof(d));
+	c = committer(q, &d);
+	queue_committer_set_nojournal(c, true);
 	queue_committer_set_nosyncfs(c, true);
 	for (i = 0; i < 3; i++)
 		queue_committer_submit(c, make_msg(q, "x\r\n", 3), on_done,
 		    &d);
-	ok(wait_done(c, &d, 3) == 0 && d.nerr == 0,
-	    "fsync fallback commits");
+	ok(wait_done(c, &d, 3) == 0 && d.nerr == 0 &&
+	    wait_stored(c, &d, 3) == 0, "fsync fallback commits");
 	is_int(queue_committer_nsyncfs(c), 0, "no syncfs used");
 	ok(queue_find(q, d.ids[2], &e) == 0 &&
 	    queue_validate(q, &e, err, sizeof(err)) == 0,
@@ -305,6 +379,8 @@ test_failures(void)
 
 	memset(&d, 0, sizeof(d));
 	c = queue_committer_new(q);
+	/* acknowledged only once in new/, so that failures reach done() */
+	queue_committer_set_nojournal(c, true);
 	/* not closed: aborted, EINVAL */
 	m = queue_msg_new(q);
 	strcpy(id, queue_msg_id(m));
@@ -347,6 +423,197 @@ test_failures(void)
 	queue_close(q);
 }
 
+/*
+ * Make today's bucket a file, so that nothing can be renamed into it (the
+ * bucket, if any, waits outside new/), or undo that.
+ */
+static void
+block_new(struct queue *q, const char *day, bool on)
+{
+	char	 path[64];
+	int	 fd;
+
+	snprintf(path, sizeof(path), "new/%s", day);
+	if (on) {
+		(void)renameat(queue_rootfd(q), path, queue_rootfd(q),
+		    "bucket-aside");
+		fd = openat(queue_rootfd(q), path, O_WRONLY | O_CREAT, 0600);
+		if (fd != -1)
+			close(fd);
+	} else {
+		(void)unlinkat(queue_rootfd(q), path, 0);
+		(void)renameat(queue_rootfd(q), "bucket-aside",
+		    queue_rootfd(q), path);
+	}
+}
+
+static int
+count_found(struct queue *q, struct done_log *d, int from, int to)
+{
+	struct queue_entry e;
+	char	 err[256];
+	int	 i, n = 0;
+
+	for (i = from; i < to; i++)
+		if (queue_find(q, d->ids[i], &e) == 0 &&
+		    e.state == QUEUE_ST_NEW &&
+		    queue_validate(q, &e, err, sizeof(err)) == 0)
+			n++;
+	return n;
+}
+
+static void
+test_journal(void)
+{
+	struct queue	*q = spool("journal");
+	struct queue_committer *c;
+	struct done_log	 d;
+	struct stat	 st;
+	struct timespec	 ts;
+	char	 day[QUEUE_DAY_LEN + 1], text[64];
+	unsigned char	 hdr[72];
+	uint32_t envlen, msglen;
+	int	 i, fd;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	queue_day_of(&ts, day);
+	memset(&d, 0, sizeof(d));
+	c = committer(q, &d);
+	ok(c != NULL && queue_committer_journal(c) != NULL,
+	    "the committer has a journal");
+	ok(fstatat(queue_rootfd(q), "journal/seg0", &st, 0) == 0 &&
+	    st.st_size == QUEUE_JSEG_SIZE, "journal/seg0 made, %d bytes",
+	    QUEUE_JSEG_SIZE);
+
+	/* acknowledged from the journal while new/ cannot take it */
+	block_new(q, day, true);
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "Subject: j%d\r\n\r\nx\r\n", i);
+		queue_committer_submit(c, make_msg(q, text, strlen(text)),
+		    on_done, &d);
+	}
+	ok(wait_done(c, &d, 3) == 0 && d.nerr == 0,
+	    "acknowledged once in the journal, new/ blocked");
+	is_int(count_found(q, &d, 0, 3), 0, "not in new/ yet");
+	/* retried every second: in new/ once it can take them */
+	block_new(q, day, false);
+	ok(wait_stored(c, &d, 3) == 0, "retried into new/ when unblocked");
+	is_int(count_found(q, &d, 0, 3), 3, "all three in new/ and valid");
+
+	/* a restart moves what only the journal holds */
+	block_new(q, day, true);
+	for (i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "Subject: r%d\r\n\r\nyy\r\n", i);
+		queue_committer_submit(c, make_msg(q, text, strlen(text)),
+		    on_done, &d);
+	}
+	ok(wait_done(c, &d, 7) == 0 && d.nerr == 0, "four more acknowledged");
+	queue_committer_free(c);
+	is_int(count_found(q, &d, 3, 7), 0, "stopped with them in the journal");
+	block_new(q, day, false);
+	d.nstored = 0;
+	c = committer(q, &d);
+	is_int(count_found(q, &d, 3, 7), 4,
+	    "the next start moved them into new/ before returning");
+	ok(wait_stored(c, &d, 4) == 0, "and reports them as stored");
+	queue_committer_free(c);
+
+	/* replayed records are released: the segment is invalidated */
+	fd = openat(queue_rootfd(q), "journal/seg0", O_RDONLY);
+	ok(fd != -1 && pread(fd, hdr, 4, 0) == 4 && memcmp(hdr, "RTJ1", 4) != 0,
+	    "segment invalidated once all its records are in new/");
+	if (fd != -1)
+		close(fd);
+	d.nstored = 0;
+	c = committer(q, &d);
+	queue_committer_free(c);
+	is_int(d.nstored, 0, "a second restart replays nothing");
+
+	/* a torn record ends the segment: what follows is not replayed */
+	memset(&d, 0, sizeof(d));
+	c = committer(q, &d);
+	block_new(q, day, true);
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "Subject: t%d\r\n\r\nzzz\r\n",
+		    i);
+		queue_committer_submit(c, make_msg(q, text, strlen(text)),
+		    on_done, &d);
+		/* one record per batch, so that they follow each other */
+		wait_done(c, &d, i + 1);
+	}
+	is_int(d.n, 3, "three acknowledged");
+	queue_committer_free(c);
+	fd = openat(queue_rootfd(q), "journal/seg0", O_RDWR);
+	ok(fd != -1 && pread(fd, hdr, sizeof(hdr), 0) == sizeof(hdr) &&
+	    memcmp(hdr, "RTJ1", 4) == 0, "first record header in seg0");
+	memcpy(&envlen, hdr + 4, 4);
+	memcpy(&msglen, hdr + 16, 4);
+	/* flip one byte in the second record's body */
+	{
+		off_t	 second = (off_t)(sizeof(hdr) + envlen + msglen);
+		unsigned char b;
+
+		ok(pread(fd, &b, 1, second + 80) == 1, "read the second record");
+		b ^= 0x55;
+		ok(pwrite(fd, &b, 1, second + 80) == 1, "tear it");
+	}
+	close(fd);
+	block_new(q, day, false);
+	d.nstored = 0;
+	c = committer(q, &d);
+	is_int(count_found(q, &d, 0, 1), 1, "the record before the tear: in new/");
+	is_int(count_found(q, &d, 1, 3), 0,
+	    "the torn record and the one after it: not replayed");
+	queue_committer_free(c);
+
+	/*
+	 * A crash after the move into new/ but before the segment retired:
+	 * the moved files were never synced and may be cut short. The next
+	 * start replaces such a copy with the journal's.
+	 */
+	memset(&d, 0, sizeof(d));
+	{
+		int	 pfd[2], status;
+		pid_t	 pid;
+		char	 ids[3][QUEUE_ID_LEN + 1], path[128];
+		ssize_t	 got = 0;
+
+		(void)pipe(pfd);
+		fflush(stdout);
+		if ((pid = fork()) == 0) {
+			c = committer(q, &d);
+			for (i = 0; i < 3; i++) {
+				snprintf(text, sizeof(text), "Subject: c%d\r\n"
+				    "\r\ncrash\r\n", i);
+				queue_committer_submit(c, make_msg(q, text,
+				    strlen(text)), on_done, &d);
+			}
+			if (wait_stored(c, &d, 3) == 0)
+				(void)write(pfd[1], d.ids, sizeof(ids));
+			_exit(0);		/* no free: a crash */
+		}
+		close(pfd[1]);
+		got = read(pfd[0], ids, sizeof(ids));
+		close(pfd[0]);
+		waitpid(pid, &status, 0);
+		is_int(got, sizeof(ids), "crashed child stored three messages");
+		memcpy(d.ids[0], ids[0], sizeof(ids[0]));
+		memcpy(d.ids[1], ids[1], sizeof(ids[1]));
+		memcpy(d.ids[2], ids[2], sizeof(ids[2]));
+		snprintf(path, sizeof(path), "new/%s/%s/message", day, ids[1]);
+		fd = openat(queue_rootfd(q), path, O_WRONLY | O_TRUNC);
+		ok(fd != -1, "cut the second one short");
+		if (fd != -1)
+			close(fd);
+		is_int(count_found(q, &d, 0, 3), 2, "two whole, one not");
+		c = committer(q, &d);
+		is_int(count_found(q, &d, 0, 3), 3,
+		    "after the start all three are whole");
+		queue_committer_free(c);
+	}
+	queue_close(q);
+}
+
 int
 main(void)
 {
@@ -358,6 +625,7 @@ main(void)
 	test_many();
 	test_fallback();
 	test_failures();
+	test_journal();
 	tu_rm_tree(topdir);
 	return tap_done();
 }
