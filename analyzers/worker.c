@@ -1,7 +1,11 @@
 /*
  * worker.c -- the worker role's event loop. Woken by the SMTP role (one
  * line per committed message or recorded session on notify_fd) and by
- * timers: it indexes exactly the announced ids, rescans every WORKER_SCAN
+ * timers: it gathers the announced ids for WORKER_BATCH_MS (or up to
+ * WORKER_BATCH_MAX of them), so that one index transaction and one sync
+ * serve the whole batch instead of competing with the SMTP role's
+ * journal for the disk on every message; it indexes exactly the
+ * announced ids, rescans every WORKER_SCAN
  * seconds (and at start) so nothing is missed after a crash or a full
  * pipe, and enforces the retention limits at
  * start and every WORKER_RETENTION seconds, removing whole day buckets
@@ -32,6 +36,8 @@
 #include "xmalloc.h"
 
 #define WORKER_NOTIFY_BUF	(18 * 512)
+#define WORKER_BATCH_MS		100
+#define WORKER_BATCH_MAX	1024
 #define WORKER_SCAN		60
 #define WORKER_RETENTION	3600
 
@@ -46,6 +52,10 @@ struct worker {
 	struct an_state		*state;		/* its memory across messages */
 	struct worker_fwd	*fwd;		/* NULL: forward_mode = off */
 	struct an_runner	*runner;	/* the analyzers */
+	struct event		*batch_ev;	/* WORKER_BATCH_MS after the
+						   first announcement */
+	char			 (*ids)[QUEUE_ID_LEN + 2]; /* kind + id */
+	size_t			 nids;
 };
 
 /* read the whole spooled message; NULL (logged) if it cannot be read */
@@ -187,7 +197,9 @@ worker_analyze(struct worker *w, const char *id)
 		res = json_pack("{s:{s:i,s:s}}", "runner", "version", 1,
 		    "status", "crashed");
 	} else {
-		if (queue_write_file(w->q, &e, "analysis.lock", "", 0) == -1)
+		/* against a worker that dies here, not a machine: no sync */
+		if (queue_write_file_flags(w->q, &e, "analysis.lock", "", 0,
+		    QUEUE_W_NOSYNC) == -1)
 			log_warn("%s worker: analysis.lock", id);
 		if ((env = queue_envelope_load(w->q, &e, err,
 		    sizeof(err))) == NULL) {
@@ -253,38 +265,25 @@ worker_analyze_cb(const struct queue_entry *e, void *arg)
 }
 
 /*
- * notify_cb -- lines "m<id>" (message committed) and "s<id>" (session
- * recorded) from the SMTP role: index exactly those, in one transaction.
+ * worker_flush -- index, analyse and index again the gathered ids, in one
+ * transaction and one sync each.
  */
 static void
-notify_cb(evutil_socket_t fd, short what, void *arg)
+worker_flush(struct worker *w)
 {
-	struct worker *w = arg;
-	char	 buf[WORKER_NOTIFY_BUF], *msgs[WORKER_NOTIFY_BUF / 18];
-	char	*sess[WORKER_NOTIFY_BUF / 18], *p, *nl;
-	size_t	 nm = 0, ns = 0, have = w->carrylen, i;
-	ssize_t	 n;
+	char	*msgs[WORKER_BATCH_MAX], *sess[WORKER_BATCH_MAX];
+	size_t	 nm = 0, ns = 0, i;
 
-	memcpy(buf, w->carry, w->carrylen);
-	n = read(fd, buf + have, sizeof(buf) - have - 1);
-	if (n <= 0)
-		return;
-	have += (size_t)n;
-	buf[have] = '\0';
-	for (p = buf; (nl = memchr(p, '\n', have - (size_t)(p - buf))) != NULL;
-	    p = nl + 1) {
-		*nl = '\0';
-		if (nl - p != QUEUE_ID_LEN + 1)
-			continue;
-		if (p[0] == 'm')
-			msgs[nm++] = p + 1;
-		else if (p[0] == 's')
-			sess[ns++] = p + 1;
+	evtimer_del(w->batch_ev);
+	for (i = 0; i < w->nids; i++) {
+		if (w->ids[i][0] == 'm')
+			msgs[nm++] = w->ids[i] + 1;
+		else
+			sess[ns++] = w->ids[i] + 1;
 	}
-	w->carrylen = have - (size_t)(p - buf);
-	if (w->carrylen > sizeof(w->carry))
-		w->carrylen = 0;	/* not ours: drop */
-	memcpy(w->carry, p, w->carrylen);
+	w->nids = 0;
+	if (nm + ns == 0)
+		return;
 	if (queue_index_add(w->ix, msgs, nm, sess, ns) == -1)
 		log_warnx("worker: index add failed: %s",
 		    queue_index_error(w->ix));
@@ -297,6 +296,48 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
 	if (nm > 0 && queue_index_add(w->ix, msgs, nm, NULL, 0) == -1)
 		log_warnx("worker: index update failed: %s",
 		    queue_index_error(w->ix));
+}
+
+static void
+batch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	worker_flush(arg);
+}
+
+/*
+ * notify_cb -- lines "m<id>" (message committed) and "s<id>" (session
+ * recorded) from the SMTP role: gathered for worker_flush().
+ */
+static void
+notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval	 tv = { 0, WORKER_BATCH_MS * 1000 };
+	char	 buf[WORKER_NOTIFY_BUF], *p, *nl;
+	size_t	 have = w->carrylen;
+	ssize_t	 n;
+
+	memcpy(buf, w->carry, w->carrylen);
+	n = read(fd, buf + have, sizeof(buf) - have - 1);
+	if (n <= 0)
+		return;
+	have += (size_t)n;
+	buf[have] = '\0';
+	for (p = buf; (nl = memchr(p, '\n', have - (size_t)(p - buf))) != NULL;
+	    p = nl + 1) {
+		*nl = '\0';
+		if (nl - p != QUEUE_ID_LEN + 1 || (p[0] != 'm' && p[0] != 's'))
+			continue;
+		if (w->nids == WORKER_BATCH_MAX)
+			worker_flush(w);
+		memcpy(w->ids[w->nids++], p, QUEUE_ID_LEN + 2);
+	}
+	w->carrylen = have - (size_t)(p - buf);
+	if (w->carrylen > sizeof(w->carry))
+		w->carrylen = 0;	/* not ours: drop */
+	memcpy(w->carry, p, w->carrylen);
+	if (w->nids > 0 && !evtimer_pending(w->batch_ev, NULL))
+		evtimer_add(w->batch_ev, &tv);
 }
 
 static void
@@ -369,6 +410,8 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 		    sizeof(err))) == NULL)
 			fatalx("worker: %s", err);
 	}
+	w.ids = xcalloc(WORKER_BATCH_MAX, sizeof(*w.ids));
+	w.batch_ev = evtimer_new(w.base, batch_cb, &w);
 	if (notify_fd != -1) {
 		nev = event_new(w.base, notify_fd, EV_READ | EV_PERSIST,
 		    notify_cb, &w);
@@ -389,6 +432,7 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	(void)queue_walk(q, QUEUE_ST_NEW, worker_analyze_cb, &w);
 	worker_sync(&w);
 	event_base_dispatch(w.base);
+	worker_flush(&w);
 
 	if (nev)
 		event_free(nev);
@@ -396,6 +440,8 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	event_free(ret);
 	event_free(sterm);
 	event_free(sint);
+	event_free(w.batch_ev);
+	free(w.ids);
 	queue_index_close(w.ix);
 	worker_fwd_free(w.fwd);
 	an_runner_free(w.runner);

@@ -79,6 +79,8 @@ struct queue_clist {
 #define QUEUE_COMMIT_THREADS	4
 
 #define QUEUE_RETRY_SECS	1	/* records that did not reach new/ */
+#define QUEUE_SESS_DELAY_MS	20	/* session records wait for company */
+#define QUEUE_MOVE_MAX		16	/* items per committer thread batch */
 
 struct queue_committer {
 	struct queue		*q;
@@ -91,6 +93,7 @@ struct queue_committer {
 	pthread_cond_t		 cond;		/* pending or stop */
 	pthread_cond_t		 jcond;		/* jpending or jstop */
 	struct queue_clist	 jpending;	/* owner -> journal thread */
+	size_t			 jpending_msgs;	/* messages on it */
 	struct queue_clist	 pending;	/* -> committer threads */
 	struct queue_clist	 retry;		/* journaled, not yet in new/ */
 	struct queue_clist	 done;		/* threads -> owner */
@@ -118,10 +121,27 @@ static void	 queue_commit_batch(struct queue_committer *c, char *bucket,
 static int	 queue_commit_rename(struct queue_committer *c, char *bucket,
 		    struct queue_citem *it, bool *new_dirty);
 static void	 queue_clist_init(struct queue_clist *l);
+static void	 queue_clist_take(struct queue_clist *l,
+		    struct queue_clist *from, size_t max);
 static void	 queue_clist_append(struct queue_clist *l,
 		    struct queue_clist *from);
 static void	 queue_clist_push(struct queue_clist *l,
 		    struct queue_citem *it);
+
+/* move the first max items of from to the end of l */
+static void
+queue_clist_take(struct queue_clist *l, struct queue_clist *from, size_t max)
+{
+	struct queue_citem *it;
+	size_t	 n;
+
+	for (n = 0; n < max && (it = from->head) != NULL; n++) {
+		from->head = it->next;
+		if (from->head == NULL)
+			from->tail = &from->head;
+		queue_clist_push(l, it);
+	}
+}
 
 static void
 queue_clist_init(struct queue_clist *l)
@@ -333,6 +353,7 @@ queue_committer_submit(struct queue_committer *c, struct queue_msg *m,
 	pthread_mutex_lock(&c->mtx);
 	if (closed && c->jrunning && !c->nojournal && !m->streamed) {
 		queue_clist_push(&c->jpending, it);
+		c->jpending_msgs++;
 		pthread_cond_signal(&c->jcond);
 	} else if (closed) {
 		queue_clist_push(&c->pending, it);
@@ -399,19 +420,41 @@ queue_journal_main(void *arg)
 	struct queue_clist batch, fin;
 	struct queue_citem *it, **items = NULL;
 	struct queue_jrec *r = NULL;
+	struct timespec	 until;
 	size_t		 n, cap = 0, i, nr, nw;
 	int		 k, error;
 
 	for (;;) {
 		pthread_mutex_lock(&c->mtx);
-		while (c->jpending.head == NULL && !c->jstop)
-			pthread_cond_wait(&c->jcond, &c->mtx);
+		for (;;) {
+			if (c->jstop || c->jpending_msgs > 0)
+				break;
+			if (c->jpending.head == NULL) {
+				pthread_cond_wait(&c->jcond, &c->mtx);
+				continue;
+			}
+			/*
+			 * Only session records: nobody waits for them, so
+			 * they ride with the next message's write instead of
+			 * costing one of their own (QUEUE_SESS_DELAY_MS).
+			 */
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += QUEUE_SESS_DELAY_MS * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			if (pthread_cond_timedwait(&c->jcond, &c->mtx,
+			    &until) == ETIMEDOUT)
+				break;
+		}
 		if (c->jpending.head == NULL) {
 			pthread_mutex_unlock(&c->mtx);
 			break;
 		}
 		queue_clist_init(&batch);
 		queue_clist_append(&batch, &c->jpending);
+		c->jpending_msgs = 0;
 		pthread_mutex_unlock(&c->mtx);
 
 		for (n = 0, it = batch.head; it != NULL; it = it->next)
@@ -628,8 +671,15 @@ queue_committer_main(void *arg)
 			pthread_mutex_unlock(&c->mtx);
 			break;
 		}
+		/*
+		 * At most QUEUE_MOVE_MAX at a time, so that the threads share
+		 * a burst instead of one creating every file while the others
+		 * wait (the 250 waits for the move).
+		 */
 		queue_clist_init(&batch);
-		queue_clist_append(&batch, &c->pending);
+		queue_clist_take(&batch, &c->pending, QUEUE_MOVE_MAX);
+		if (c->pending.head != NULL)
+			pthread_cond_signal(&c->cond);
 		use_syncfs = !c->nosyncfs;
 		c->nbatches++;
 		pthread_mutex_unlock(&c->mtx);
