@@ -257,6 +257,8 @@ rt_stop() {
 	RT_PID=
 }
 
+# after rt_stop: a running worker moves entries from new/ to cur/ while
+# find walks them, and an entry would be counted twice
 rt_count() {
 	find "$RT_SPOOL/new" "$RT_SPOOL/cur" -name message \
 	    -type f 2>/dev/null | wc -l
@@ -308,7 +310,7 @@ measure() {
 	drive "$tool" "$addr" "$s" "$m" "$n"
 	case $server in
 	postfix) stored=$("$BENCH_DIR/postfix-hold.sh" count) ;;
-	relaytrapd) stored=$(rt_count); rt_stop ;;
+	relaytrapd) rt_stop; stored=$(rt_count) ;;
 	esac
 	if [ "$stored" != - ] && [ "$stored" -ne "$SENT" ]; then
 		echo "run.sh: $server $load rep $rep: $stored stored, $SENT accepted" >&2
