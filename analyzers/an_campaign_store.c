@@ -27,7 +27,8 @@
 #include "xmalloc.h"
 
 struct an_cstore {
-	sqlite3	*db;
+	sqlite3			*db;
+	struct dbu_stmts	 stmts;	/* prepared once, reset after use */
 };
 
 static const char cstore_schema[] =
@@ -86,6 +87,7 @@ an_cstore_close(struct an_cstore *st)
 {
 	if (st == NULL)
 		return;
+	dbu_stmts_free(&st->stmts);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -129,10 +131,8 @@ prep(struct an_cstore *st, const char *sql)
 {
 	sqlite3_stmt	*stmt;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+	if ((stmt = dbu_prep(&st->stmts, st->db, sql)) == NULL)
 		log_warnx("campaign: prepare: %s", sqlite3_errmsg(st->db));
-		return NULL;
-	}
 	return stmt;
 }
 
@@ -141,7 +141,7 @@ step_done(struct an_cstore *st, sqlite3_stmt *stmt, const char *what)
 {
 	int	 rc = sqlite3_step(stmt);
 
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	if (rc != SQLITE_DONE) {
 		log_warnx("campaign: %s: %s", what, sqlite3_errmsg(st->db));
 		return -1;
@@ -177,10 +177,10 @@ lookup(struct an_cstore *st, const char *sql, const char *key, char *id,
 			*found = true;
 	} else if (rc != SQLITE_DONE) {
 		log_warnx("campaign: lookup: %s", sqlite3_errmsg(st->db));
-		sqlite3_finalize(stmt);
+		dbu_done(stmt);
 		return -1;
 	}
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	return 0;
 }
 
@@ -209,10 +209,10 @@ an_cstore_member(struct an_cstore *st, const char *msgid, char *id,
 		*score = sqlite3_column_int(stmt, 2);
 	} else if (rc != SQLITE_DONE) {
 		log_warnx("campaign: member: %s", sqlite3_errmsg(st->db));
-		sqlite3_finalize(stmt);
+		dbu_done(stmt);
 		return -1;
 	}
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	return 0;
 }
 
@@ -275,7 +275,7 @@ an_cstore_find_fuzzy(struct an_cstore *st, const char *fuzzy, char *id,
 		if (sc > *score && strlcpy(id, cid, idlen) < idlen)
 			*score = sc;
 	}
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	if (rc != SQLITE_DONE) {
 		log_warnx("campaign: fuzzy scan: %s", sqlite3_errmsg(st->db));
 		return -1;
@@ -391,7 +391,7 @@ an_cstore_find_shingle(struct an_cstore *st, const char *shingle, char *id,
 		if (sc > *score && strlcpy(id, cid, idlen) < idlen)
 			*score = sc;
 	}
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	if (rc != SQLITE_DONE) {
 		log_warnx("campaign: band scan: %s", sqlite3_errmsg(st->db));
 		return -1;
@@ -558,7 +558,7 @@ camp_rows(struct an_cstore *st, sqlite3_stmt *stmt,
 		if ((cbrc = cb(&c, arg)) != 0)
 			break;
 	}
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	if (cbrc != 0)
 		return cbrc;
 	if (rc != SQLITE_DONE) {
@@ -630,7 +630,7 @@ an_cstore_sources(struct an_cstore *st, const char *id, int limit,
 		if ((cbrc = cb(&s, arg)) != 0)
 			break;
 	}
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	if (cbrc != 0)
 		return cbrc;
 	if (rc != SQLITE_DONE) {

@@ -22,7 +22,8 @@
 #include "xmalloc.h"
 
 struct an_state {
-	sqlite3	*db;
+	sqlite3			*db;
+	struct dbu_stmts	 stmts;	/* prepared once, reset after use */
 };
 
 static const char an_state_schema[] =
@@ -68,6 +69,7 @@ an_state_close(struct an_state *st)
 {
 	if (st == NULL)
 		return;
+	dbu_stmts_free(&st->stmts);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -77,7 +79,7 @@ prep(struct an_state *st, const char *sql)
 {
 	sqlite3_stmt	*stmt;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+	if ((stmt = dbu_prep(&st->stmts, st->db, sql)) == NULL) {
 		log_warnx("an_state: prepare: %s", sqlite3_errmsg(st->db));
 		return NULL;
 	}
@@ -89,14 +91,30 @@ static int
 sighting(struct an_state *st, const char *table, const char *key,
     int64_t now, int64_t window, bool update, bool *first, int64_t *count)
 {
-	char		 sql[256];
+	/* literals: dbu_prep knows a statement by its text's address */
+	static const char *const sel[] = {
+		"SELECT last, wstart, count FROM seen WHERE key = ?1",
+		"SELECT last, wstart, count FROM cluster WHERE key = ?1",
+	};
+	static const char *const upd[] = {
+		"INSERT INTO seen (key, first, last, wstart, count) VALUES"
+		" (?1, ?2, ?2, ?3, ?4) ON CONFLICT(key) DO UPDATE"
+		" SET last = ?2, wstart = ?3, count = ?4",
+		"INSERT INTO cluster (key, first, last, wstart, count) VALUES"
+		" (?1, ?2, ?2, ?3, ?4) ON CONFLICT(key) DO UPDATE"
+		" SET last = ?2, wstart = ?3, count = ?4",
+	};
 	sqlite3_stmt	*stmt;
 	int64_t		 last, wstart = now, n = 1;
-	int		 rc;
+	int		 rc, t;
 
-	snprintf(sql, sizeof(sql), "SELECT last, wstart, count FROM %s"
-	    " WHERE key = ?1", table);
-	if ((stmt = prep(st, sql)) == NULL)
+	if (strcmp(table, "seen") == 0)
+		t = 0;
+	else if (strcmp(table, "cluster") == 0)
+		t = 1;
+	else
+		fatalx("%s: no table %s", __func__, table);
+	if ((stmt = prep(st, sel[t])) == NULL)
 		return -1;
 	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(stmt);
@@ -110,24 +128,21 @@ sighting(struct an_state *st, const char *table, const char *key,
 		}
 	} else if (rc != SQLITE_DONE) {
 		log_warnx("an_state: %s: %s", table, sqlite3_errmsg(st->db));
-		sqlite3_finalize(stmt);
+		dbu_done(stmt);
 		return -1;
 	}
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	*count = n;
 	if (!update)
 		return 0;
-	snprintf(sql, sizeof(sql), "INSERT INTO %s (key, first, last, wstart,"
-	    " count) VALUES (?1, ?2, ?2, ?3, ?4) ON CONFLICT(key) DO UPDATE"
-	    " SET last = ?2, wstart = ?3, count = ?4", table);
-	if ((stmt = prep(st, sql)) == NULL)
+	if ((stmt = prep(st, upd[t])) == NULL)
 		return -1;
 	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 2, now);
 	sqlite3_bind_int64(stmt, 3, wstart);
 	sqlite3_bind_int64(stmt, 4, n);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	if (rc != SQLITE_DONE) {
 		log_warnx("an_state: %s: %s", table, sqlite3_errmsg(st->db));
 		return -1;
@@ -186,7 +201,7 @@ an_state_dropbox_add(struct an_state *st, const char *addr,
 	sqlite3_bind_int(stmt, 2, source);
 	sqlite3_bind_int64(stmt, 3, now);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	if (rc != SQLITE_DONE) {
 		log_warnx("an_state: dropbox add: %s", sqlite3_errmsg(st->db));
 		return -1;
@@ -208,7 +223,7 @@ an_state_dropbox_del(struct an_state *st, const char *addr)
 		return -1;
 	sqlite3_bind_text(stmt, 1, addr, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	if (rc != SQLITE_DONE) {
 		log_warnx("an_state: dropbox del: %s", sqlite3_errmsg(st->db));
 		return -1;
@@ -240,7 +255,7 @@ an_state_dropbox_get(struct an_state *st, const char *addr, bool hit,
 			*source = sqlite3_column_int(stmt, 0) == AN_DB_LEARNED ?
 			    AN_DB_LEARNED : AN_DB_OPERATOR;
 	}
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		log_warnx("an_state: dropbox get: %s", sqlite3_errmsg(st->db));
 		return -1;
@@ -251,7 +266,7 @@ an_state_dropbox_get(struct an_state *st, const char *addr, bool hit,
 			return -1;
 		sqlite3_bind_text(stmt, 1, addr, -1, SQLITE_TRANSIENT);
 		rc = sqlite3_step(stmt);
-		sqlite3_finalize(stmt);
+		dbu_done(stmt);
 		if (rc != SQLITE_DONE) {
 			log_warnx("an_state: dropbox hit: %s",
 			    sqlite3_errmsg(st->db));
@@ -292,7 +307,7 @@ an_state_dropbox_list(struct an_state *st,
 		log_warnx("an_state: dropbox list: %s", sqlite3_errmsg(st->db));
 		ret = -1;
 	}
-	sqlite3_finalize(stmt);
+	dbu_done(stmt);
 	return ret;
 }
 

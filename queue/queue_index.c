@@ -34,6 +34,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "queue.h"
+#include "dbutil.h"
 #include "queue_index.h"
 #include "xmalloc.h"
 
@@ -43,6 +44,7 @@
 struct queue_index {
 	struct queue	*q;
 	sqlite3		*db;
+	struct dbu_stmts stmts;		/* the per-message statements */
 	char		 err[512];
 };
 
@@ -149,6 +151,17 @@ ix_prep(struct queue_index *ix, const char *sql)
 		ix_fail(ix, "index: prepare");
 		return NULL;
 	}
+	return st;
+}
+
+/* a statement of the per-message path, prepared once (sql: a literal) */
+static sqlite3_stmt *
+ix_cprep(struct queue_index *ix, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if ((st = dbu_prep(&ix->stmts, ix->db, sql)) == NULL)
+		ix_fail(ix, "index: prepare");
 	return st;
 }
 
@@ -316,6 +329,7 @@ queue_index_close(struct queue_index *ix)
 {
 	if (ix == NULL)
 		return;
+	dbu_stmts_free(&ix->stmts);
 	sqlite3_close(ix->db);
 	free(ix);
 }
@@ -503,7 +517,7 @@ index_message(struct queue_index *ix, const struct queue_entry *e)
 		ulen += l;
 	}
 
-	if ((st = ix_prep(ix, "INSERT OR REPLACE INTO messages (id, day,"
+	if ((st = ix_cprep(ix, "INSERT OR REPLACE INTO messages (id, day,"
 	    " state, received, received_us, session, client_addr, client_port,"
 	    " helo, mail_from, rcpt_count, size, sha256, subject, auth_users,"
 	    " country, asn, campaign, verdict)"
@@ -553,16 +567,16 @@ index_message(struct queue_index *ix, const struct queue_entry *e)
 		ix_fail(ix, "index: insert message %s", e->id);
 		goto done;
 	}
-	sqlite3_finalize(st);
-	if ((st = ix_prep(ix, "DELETE FROM rcpts WHERE id = ?")) == NULL)
+	dbu_done(st);
+	if ((st = ix_cprep(ix, "DELETE FROM rcpts WHERE id = ?")) == NULL)
 		goto done;
 	bind_str(st, 1, e->id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		ix_fail(ix, "index: rcpts of %s", e->id);
 		goto done;
 	}
-	sqlite3_finalize(st);
-	if ((st = ix_prep(ix, "INSERT INTO rcpts (id, seq, addr)"
+	dbu_done(st);
+	if ((st = ix_cprep(ix, "INSERT INTO rcpts (id, seq, addr)"
 	    " VALUES (?,?,?)")) == NULL)
 		goto done;
 	json_array_foreach(a, i, v) {
@@ -579,7 +593,7 @@ index_message(struct queue_index *ix, const struct queue_entry *e)
 	}
 	rc = 0;
  done:
-	sqlite3_finalize(st);
+	dbu_done(st);
 	json_decref(env);
 	json_decref(an);
 	free(subject);
@@ -598,7 +612,7 @@ index_session(struct queue_index *ix, const char *id, const char *day)
 
 	if ((rec = queue_session_load(ix->q, id, err, sizeof(err))) == NULL)
 		log_debug("%s index: session: %s", id, err);
-	if ((st = ix_prep(ix, "INSERT OR REPLACE INTO sessions (id, day,"
+	if ((st = ix_cprep(ix, "INSERT OR REPLACE INTO sessions (id, day,"
 	    " start, start_us, \"end\", client_addr, helo, messages,"
 	    " auth_attempts, close, commands)"
 	    " VALUES (?,?,?,?,?,?,?,?,?,?,?)")) == NULL) {
@@ -623,7 +637,7 @@ index_session(struct queue_index *ix, const char *id, const char *day)
 	    "commands")));
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
 	    ix_fail(ix, "index: insert session %s", id);
-	sqlite3_finalize(st);
+	dbu_done(st);
 	json_decref(rec);
 	return rc;
 }

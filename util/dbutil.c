@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "dbutil.h"
+#include "log.h"
 
 #define DBU_OPEN_TRIES	1000	/* x 10 ms: setup under contention */
 
@@ -53,4 +54,44 @@ dbu_open(const char *path, int flags, int busy_ms, const char *sync,
 		return NULL;
 	}
 	return db;
+}
+
+sqlite3_stmt *
+dbu_prep(struct dbu_stmts *c, sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*stmt;
+	size_t		 i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].sql == sql) {
+			sqlite3_clear_bindings(c->e[i].stmt);
+			return c->e[i].stmt;
+		}
+	if (c->n == DBU_STMTS_MAX)
+		fatalx("%s: more than %d distinct statements; raise "
+		    "DBU_STMTS_MAX", __func__, DBU_STMTS_MAX);
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+	    NULL) != SQLITE_OK)
+		return NULL;
+	c->e[c->n].sql = sql;
+	c->e[c->n].stmt = stmt;
+	c->n++;
+	return stmt;
+}
+
+void
+dbu_done(sqlite3_stmt *stmt)
+{
+	if (stmt != NULL)
+		(void)sqlite3_reset(stmt);
+}
+
+void
+dbu_stmts_free(struct dbu_stmts *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->n; i++)
+		sqlite3_finalize(c->e[i].stmt);
+	c->n = 0;
 }

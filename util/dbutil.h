@@ -21,4 +21,32 @@
 sqlite3	*dbu_open(const char *path, int flags, int busy_ms, const char *sync,
 	    const char *schema, char *err, size_t errlen);
 
+/*
+ * A connection's prepared statements, kept across calls: a statement is
+ * prepared once per SQL text (known by its address: pass string literals)
+ * and reset, not finalized, after each use.
+ */
+#define DBU_STMTS_MAX	48
+struct dbu_stmts {
+	size_t		 n;
+	struct {
+		const char	*sql;
+		sqlite3_stmt	*stmt;
+	}		 e[DBU_STMTS_MAX];
+};
+
+/*
+ * dbu_prep -- the statement for <sql> (a string literal) on <db>, from c
+ * or prepared now, with no bindings, ready to step; hand it back with
+ * dbu_done() instead of sqlite3_finalize(). NULL if SQLite refuses the
+ * SQL (sqlite3_errmsg(db) says why).
+ */
+sqlite3_stmt *dbu_prep(struct dbu_stmts *c, sqlite3 *db, const char *sql);
+
+/* dbu_done -- reset a statement from dbu_prep() for its next use. */
+void	 dbu_done(sqlite3_stmt *stmt);
+
+/* dbu_stmts_free -- finalize every statement of c (before sqlite3_close). */
+void	 dbu_stmts_free(struct dbu_stmts *c);
+
 #endif
