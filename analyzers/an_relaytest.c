@@ -508,7 +508,7 @@ collect_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 }
 
 static void
-text_extract(const char *msg, size_t len, struct rt_text *t)
+text_extract(const char *msg, size_t len, void *mime, struct rt_text *t)
 {
 	GMimeStream	*stream;
 	GMimeParser	*parser;
@@ -527,11 +527,15 @@ text_extract(const char *msg, size_t len, struct rt_text *t)
 		gs_add(t->body, msg, len);
 		return;
 	}
-	stream = g_mime_stream_mem_new_with_buffer(msg, len);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_object_unref(stream);
-	m = g_mime_parser_construct_message(parser, NULL);
-	g_object_unref(parser);
+	if (mime != NULL && GMIME_IS_MESSAGE(mime))
+		m = g_object_ref(mime);		/* the analyzers' parse */
+	else {
+		stream = g_mime_stream_mem_new_with_buffer(msg, len);
+		parser = g_mime_parser_new_with_stream(stream);
+		g_object_unref(stream);
+		m = g_mime_parser_construct_message(parser, NULL);
+		g_object_unref(parser);
+	}
 	if (m == NULL) {
 		/* not MIME enough for GMime: search the raw body */
 		if ((p = memmem(msg, len, "\n\n", 2)) != NULL ||
@@ -1044,7 +1048,7 @@ an_relaytest_classify(const struct an_rt_input *in, struct an_rt_verdict *out)
 		return 0;
 	}
 
-	text_extract(in->msg, in->msglen, &t);
+	text_extract(in->msg, in->msglen, in->mime, &t);
 	sig_trap(in->cfg->needles, "trap", rcpt, &t, out, fired);
 	if ((envnd = envelope_needles(env)) != NULL) {
 		sig_trap(envnd, "listener", rcpt, &t, out, fired);

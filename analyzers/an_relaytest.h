@@ -34,6 +34,8 @@ struct an_rt_input {
 	int64_t		 now;		/* unix seconds */
 	bool		 update;	/* record this message in state */
 	uint32_t	 asn;		/* client's ASN from geoip; 0 unknown */
+	void		*mime;		/* GMimeMessage * of msg (borrowed),
+					   or NULL: parsed here */
 };
 
 struct an_rt_reason {

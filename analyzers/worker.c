@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <gmime/gmime.h>
 
 #include "an_relaytest.h"
 #include "an_runner.h"
@@ -94,7 +95,8 @@ worker_read_message(struct worker *w, const struct queue_entry *e,
  */
 static json_t *
 worker_relaytest(struct worker *w, const struct queue_entry *e,
-    const json_t *env, const char *msg, size_t len, const json_t *res)
+    const json_t *env, const char *msg, size_t len, const json_t *res,
+    void *mime)
 {
 	struct an_rt_input in;
 	struct an_rt_verdict v;
@@ -111,6 +113,7 @@ worker_relaytest(struct worker *w, const struct queue_entry *e,
 	in.envelope = env;
 	in.msg = msg;
 	in.msglen = len;
+	in.mime = mime;
 	in.state = w->state;
 	in.now = time(NULL);
 	in.update = true;
@@ -185,6 +188,7 @@ worker_analyze(struct worker *w, const char *id)
 	char	 err[256], *msg, *js;
 	size_t	 len;
 	json_t	*env, *res, *rt;
+	void	*mime;
 	int	 fd;
 
 	if (queue_find(w->q, id, &e) == -1 || e.state != QUEUE_ST_NEW)
@@ -210,14 +214,17 @@ worker_analyze(struct worker *w, const char *id)
 			json_decref(env);
 			return;
 		}
+		mime = NULL;
 		res = w->runner != NULL ? an_runner_run(w->runner, &e, env, msg,
-		    len) : json_object();
+		    len, &mime) : json_object();
 		if (w->runner == NULL || an_runner_wants(w->runner,
 		    "relaytest")) {
 			if ((rt = worker_relaytest(w, &e, env, msg, len,
-			    res)) != NULL)
+			    res, mime)) != NULL)
 				json_object_set_new(res, "relaytest", rt);
 		}
+		if (mime != NULL)
+			g_object_unref(mime);
 		free(msg);
 		json_decref(env);
 	}

@@ -5,13 +5,33 @@
 # one core) with local databases (the MaxMind test databases) and a warm
 # DNS cache (DNS on a closed loopback port: every lookup fails at once, the
 # cheapest possible resolver). Prints messages/s.
+# As root the spool is on a freshly made ext4 (a loop image under
+# /var/tmp), as in bench/run.sh: the sandbox's root file system is churned
+# by test runs and its file creation speed varies several-fold from run to
+# run. ROOT_FS=1 keeps it on /var/tmp.
 # Usage: bench/analyze.sh BUILDDIR [COPIES]
 set -eu
 B=${1:?usage: bench/analyze.sh BUILDDIR [COPIES]}
 COPIES=${2:-20}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /var/tmp/rt-analyze-bench.XXXXXX)
-trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+img=
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	if [ -n "$img" ]; then
+		umount "$work" 2>/dev/null
+		rm -f "$img"
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+if [ "$(id -u)" = 0 ] && [ -z "${ROOT_FS:-}" ] && command -v mkfs.ext4 >/dev/null; then
+	img=$work.img
+	truncate -s 4G "$img"
+	mkfs.ext4 -q -F "$img"
+	mount -o loop "$img" "$work"
+fi
 chmod 755 "$work"
 mm=$SRC/tests/fixtures/mmdb
 cat > "$work/rt.conf" <<CONF
@@ -41,6 +61,7 @@ with smtplib.SMTP("127.0.0.1", port) as s:
 print("sent", copies * len(msgs))
 PY
 kill $pid; wait $pid 2>/dev/null || true
+pid=
 n=$(find "$work/spool" -name message | wc -l)
 sed -i 's/^analyzers = {}$//' "$work/rt.conf"
 t0=$(date +%s.%N)

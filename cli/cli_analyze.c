@@ -5,6 +5,8 @@
  * The relay-test classifier runs read-only here (no memory updated,
  * nothing forwarded): forwarding stays the daemon's decision.
  */
+#include <gmime/gmime.h>
+
 #include "config.h"
 
 #include <sys/stat.h>
@@ -71,6 +73,7 @@ analyze_one(const struct queue_entry *ce, void *arg)
 	char	 err[256], *msg, *js;
 	size_t	 len;
 	json_t	*env, *res, *rt;
+	void	*mime = NULL;
 
 	if (e.state == QUEUE_ST_CORRUPT)
 		return 0;
@@ -82,7 +85,7 @@ analyze_one(const struct queue_entry *ce, void *arg)
 		a->failed++;
 		return 0;
 	}
-	res = an_runner_run(a->runner, &e, env, msg, len);
+	res = an_runner_run(a->runner, &e, env, msg, len, &mime);
 	/*
 	 * The verdict the worker made (and forwarded on) is kept: its
 	 * first-seen signals depend on when it ran, so a re-run would not
@@ -97,6 +100,7 @@ analyze_one(const struct queue_entry *ce, void *arg)
 		in.envelope = env;
 		in.msg = msg;
 		in.msglen = len;
+		in.mime = mime;
 		in.state = a->state;
 		in.now = time(NULL);
 		in.update = false;	/* a re-run must not count twice */
@@ -105,6 +109,8 @@ analyze_one(const struct queue_entry *ce, void *arg)
 			an_rt_verdict_free(&v);
 		}
 	}
+	if (mime != NULL)
+		g_object_unref(mime);
 	free(msg);
 	json_decref(env);
 	js = json_dumps(res, JSON_COMPACT);

@@ -5,6 +5,8 @@
  * forms, operator rules), then the state signals in sequence (first
  * sighting, drop-boxes, content clusters) and the verdict JSON.
  */
+#include <gmime/gmime.h>
+
 #include "config.h"
 
 #include <stdio.h>
@@ -324,6 +326,37 @@ main(void)
 		}
 		check_names(&v, c->has, true, c->name);
 		check_names(&v, c->hasnot, false, c->name);
+		/* the analyzers' parse, handed in, gives the same verdict */
+		{
+			struct an_rt_input in;
+			struct an_rt_verdict v2;
+			GMimeStream *gs;
+			GMimeParser *gp;
+			GMimeMessage *gm;
+
+			gs = g_mime_stream_mem_new_with_buffer(c->msg,
+			    strlen(c->msg));
+			gp = g_mime_parser_new_with_stream(gs);
+			gm = g_mime_parser_construct_message(gp, NULL);
+			g_object_unref(gp);
+			g_object_unref(gs);
+			memset(&in, 0, sizeof(in));
+			in.cfg = cfg;
+			in.envelope = env;
+			in.msg = c->msg;
+			in.msglen = strlen(c->msg);
+			in.mime = gm;
+			in.now = 1000;
+			in.update = true;
+			ok(an_relaytest_classify(&in, &v2) == 0 &&
+			    v2.kind == v.kind && v2.score == v.score &&
+			    v2.nreasons == v.nreasons,
+			    "%s: same verdict from a shared parse (%ld/%ld)",
+			    c->name, v.score, v2.score);
+			an_rt_verdict_free(&v2);
+			if (gm != NULL)
+				g_object_unref(gm);
+		}
 		an_rt_verdict_free(&v);
 		json_decref(env);
 	}
