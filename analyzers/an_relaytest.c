@@ -767,11 +767,14 @@ cluster_hash(const struct rt_text *t)
 {
 	GChecksum	*ck = g_checksum_new(G_CHECKSUM_SHA256);
 	const GString	*parts[2] = { t->subject, t->body };
+	guchar		*norm, c;
 	char		*ret;
-	guchar		 c, sp = ' ';
-	size_t		 i, k;
+	size_t		 i, k, n = 0;
 	bool		 ws = true;
 
+	/* lower case, runs of white space as one space: then one update */
+	/* each part grows by at most one byte: a space before its first word */
+	norm = xmalloc(t->subject->len + t->body->len + 2);
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < parts[k]->len; i++) {
 			c = (guchar)parts[k]->str[i];
@@ -780,13 +783,14 @@ cluster_hash(const struct rt_text *t)
 				continue;
 			}
 			if (ws)
-				g_checksum_update(ck, &sp, 1);
+				norm[n++] = ' ';
 			ws = false;
-			c = tolower(c);
-			g_checksum_update(ck, &c, 1);
+			norm[n++] = (guchar)tolower(c);
 		}
 		ws = true;
 	}
+	g_checksum_update(ck, norm, (gssize)n);
+	free(norm);
 	xasprintf(&ret, "sha256:%s", g_checksum_get_string(ck));
 	g_checksum_free(ck);
 	return ret;

@@ -31,6 +31,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -182,7 +183,7 @@ queue_journal_open(struct queue *q, queue_jrec_cb cb, void *arg)
 {
 	struct queue_journal *j;
 	struct queue_jseg *order[QUEUE_JSEG_MAX], *t;
-	unsigned char	*img = NULL;
+	unsigned char	*img;
 	char		 name[16];
 	struct stat	 st;
 	size_t		 nrec, n = 0, i, k;
@@ -215,15 +216,21 @@ queue_journal_open(struct queue *q, queue_jrec_cb cb, void *arg)
 		}
 		j->segs[i].fd = fd;
 		j->segs[i].state = QUEUE_JS_SPARE;
-		if (img == NULL)
-			img = xmalloc(QUEUE_JSEG_SIZE);
-		if (pread(fd, img, QUEUE_JSEG_SIZE, 0) != QUEUE_JSEG_SIZE) {
+		/*
+		 * Mapped, not read into a 4 MiB buffer: freeing one would
+		 * raise glibc's mmap and trim thresholds for the life of
+		 * the process (the SMTP role's memory with idle sessions).
+		 */
+		img = mmap(NULL, QUEUE_JSEG_SIZE, PROT_READ, MAP_PRIVATE, fd,
+		    0);
+		if (img == MAP_FAILED) {
 			log_warn("queue: cannot read journal/%s of %s; its "
 			    "records are skipped", name, q->path);
 			continue;
 		}
 		j->segs[i].seq = queue_jseg_scan(img, QUEUE_JSEG_SIZE, NULL,
 		    NULL, &j->segs[i], &nrec);
+		(void)munmap(img, QUEUE_JSEG_SIZE);
 		if (j->segs[i].seq >= j->nextseq)
 			j->nextseq = j->segs[i].seq + 1;
 		if (j->segs[i].seq != 0)
@@ -237,19 +244,20 @@ queue_journal_open(struct queue *q, queue_jrec_cb cb, void *arg)
 			order[k - 1] = t;
 		}
 	for (i = 0; i < n; i++) {
-		if (pread(order[i]->fd, img, QUEUE_JSEG_SIZE, 0) !=
-		    QUEUE_JSEG_SIZE)
+		img = mmap(NULL, QUEUE_JSEG_SIZE, PROT_READ, MAP_PRIVATE,
+		    order[i]->fd, 0);
+		if (img == MAP_FAILED)
 			continue;
 		order[i]->state = QUEUE_JS_FULL;
 		(void)queue_jseg_scan(img, QUEUE_JSEG_SIZE, cb, arg, order[i],
 		    &nrec);
+		(void)munmap(img, QUEUE_JSEG_SIZE);
 		order[i]->outstanding += nrec;
 		if (nrec > 0)
 			log_info("queue: journal/seg%d of %s holds %zu "
 			    "record(s) to move into new/", order[i]->idx,
 			    q->path, nrec);
 	}
-	free(img);
 	for (i = 0; i < QUEUE_JSEG_MAX; i++)
 		if (j->segs[i].state == QUEUE_JS_SPARE ||
 		    j->segs[i].state == QUEUE_JS_FULL)
