@@ -411,7 +411,8 @@ queue_committer_submit_session(struct queue_committer *c, const char *id,
  * The journal thread: take what the owner submitted as one batch, render
  * it, hand it to the committer threads (which move it into the spool
  * without syncing) and meanwhile write it to the journal. An item is
- * complete when both are done (queue_commit_join).
+ * complete when both are done: whichever thread finishes second passes it
+ * to queue_commit_complete().
  */
 static void *
 queue_journal_main(void *arg)

@@ -88,6 +88,7 @@ struct queue_journal {
 	uint64_t		 nextseq;
 	unsigned char		*wbuf;		/* writer's batch buffer */
 	size_t			 wcap;
+	bool			 short_logged;	/* no segment: said once */
 	uint64_t		 nwrites;	/* test counters */
 	uint64_t		 nretired;
 	uint64_t		 nsyncfs;
@@ -387,9 +388,13 @@ queue_jseg_pick(struct queue_journal *j, size_t len)
 		if (j->segs[i].state == QUEUE_JS_ABSENT) {
 			pthread_mutex_unlock(&j->mtx);
 			if (queue_jseg_create(j, &j->segs[i]) == -1) {
-				log_warn("queue: cannot make journal/seg%zu "
-				    "in %s; committing without it", i,
-				    j->q->path);
+				/* once per shortage, not once per batch */
+				if (!j->short_logged)
+					log_warn("queue: cannot make journal/"
+					    "seg%zu in %s; committing without "
+					    "the journal meanwhile", i,
+					    j->q->path);
+				j->short_logged = true;
 				errno = ENOSPC;
 				return NULL;
 			}
@@ -405,6 +410,7 @@ queue_jseg_pick(struct queue_journal *j, size_t len)
 	s->seq = j->nextseq++;
 	s->off = 0;
 	j->cur = s;
+	j->short_logged = false;
 out:
 	pthread_mutex_unlock(&j->mtx);
 	return s;
