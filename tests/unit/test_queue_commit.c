@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -614,6 +615,82 @@ test_journal(void)
 	queue_close(q);
 }
 
+/*
+ * A full disk with a journal: messages are acknowledged from the journal
+ * (nothing accepted is lost), wait there, and reach new/ once space
+ * returns; with every segment full the commit fails with ENOSPC.
+ */
+static void
+test_journal_full_disk(void)
+{
+	struct queue	*q;
+	struct queue_committer *c;
+	struct done_log	 d;
+	char	 mnt[256], err[512], buf[4096], text[64];
+	int	 fd, i;
+
+	snprintf(mnt, sizeof(mnt), "%s/full", topdir);
+	mkdir(mnt, 0700);
+	if (geteuid() != 0 || mount("tmpfs", mnt, "tmpfs", 0,
+	    "size=12m,mode=0700") == -1) {
+		ok(1, "full disk with a journal # SKIP %s", geteuid() != 0 ?
+		    "not root" : strerror(errno));
+		return;
+	}
+	memset(&d, 0, sizeof(d));
+	q = queue_open(mnt, QUEUE_F_CREATE, err, sizeof(err));
+	c = q != NULL ? committer(q, &d) : NULL;
+	ok(c != NULL && queue_committer_journal(c) != NULL,
+	    "a 12 MB file system holds a journal segment");
+	if (c == NULL) {
+		queue_close(q);
+		(void)umount2(mnt, MNT_DETACH);
+		return;
+	}
+	fd = openat(queue_rootfd(q), "filler", O_WRONLY | O_CREAT, 0600);
+	memset(buf, 'f', sizeof(buf));
+	while (write(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "Subject: full %d\r\n\r\nx\r\n",
+		    i);
+		queue_committer_submit(c, make_msg(q, text, strlen(text)),
+		    on_done, &d);
+	}
+	ok(wait_done(c, &d, 3) == 0 && d.nerr == 0,
+	    "disk full: acknowledged from the journal (%d errors)", d.nerr);
+	is_int(count_found(q, &d, 0, 3), 0, "not in new/ while the disk is full");
+	/* 200 KB messages until the one segment is full: then ENOSPC */
+	{
+		static char big[200 * 1024];
+		int	 acked;
+
+		memset(big, 'b', sizeof(big));
+		memcpy(big, "Subject: big\r\n\r\n", 16);
+		for (i = 0; i < 30; i++) {
+			queue_committer_submit(c, make_msg(q, big,
+			    sizeof(big)), on_done, &d);
+			if (wait_done(c, &d, 4 + i) == -1)
+				break;
+		}
+		acked = d.n - d.nerr;
+		ok(d.n == 33 && d.nerr > 0 && d.last_error == ENOSPC,
+		    "journal full, no room for another segment: ENOSPC "
+		    "(%d of 30 failed, last error %d)", d.nerr, d.last_error);
+		ok(acked >= 15, "until then acknowledged: %d", acked);
+		unlinkat(queue_rootfd(q), "filler", 0);
+		ok(wait_stored(c, &d, acked) == 0,
+		    "all %d acknowledged moved into new/ once space returns",
+		    acked);
+	}
+	is_int(count_found(q, &d, 0, 3), 3, "the first three whole in new/");
+	queue_committer_free(c);
+	queue_close(q);
+	if (umount2(mnt, MNT_DETACH) == -1)
+		printf("# umount %s: %s\n", mnt, strerror(errno));
+}
+
 int
 main(void)
 {
@@ -626,6 +703,7 @@ main(void)
 	test_fallback();
 	test_failures();
 	test_journal();
+	test_journal_full_disk();
 	tu_rm_tree(topdir);
 	return tap_done();
 }
