@@ -431,7 +431,7 @@ queue_journal_write(struct queue_journal *j, struct queue_jrec *r, size_t n)
 	struct queue_jseg *s;
 	struct queue_jhdr h;
 	size_t	 len, total = 0, i, k;
-	ssize_t	 w;
+	ssize_t	 w = 0;
 
 	if (n == 0)
 		return 0;
