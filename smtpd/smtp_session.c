@@ -37,7 +37,7 @@ static void	 smtp_write_cb(struct bufferevent *, void *);
 static void	 smtp_event_cb(struct bufferevent *, short, void *);
 static void	 smtp_input(struct smtp_session *);
 static bool	 smtp_line_input(struct smtp_session *, struct evbuffer *);
-static void	 smtp_proxy_input(struct smtp_session *, struct evbuffer *);
+static bool	 smtp_proxy_input(struct smtp_session *, struct evbuffer *);
 static void	 smtp_greet(struct smtp_session *);
 static bool	 smtp_session_expired(struct smtp_session *);
 
@@ -370,7 +370,8 @@ smtp_input(struct smtp_session *s)
 		if (s->state == SMTP_S_PROXY) {
 			size_t	 before = evbuffer_get_length(in);
 
-			smtp_proxy_input(s, in);
+			if (!smtp_proxy_input(s, in))
+				return;	/* closed: s is gone */
 			if (s->state == SMTP_S_PROXY &&
 			    evbuffer_get_length(in) == before)
 				return;	/* need more bytes */
@@ -467,9 +468,10 @@ smtp_line_input(struct smtp_session *s, struct evbuffer *in)
 
 /*
  * smtp_proxy_input -- parse the PROXY header; no banner before a valid
- * one (REFERENCE.md 5.1). Invalid: close without a word.
+ * one (REFERENCE.md 5.1). Invalid: close without a word. Returns false
+ * when the session was closed and freed (the caller must not touch s).
  */
-static void
+static bool
 smtp_proxy_input(struct smtp_session *s, struct evbuffer *in)
 {
 	struct proxy_info pi;
@@ -482,7 +484,7 @@ smtp_proxy_input(struct smtp_session *s, struct evbuffer *in)
 	memset(&pi, 0, sizeof(pi));
 	n = proxy_parse(p, want, &pi);
 	if (n == 0 && want < PROXY_HDR_MAX)
-		return;
+		return true;
 	if (n <= 0) {
 		char	 esc[LOG_ESC_MAX];
 
@@ -491,8 +493,9 @@ smtp_proxy_input(struct smtp_session *s, struct evbuffer *in)
 		    strlen(pi.error ? pi.error : "too long"), esc, sizeof(esc)));
 		smtp_transcript(s, 'C', (const char *)p, want > 200 ? 200 : want);
 		evbuffer_drain(in, avail);
+		/* nothing to send: this frees s at once (smtp_finish) */
 		smtp_close(s, SMTP_C_PROXY_INVALID);
-		return;
+		return false;
 	}
 	evbuffer_drain(in, (size_t)n);
 	s->bytes_in += (size_t)n;
@@ -510,6 +513,7 @@ smtp_proxy_input(struct smtp_session *s, struct evbuffer *in)
 	log_info("%s smtp proxy v%d client=%s", s->id, pi.version,
 	    s->client_addr);
 	smtp_greet(s);
+	return true;
 }
 
 static void

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "persona.h"
 #include "queue.h"
+#include "addr.h"
 #include "smtp_session.h"
 #include "tap.h"
 
@@ -281,6 +282,45 @@ run_case(const struct scase *c, bool trickle)
 	json_decref(findings);
 }
 
+/*
+ * A PROXY listener's session that gets no PROXY header closes without a
+ * word; with nothing to send, closing frees the session at once, and the
+ * input loop must not touch it afterwards (a use-after-free that ASan
+ * caught here; fed whole and one byte at a time).
+ */
+static void
+run_proxy_garbage(bool trickle)
+{
+	static const char junk[] = "GET / HTTP/1.0\r\n\r\n";
+	struct sockaddr_in sin;
+	char	 out[1024];
+	size_t	 before = srv->nsessions, have = 0, i;
+	int	 sv[2];
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(50124);
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	(void)smtp_session_new(srv, sv[1], (struct sockaddr *)&sin,
+	    sizeof(sin), ADDR_F_PROXY);
+	if (!trickle)
+		(void)write(sv[0], junk, sizeof(junk) - 1);
+	else
+		for (i = 0; i < sizeof(junk) - 1; i++) {
+			(void)write(sv[0], junk + i, 1);
+			event_base_loop(base, EVLOOP_NONBLOCK);
+		}
+	have = drain(sv[0], out, sizeof(out), have, 300);
+	close(sv[0]);
+	pump(20);
+	is_int(have, 0, "PROXY listener, garbage%s: closed without a word",
+	    trickle ? " (one byte at a time)" : "");
+	ok(srv->nsessions == before, "PROXY listener, garbage%s: session "
+	    "ended", trickle ? " (one byte at a time)" : "");
+}
+
 int
 main(void)
 {
@@ -307,6 +347,8 @@ main(void)
 		run_case(&cases[i], false);
 		run_case(&cases[i], true);
 	}
+	run_proxy_garbage(false);
+	run_proxy_garbage(true);
 	ok(srv->nsessions == 0, "every session ended (%zu left)",
 	    srv->nsessions);
 
