@@ -79,7 +79,7 @@ struct queue_clist {
 #define QUEUE_COMMIT_THREADS	4
 
 #define QUEUE_RETRY_SECS	1	/* records that did not reach new/ */
-#define QUEUE_SESS_DELAY_MS	20	/* session records wait for company */
+#define QUEUE_SESS_DELAY_MS	5	/* session records wait for company */
 #define QUEUE_MOVE_MAX		16	/* items per committer thread batch */
 
 struct queue_committer {
