@@ -47,6 +47,9 @@ struct an_analyzer {
 	int		(*init)(const struct conf *conf, void **state,
 			    char *err, size_t errlen);
 	enum an_status	(*run)(void *state, struct an_ctx *ctx, json_t **out);
+	/* may be NULL: at the end of a batch, make what run() stored
+	   visible to readers (an_runner_flush) */
+	void		(*flush)(void *state);
 	void		(*fini)(void *state);
 };
 

@@ -584,6 +584,8 @@ camp_init(const struct conf *conf, void **state, char *err, size_t errlen)
 		return -1;
 	}
 	free(path);
+	/* one transaction per batch of messages (camp_flush) */
+	an_cstore_set_batch(cs->st, true);
 	*state = cs;
 	return 0;
 }
@@ -646,6 +648,15 @@ camp_run(void *state, struct an_ctx *ctx, json_t **out)
 }
 
 static void
+camp_flush(void *state)
+{
+	struct camp_state *cs = state;
+
+	if (cs != NULL)
+		(void)an_cstore_flush(cs->st);
+}
+
+static void
 camp_fini(void *state)
 {
 	struct camp_state *cs = state;
@@ -660,5 +671,6 @@ const struct an_analyzer an_campaign = {
 	.name = "campaign",
 	.init = camp_init,
 	.run = camp_run,
+	.flush = camp_flush,
 	.fini = camp_fini,
 };

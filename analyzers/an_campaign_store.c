@@ -26,9 +26,14 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#define AN_CSTORE_BATCH_MAX	256	/* messages per batch transaction */
+
 struct an_cstore {
 	sqlite3			*db;
 	struct dbu_stmts	 stmts;	/* prepared once, reset after use */
+	bool			 batch;	/* an_cstore_set_batch() */
+	bool			 intxn;	/* the batch transaction is open */
+	int			 nbatched;
 };
 
 static const char cstore_schema[] =
@@ -87,6 +92,7 @@ an_cstore_close(struct an_cstore *st)
 {
 	if (st == NULL)
 		return;
+	(void)an_cstore_flush(st);
 	dbu_stmts_free(&st->stmts);
 	sqlite3_close(st->db);
 	free(st);
@@ -105,25 +111,79 @@ exec(struct an_cstore *st, const char *sql)
 /*
  * an_cstore_begin, an_cstore_commit, an_cstore_rollback -- one write
  * transaction around the look-ups and updates of one message, so that
- * two writers never start the same campaign twice. 0, or -1 (logged).
+ * two writers never start the same campaign twice. In batch mode
+ * (an_cstore_set_batch) a message is a savepoint inside one transaction
+ * that an_cstore_flush() commits, or the AN_CSTORE_BATCH_MAX-th message:
+ * one commit for many messages, and still one writer at a time.
+ * 0, or -1 (logged).
  */
 int
 an_cstore_begin(struct an_cstore *st)
 {
-	return exec(st, "BEGIN IMMEDIATE");
+	if (!st->batch)
+		return exec(st, "BEGIN IMMEDIATE");
+	if (!st->intxn) {
+		if (exec(st, "BEGIN IMMEDIATE") == -1)
+			return -1;
+		st->intxn = true;
+	}
+	return exec(st, "SAVEPOINT message");
 }
 
 int
 an_cstore_commit(struct an_cstore *st)
 {
-	return exec(st, "COMMIT");
+	if (!st->batch)
+		return exec(st, "COMMIT");
+	if (exec(st, "RELEASE message") == -1)
+		return -1;
+	if (++st->nbatched >= AN_CSTORE_BATCH_MAX)
+		return an_cstore_flush(st);
+	return 0;
 }
 
 void
 an_cstore_rollback(struct an_cstore *st)
 {
+	if (st->batch && st->intxn) {
+		/* this message only; the batch's others stay */
+		(void)exec(st, "ROLLBACK TO message");
+		(void)exec(st, "RELEASE message");
+		return;
+	}
 	if (!sqlite3_get_autocommit(st->db))
 		(void)exec(st, "ROLLBACK");
+}
+
+/*
+ * an_cstore_set_batch -- batch mode on (see an_cstore_begin) or off
+ * (committing what is open first).
+ */
+void
+an_cstore_set_batch(struct an_cstore *st, bool on)
+{
+	if (!on)
+		(void)an_cstore_flush(st);
+	st->batch = on;
+}
+
+/*
+ * an_cstore_flush -- commit the open batch transaction, if any, so that
+ * readers see it. 0, or -1 (logged; the batch is rolled back).
+ */
+int
+an_cstore_flush(struct an_cstore *st)
+{
+	if (!st->intxn)
+		return 0;
+	st->intxn = false;
+	st->nbatched = 0;
+	if (exec(st, "COMMIT") == -1) {
+		if (!sqlite3_get_autocommit(st->db))
+			(void)exec(st, "ROLLBACK");
+		return -1;
+	}
+	return 0;
 }
 
 static sqlite3_stmt *

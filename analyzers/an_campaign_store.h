@@ -45,6 +45,8 @@ void		 an_cstore_close(struct an_cstore *st);
 int		 an_cstore_begin(struct an_cstore *st);
 int		 an_cstore_commit(struct an_cstore *st);
 void		 an_cstore_rollback(struct an_cstore *st);
+void		 an_cstore_set_batch(struct an_cstore *st, bool on);
+int		 an_cstore_flush(struct an_cstore *st);
 int		 an_cstore_member(struct an_cstore *st, const char *msgid,
 		    char *id, size_t idlen, char *kind, size_t kindlen,
 		    int *score, bool *found);

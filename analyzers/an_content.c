@@ -71,7 +71,10 @@ static bool		 ct_memcasemem(const unsigned char *, size_t,
 			    const char *);
 
 const struct an_analyzer an_content = {
-	"content", ct_init, ct_run, ct_fini
+	.name = "content",
+	.init = ct_init,
+	.run = ct_run,
+	.fini = ct_fini,
 };
 
 static int

@@ -158,6 +158,23 @@ status_name(enum an_status st)
 }
 
 /*
+ * an_runner_flush -- the end of a batch of messages: every analyzer that
+ * holds results back (the campaign store's batch transaction) makes them
+ * visible now. Call it after each batch and before waiting for more.
+ */
+void
+an_runner_flush(struct an_runner *r)
+{
+	size_t	 i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n; i++)
+		if (r->an[i]->flush != NULL)
+			r->an[i]->flush(r->state[i]);
+}
+
+/*
  * an_runner_run -- run every enabled analyzer over message e (envelope
  * env, bytes msg/msglen). Returns the results object ({"<name>": {...},
  * "runner": {"analyzed", "timings", "status"}}); never NULL. With mimep,

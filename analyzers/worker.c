@@ -296,6 +296,7 @@ worker_flush(struct worker *w)
 		    queue_index_error(w->ix));
 	for (i = 0; i < nm; i++)
 		worker_analyze(w, msgs[i]);
+	an_runner_flush(w->runner);
 	/* one group commit for the whole batch's results and moves */
 	if (nm > 0 && queue_sync(w->q) == -1)
 		log_warn("worker: sync of the analyses");
@@ -437,6 +438,7 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	worker_sync(&w);
 	/* messages committed while no worker ran (crash, restart) */
 	(void)queue_walk(q, QUEUE_ST_NEW, worker_analyze_cb, &w);
+	an_runner_flush(w.runner);
 	worker_sync(&w);
 	event_base_dispatch(w.base);
 	worker_flush(&w);

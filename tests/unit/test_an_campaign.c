@@ -700,6 +700,52 @@ test_cli(void)
 	ok(access(path, F_OK) == -1, "cli: no database created");
 }
 
+/*
+ * Batch mode: one transaction for many messages, a savepoint each. A
+ * rolled-back message does not undo the others, and another connection
+ * sees the batch once it is flushed, not before.
+ */
+static void
+test_batch(void)
+{
+	struct an_cstore *st, *rd;
+	const char	*errstr;
+	char		 path[600], id1[AN_CAMP_ID_MAX], id2[AN_CAMP_ID_MAX];
+	char		 got[AN_CAMP_ID_MAX];
+	bool		 found;
+
+	snprintf(path, sizeof(path), "%s/batch.sqlite", tmpdir);
+	st = an_cstore_open(path, true, &errstr);
+	rd = an_cstore_open(path, true, &errstr);
+	ok(st != NULL && rd != NULL, "batch: two connections");
+	if (st == NULL || rd == NULL)
+		return;
+	an_cstore_set_batch(st, true);
+	ok(an_cstore_begin(st) == 0 && an_cstore_create(st, "aa11aa11aa11aa11", "3:ab:cd",
+	    "", "one", 1000, id1, sizeof(id1)) == 0 && an_cstore_add(st, id1,
+	    "m1", "aa11aa11aa11aa11", "203.0.113.1", 1000, "new", 0) == 0 &&
+	    an_cstore_commit(st) == 0, "batch: first message");
+	ok(an_cstore_begin(st) == 0 && an_cstore_create(st, "bb22bb22bb22bb22", "3:ef:gh",
+	    "", "two", 1001, id2, sizeof(id2)) == 0, "batch: second message "
+	    "started");
+	an_cstore_rollback(st);
+	ok(an_cstore_find_exact(st, "aa11aa11aa11aa11", got, sizeof(got), &found) == 0 &&
+	    found && strcmp(got, id1) == 0, "batch: the first survives the "
+	    "second's rollback");
+	ok(an_cstore_find_exact(st, "bb22bb22bb22bb22", got, sizeof(got), &found) == 0 &&
+	    !found, "batch: the rolled-back one is gone");
+	ok(an_cstore_find_exact(rd, "aa11aa11aa11aa11", got, sizeof(got), &found) == 0 &&
+	    !found, "batch: another connection does not see it yet");
+	is_int(an_cstore_flush(st), 0, "batch: flush commits");
+	ok(an_cstore_find_exact(rd, "aa11aa11aa11aa11", got, sizeof(got), &found) == 0 &&
+	    found && strcmp(got, id1) == 0, "batch: and the other connection "
+	    "sees it");
+	is_int(an_cstore_flush(st), 0, "batch: a second flush has nothing "
+	    "to do");
+	an_cstore_close(st);
+	an_cstore_close(rd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -718,6 +764,7 @@ main(int argc, char **argv)
 	test_hash_short();
 	test_raw();
 	test_grouping(path);
+	test_batch();
 	test_run();
 	test_all_fixtures();
 	test_cli();
