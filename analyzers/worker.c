@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,34 +57,6 @@ struct worker {
 	char			 (*ids)[QUEUE_ID_LEN + 2]; /* kind + id */
 	size_t			 nids;
 };
-
-/* read the whole spooled message; NULL (logged) if it cannot be read */
-static char *
-worker_read_message(struct worker *w, const struct queue_entry *e,
-    size_t *lenp)
-{
-	struct stat sb;
-	char	*buf;
-	size_t	 len = 0;
-	ssize_t	 n;
-	int	 fd;
-
-	if ((fd = queue_open_file(w->q, e, "message", O_RDONLY)) == -1 ||
-	    fstat(fd, &sb) == -1) {
-		log_warn("%s worker: cannot read the message", e->id);
-		if (fd != -1)
-			close(fd);
-		return NULL;
-	}
-	buf = xmalloc((size_t)sb.st_size + 1);
-	while (len < (size_t)sb.st_size &&
-	    (n = read(fd, buf + len, (size_t)sb.st_size - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-	*lenp = len;
-	return buf;
-}
 
 /*
  * worker_relaytest -- classify message e once (relaytest.json beside it
@@ -210,7 +181,9 @@ worker_analyze(struct worker *w, const char *id)
 			log_warnx("%s worker: %s", id, err);
 			return;
 		}
-		if ((msg = worker_read_message(w, &e, &len)) == NULL) {
+		if ((msg = queue_read_file(w->q, &e, "message", &len)) ==
+		    NULL) {
+			log_warn("%s worker: cannot read the message", id);
 			json_decref(env);
 			return;
 		}

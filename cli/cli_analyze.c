@@ -9,15 +9,12 @@
 
 #include "config.h"
 
-#include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -39,30 +36,6 @@ struct cli_an {
 	long			 failed;
 };
 
-static char *
-read_message(struct cli *c, const struct queue_entry *e, size_t *lenp)
-{
-	struct stat sb;
-	char	*buf;
-	size_t	 len = 0;
-	ssize_t	 n;
-	int	 fd;
-
-	if ((fd = queue_open_file(c->q, e, "message", O_RDONLY)) == -1 ||
-	    fstat(fd, &sb) == -1) {
-		if (fd != -1)
-			close(fd);
-		return NULL;
-	}
-	buf = xmalloc((size_t)sb.st_size + 1);
-	while (len < (size_t)sb.st_size &&
-	    (n = read(fd, buf + len, (size_t)sb.st_size - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	*lenp = len;
-	return buf;
-}
-
 static int
 analyze_one(const struct queue_entry *ce, void *arg)
 {
@@ -78,7 +51,8 @@ analyze_one(const struct queue_entry *ce, void *arg)
 	if (e.state == QUEUE_ST_CORRUPT)
 		return 0;
 	if ((env = queue_envelope_load(a->c->q, &e, err, sizeof(err))) ==
-	    NULL || (msg = read_message(a->c, &e, &len)) == NULL) {
+	    NULL || (msg = queue_read_file(a->c->q, &e, "message",
+	    &len)) == NULL) {
 		fprintf(stderr, "relaytrap: %s: %s\n", e.id, env ? "cannot "
 		    "read the message" : err);
 		json_decref(env);

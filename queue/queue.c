@@ -645,40 +645,68 @@ queue_write_all(int fd, const void *p, size_t n)
 }
 
 /*
- * queue_json_loadfd -- parse the JSON file open on fd, read whole with a
- * few read(2)s (jansson's json_loadfd reads one byte per call). Files over
- * QUEUE_JSON_MAX are refused. NULL with jerr->text on any error.
+ * queue_read_fd -- the whole file open on fd, read with a few read(2)s
+ * into a buffer sized by fstat (grown if the file grows meanwhile),
+ * NUL-terminated; its length in *lenp. A file over max bytes is refused
+ * with EFBIG. NULL with errno on any error; free() the result.
  */
-json_t *
-queue_json_loadfd(int fd, json_error_t *jerr)
+char *
+queue_read_fd(int fd, size_t max, size_t *lenp)
 {
 	struct stat st;
 	char	*buf;
 	size_t	 len = 0, cap;
 	ssize_t	 n;
-	json_t	*j;
+	int	 saved;
 
-	if (fstat(fd, &st) == -1 || st.st_size > QUEUE_JSON_MAX) {
-		memset(jerr, 0, sizeof(*jerr));
-		(void)strlcpy(jerr->text, "unreadable or too large",
-		    sizeof(jerr->text));
+	if (fstat(fd, &st) == -1)
+		return NULL;
+	if ((uint64_t)st.st_size > max) {
+		errno = EFBIG;
 		return NULL;
 	}
 	cap = (size_t)st.st_size + 1;
 	buf = xmalloc(cap);
 	while ((n = read(fd, buf + len, cap - len)) > 0) {
 		len += (size_t)n;
+		if (len > max) {
+			free(buf);
+			errno = EFBIG;
+			return NULL;
+		}
 		if (len == cap) {
-			if (cap > QUEUE_JSON_MAX)
-				break;
 			cap *= 2;
 			buf = xreallocarray(buf, 1, cap);
 		}
 	}
 	if (n == -1) {
+		saved = errno;
 		free(buf);
+		errno = saved;
+		return NULL;
+	}
+	buf[len] = '\0';	/* len < cap: the loop grows a full buffer */
+	*lenp = len;
+	return buf;
+}
+
+/*
+ * queue_json_loadfd -- parse the JSON file open on fd, read whole by
+ * queue_read_fd() (jansson's json_loadfd reads one byte per call). Files
+ * over QUEUE_JSON_MAX are refused. NULL with jerr->text on any error.
+ */
+json_t *
+queue_json_loadfd(int fd, json_error_t *jerr)
+{
+	char	*buf;
+	size_t	 len;
+	json_t	*j;
+
+	if ((buf = queue_read_fd(fd, QUEUE_JSON_MAX, &len)) == NULL) {
 		memset(jerr, 0, sizeof(*jerr));
-		(void)strlcpy(jerr->text, strerror(errno), sizeof(jerr->text));
+		(void)strlcpy(jerr->text, errno == EFBIG ?
+		    "unreadable or too large" : strerror(errno),
+		    sizeof(jerr->text));
 		return NULL;
 	}
 	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, jerr);

@@ -107,6 +107,8 @@ json_t		*queue_envelope_load(struct queue *q,
 		    const struct queue_entry *e, char *err, size_t errlen);
 json_t		*queue_file_json(struct queue *q, const struct queue_entry *e,
 		    const char *name, char *err, size_t errlen);
+char		*queue_read_file(struct queue *q, const struct queue_entry *e,
+		    const char *name, size_t *lenp);
 int		 queue_validate(struct queue *q, const struct queue_entry *e,
 		    char *err, size_t errlen);
 int		 queue_write_file(struct queue *q, const struct queue_entry *e,

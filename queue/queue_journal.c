@@ -125,10 +125,10 @@ queue_jseg_name(int idx, char *buf, size_t len)
 }
 
 /*
- * Parse the records of one segment image (len bytes at p): cb (if not
- * NULL) gets each valid one in order. Returns the segment's seq (0: no
- * valid record) and in *nrec the number of records (with cb: those cb
- * took, returning 1).
+ * Parse the records of one segment image (len bytes at p): cb gets each
+ * valid one in order. Returns the segment's seq (0: no valid record) and
+ * in *nrec the number of records cb took (returning 1). Without cb only
+ * the seq is wanted: the scan stops after the first valid record.
  */
 static uint64_t
 queue_jseg_scan(const unsigned char *p, size_t len, queue_jrec_cb cb,
@@ -161,8 +161,10 @@ queue_jseg_scan(const unsigned char *p, size_t len, queue_jrec_cb cb,
 		if (memcmp(sum, h.sum, sizeof(sum)) != 0)
 			break;
 		seq = h.seq;
-		if (cb == NULL || cb(arg, s, (int)h.kind, id, (const char *)p +
-		    off + sizeof(h), h.envlen, p + off + sizeof(h) + h.envlen,
+		if (cb == NULL)
+			break;
+		if (cb(arg, s, (int)h.kind, id, (const char *)p + off +
+		    sizeof(h), h.envlen, p + off + sizeof(h) + h.envlen,
 		    h.msglen) == 1)
 			(*nrec)++;
 		off += sizeof(h) + body;

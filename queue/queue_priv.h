@@ -81,6 +81,7 @@ void	 queue_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((__format__(printf, 3, 4)));
 void	 queue_msg_free(struct queue_msg *m);
 json_t	*queue_json_loadfd(int fd, json_error_t *jerr);
+char	*queue_read_fd(int fd, size_t max, size_t *lenp);
 int	 queue_msg_materialize(struct queue_msg *m, bool may_rename);
 int	 queue_msg_store(struct queue_msg *m);
 int	 queue_msg_render(struct queue_msg *m);

@@ -670,6 +670,27 @@ queue_file_json(struct queue *q, const struct queue_entry *e,
 }
 
 /*
+ * queue_read_file -- file <name> of message e ("message" included) read
+ * whole and NUL-terminated, its length in *lenp. NULL with errno; free()
+ * the result.
+ */
+char *
+queue_read_file(struct queue *q, const struct queue_entry *e,
+    const char *name, size_t *lenp)
+{
+	char	*buf;
+	int	 fd, saved;
+
+	if ((fd = queue_open_file(q, e, name, O_RDONLY)) == -1)
+		return NULL;
+	buf = queue_read_fd(fd, SIZE_MAX - 1, lenp);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return buf;
+}
+
+/*
  * queue_remove_file -- remove file <name> beside message e (a later
  * stage's marker). Never "message" or "envelope.json". 0, or -1 with errno
  * (ENOENT when it is not there).
