@@ -203,6 +203,8 @@ smtp_tls_start(struct smtp_session *s)
 		log_warnx("%s smtp: SSL_new: %s", s->id, tls_err());
 		return -1;
 	}
+	/* the filter writes its records through the socket's write event */
+	bufferevent_enable(s->bev, EV_WRITE);
 	tb = bufferevent_openssl_filter_new(s->srv->base, s->bev, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (tb == NULL) {

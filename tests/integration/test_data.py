@@ -213,9 +213,45 @@ def utf8(t, trap, ev):
     t.ok(finding(e, "8bit_command") >= 1, "8bit_command recorded", e.get("findings"))
 
 
+def slow_reader(t, trap, ev):
+    """A client that pipelines far more replies than its receive buffer
+    holds: replies the socket does not take at once wait in the server's
+    buffer (and reading pauses past 256 KiB of them), none lost, none out
+    of order, and the session goes on afterwards."""
+    import socket
+    import threading
+    n = 40000
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    s.settimeout(30)
+    s.connect((trap.host, trap.port))
+    c = Conn(None, None, timeout=30, sock=s)
+    c.cmd(b"EHLO client.example")
+    # under 256 KiB of replies: the server reads it all, and most of its
+    # replies cannot go out until the client reads (which it does only now)
+    m = 15000
+    c.send(b"NOOP\r\n" * m)
+    rs = [c.reply() for _ in range(m)]
+    bad = [i for i, r in enumerate(rs) if lines(r) != ["250 2.0.0 Ok"]]
+    t.is_(bad[:3], [], "slow reader: %d replies written late, all there" % m)
+    sent = []
+    th = threading.Thread(
+        target=lambda: sent.append(s.sendall(b"NOOP\r\n" * n) or True))
+    th.start()
+    rs = [c.reply() for _ in range(n)]
+    th.join(30)
+    t.ok(sent == [True], "slow reader: all %d pipelined NOOPs were taken" % n)
+    bad = [i for i, r in enumerate(rs) if lines(r) != ["250 2.0.0 Ok"]]
+    t.is_(bad[:3], [], "slow reader: %d replies, each 250 in order" % n)
+    r = c.cmd(b"MAIL FROM:<slow@example.org>")
+    t.is_(code(r), 250, "slow reader: the session goes on afterwards")
+    t.is_(code(c.cmd(b"QUIT")), 221, "slow reader: QUIT")
+    c.close()
+
+
 def run_all(t):
     with Trap(t, listeners=("127.0.0.1:0", "proxy:127.0.0.1:0"),
-              options=persona_opts("postfix")) as trap:
+              options=persona_opts("postfix", max_commands=100000)) as trap:
         ev = Evidence(trap)
         guard(t, "dot-unstuffing", dot_unstuffing, t, trap, ev)
         guard(t, "odd bytes", odd_bytes, t, trap, ev)
@@ -224,6 +260,7 @@ def run_all(t):
         guard(t, "pipelining after HELO", pipelining_helo, t, trap, ev)
         guard(t, "pregreet", pregreet, t, trap, ev)
         guard(t, "utf8", utf8, t, trap, ev)
+        guard(t, "slow reader", slow_reader, t, trap, ev)
 
 
 def main():
