@@ -288,12 +288,15 @@ cli_filter_opt(int ch, const char *arg, struct queue_index_filter *f)
 
 /*
  * cli_open -- open the spool and its index; with sync, bring the index up
- * to date first. Returns CLI_OK or CLI_ERR (message printed).
+ * to date first, and warn on stderr about acknowledged messages that are
+ * only in the commit journal (relaytrapd stopped before moving them into
+ * new/). Returns CLI_OK or CLI_ERR (message printed).
  */
 int
 cli_open(struct cli *c, bool sync)
 {
 	char	 err[512];
+	size_t	 unmoved;
 
 	if ((c->q = queue_open(c->spooldir, 0, err, sizeof(err))) == NULL)
 		return cli_error("%s", err);
@@ -309,6 +312,11 @@ cli_open(struct cli *c, bool sync)
 		fprintf(stderr, "relaytrap: warning: the index could not be "
 		    "brought up to date (%s); results may miss the newest "
 		    "entries\n", queue_index_error(c->ix));
+	if (sync && queue_journal_unmoved(c->q, &unmoved) == 0 && unmoved > 0)
+		fprintf(stderr, "relaytrap: warning: %zu acknowledged "
+		    "message(s) are in %s/journal/ but not yet in the spool, "
+		    "so not shown; relaytrapd moves them in when it starts\n",
+		    unmoved, c->spooldir);
 	return CLI_OK;
 }
 

@@ -111,6 +111,7 @@ char		*queue_read_file(struct queue *q, const struct queue_entry *e,
 		    const char *name, size_t *lenp);
 int		 queue_validate(struct queue *q, const struct queue_entry *e,
 		    char *err, size_t errlen);
+int		 queue_journal_unmoved(struct queue *q, size_t *nmsg);
 int		 queue_write_file(struct queue *q, const struct queue_entry *e,
 		    const char *name, const void *data, size_t len);
 int		 queue_remove_file(struct queue *q,

@@ -584,6 +584,66 @@ queue_journal_close(struct queue_journal *j)
 	free(j);
 }
 
+static int
+queue_junmoved_cb(void *arg, struct queue_jseg *s, int kind, const char *id,
+    const char *env, size_t envlen, const void *msg, size_t msglen)
+{
+	struct queue	*q = ((void **)arg)[0];
+	size_t		*n = ((void **)arg)[1];
+	struct queue_entry e;
+
+	if (kind == QUEUE_JK_MESSAGE && queue_find(q, id, &e) == -1 &&
+	    errno == ENOENT)
+		(*n)++;
+	return 0;
+}
+
+/*
+ * queue_journal_unmoved -- for readers of the spool (the CLI): count in
+ * *nmsg the messages whose record is valid in journal/ but which are in
+ * neither new/, cur/ nor corrupt/. Such a message was acknowledged, and
+ * relaytrapd moves it into new/ when it starts (or at once, if it is
+ * running: the count then catches messages in flight). Reads only; a
+ * spool without a journal counts 0. Returns 0, or -1 with errno when
+ * the journal cannot be read (e.g. permissions).
+ */
+int
+queue_journal_unmoved(struct queue *q, size_t *nmsg)
+{
+	void		*arg[2] = { q, nmsg };
+	unsigned char	*img;
+	char		 name[16];
+	struct stat	 st;
+	size_t		 nrec;
+	int		 dfd, fd, i;
+
+	*nmsg = 0;
+	if ((dfd = openat(q->rootfd, "journal", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	for (i = 0; i < QUEUE_JSEG_MAX; i++) {
+		queue_jseg_name(i, name, sizeof(name));
+		if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC |
+		    O_NOFOLLOW)) == -1) {
+			if (errno == ENOENT)
+				continue;
+			close(dfd);
+			return -1;
+		}
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_size == QUEUE_JSEG_SIZE &&
+		    (img = mmap(NULL, QUEUE_JSEG_SIZE, PROT_READ, MAP_PRIVATE,
+		    fd, 0)) != MAP_FAILED) {
+			(void)queue_jseg_scan(img, QUEUE_JSEG_SIZE,
+			    queue_junmoved_cb, arg, NULL, &nrec);
+			(void)munmap(img, QUEUE_JSEG_SIZE);
+		}
+		close(fd);
+	}
+	close(dfd);
+	return 0;
+}
+
 /* test-only: batches written, segments retired, syncfs() calls */
 void
 queue_journal_counters(struct queue_journal *j, uint64_t *writes,

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -329,6 +330,30 @@ try:
     r = rt("queue", "reindex")
     t.is_(r.returncode, 0, "reindex recreates a broken index")
     t.is_(ids(), [m1, m3, mbad, m4], "all messages back after reindex")
+
+    # -- acknowledged messages only in the commit journal (docs/SPOOL.md):
+    # relaytrapd stopped before moving them into new/; readers are told
+    def jrec(mid, env, msg, seq=1, kind=0):
+        h = struct.pack("<4sIQII16s32s", b"RTJ1", len(env), seq, len(msg),
+                        kind, mid.encode(), b"\0" * 32)
+        s = hashlib.sha256(h + env + msg).digest()
+        return h[:40] + s + env + msg
+    mj = ident(day3, 9)
+    os.makedirs(os.path.join(spool, "journal"))
+    seg = (jrec(mj, b'{"id":"%s"}' % mj.encode(), b"Subject: j\r\n\r\nx\r\n")
+           + jrec(m1, b'{"id":"%s"}' % m1.encode(), body1))
+    with open(os.path.join(spool, "journal", "seg0"), "wb") as f:
+        f.write(seg + b"\0" * (4 * 1024 * 1024 - len(seg)))
+    r = rt("queue", "list")
+    t.ok(r.returncode == 0 and b"1 acknowledged message(s)" in r.stderr
+         and b"journal/" in r.stderr and b"relaytrapd" in r.stderr,
+         "list warns of the one message only in journal/ (not the one "
+         "already in the spool)", r.stderr)
+    t.is_(ids(), [m1, m3, mbad, m4], "... and lists the spool as it is")
+    put_msg("new", day3, 9, b"Subject: j\r\n\r\nx\r\n")
+    r = rt("queue", "stats")
+    t.ok(r.returncode == 0 and b"journal" not in r.stderr,
+         "no warning once the message is in new/", r.stderr)
 finally:
     if t.failed == 0:
         shutil.rmtree(work, ignore_errors=True)

@@ -474,6 +474,7 @@ test_journal(void)
 	char	 day[QUEUE_DAY_LEN + 1], text[64];
 	unsigned char	 hdr[72];
 	uint32_t envlen, msglen;
+	size_t	 unmoved = 99;
 	int	 i, fd;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -512,12 +513,18 @@ test_journal(void)
 	queue_committer_free(c);
 	is_int(count_found(q, &d, 3, 7), 0, "stopped with them in the journal");
 	block_new(q, day, false);
+	i = queue_journal_unmoved(q, &unmoved);
+	ok(i == 0 && unmoved == 4, "a reader is told 4 acknowledged messages "
+	    "are only in the journal (%zu)", unmoved);
 	d.nstored = 0;
 	c = committer(q, &d);
 	is_int(count_found(q, &d, 3, 7), 4,
 	    "the next start moved them into new/ before returning");
 	ok(wait_stored(c, &d, 4) == 0, "and reports them as stored");
 	queue_committer_free(c);
+	i = queue_journal_unmoved(q, &unmoved);
+	ok(i == 0 && unmoved == 0, "then none is only in the journal (%zu)",
+	    unmoved);
 
 	/* replayed records are released: the segment is invalidated */
 	fd = openat(queue_rootfd(q), "journal/seg0", O_RDONLY);
