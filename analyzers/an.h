@@ -55,5 +55,6 @@ struct an_analyzer {
 
 /* the message parsed by GMime, once per message (NULL if unparseable) */
 void	*an_mime(struct an_ctx *ctx);
+const char *an_mime_part_text(void *part);	/* a GMimeTextPart */
 
 #endif

@@ -334,14 +334,14 @@ mime_part(GMimeObject *parent, GMimeObject *part, gpointer arg)
 {
 	struct mime_acc	*acc = arg;
 	GMimeContentType *ct;
-	char		*text;
+	const char	*text;
 
 	(void)parent;
 	if (!GMIME_IS_TEXT_PART(part) ||
 	    g_mime_part_is_attachment(GMIME_PART(part)))
 		return;
 	ct = g_mime_object_get_content_type(part);
-	if ((text = g_mime_text_part_get_text(GMIME_TEXT_PART(part))) == NULL)
+	if ((text = an_mime_part_text(part)) == NULL)
 		return;
 	if (ct != NULL && g_mime_content_type_is_type(ct, "text", "html"))
 		html_text(acc->html, text, strlen(text));
@@ -350,7 +350,6 @@ mime_part(GMimeObject *parent, GMimeObject *part, gpointer arg)
 		(void)buf_addstr(acc->plain, text);
 		(void)buf_addc(acc->plain, '\n');
 	}
-	g_free(text);
 }
 
 /*

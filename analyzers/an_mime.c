@@ -47,3 +47,24 @@ an_mime(struct an_ctx *ctx)
 	ctx->mime = m;
 	return m;
 }
+
+/*
+ * an_mime_part_text -- the decoded text (UTF-8) of text part part, exactly
+ * what g_mime_text_part_get_text() returns, made once per part: the
+ * campaign analyzer and the relay-test classifier both want it, and each
+ * call converts the charset anew. The string is kept on the part and freed
+ * with it; the caller must not free it. NULL if GMime gives none.
+ */
+const char *
+an_mime_part_text(void *part)
+{
+	static GQuark	 key;
+	char		*s;
+
+	if (key == 0)
+		key = g_quark_from_static_string("relaytrap-decoded-text");
+	if ((s = g_object_get_qdata(G_OBJECT(part), key)) == NULL &&
+	    (s = g_mime_text_part_get_text(GMIME_TEXT_PART(part))) != NULL)
+		g_object_set_qdata_full(G_OBJECT(part), key, s, g_free);
+	return s;
+}

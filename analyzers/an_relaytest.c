@@ -30,7 +30,9 @@
 
 #include <gmime/gmime.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
+#include "an.h"
 #include "an_encode.h"
 #include "an_relaytest.h"
 #include "an_state.h"
@@ -491,15 +493,13 @@ static void
 collect_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 {
 	struct rt_text	*t = data;
-	char		*s;
+	const char	*s;
 
 	(void)parent;
 	if (GMIME_IS_TEXT_PART(part)) {
-		s = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
-		if (s != NULL) {
+		if ((s = an_mime_part_text(part)) != NULL) {
 			gs_add(t->body, s, strlen(s));
 			gs_add(t->body, "\n", 1);
-			g_free(s);
 		}
 		if (g_mime_part_is_attachment(GMIME_PART(part)))
 			t->nattach++;
@@ -765,34 +765,45 @@ client_keys(const char *client, char *net, size_t netlen)
 static char *
 cluster_hash(const struct rt_text *t)
 {
-	GChecksum	*ck = g_checksum_new(G_CHECKSUM_SHA256);
+	static const char hexd[] = "0123456789abcdef";
 	const GString	*parts[2] = { t->subject, t->body };
-	guchar		*norm, c;
+	unsigned char	 md[EVP_MAX_MD_SIZE], c, *norm;
+	unsigned int	 mdlen = 0, j;
 	char		*ret;
 	size_t		 i, k, n = 0;
 	bool		 ws = true;
 
-	/* lower case, runs of white space as one space: then one update */
-	/* each part grows by at most one byte: a space before its first word */
+	/*
+	 * Lower case, runs of white space as one space: then one digest.
+	 * ASCII only, as isspace() and tolower() are in the C locale this
+	 * program runs in (it never calls setlocale()).
+	 * Each part grows by at most one byte: a space before its first word.
+	 */
 	norm = xmalloc(t->subject->len + t->body->len + 2);
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < parts[k]->len; i++) {
-			c = (guchar)parts[k]->str[i];
-			if (isspace(c)) {
+			c = (unsigned char)parts[k]->str[i];
+			if (c == ' ' || (c >= '\t' && c <= '\r')) {
 				ws = true;
 				continue;
 			}
 			if (ws)
 				norm[n++] = ' ';
 			ws = false;
-			norm[n++] = (guchar)tolower(c);
+			norm[n++] = c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 		}
 		ws = true;
 	}
-	g_checksum_update(ck, norm, (gssize)n);
+	if (EVP_Digest(norm, n, md, &mdlen, EVP_sha256(), NULL) != 1)
+		fatalx("relaytest: EVP_Digest failed");
 	free(norm);
-	xasprintf(&ret, "sha256:%s", g_checksum_get_string(ck));
-	g_checksum_free(ck);
+	ret = xmalloc(sizeof("sha256:") + 2 * (size_t)mdlen);
+	memcpy(ret, "sha256:", 7);
+	for (j = 0; j < mdlen; j++) {
+		ret[7 + 2 * j] = hexd[md[j] >> 4];
+		ret[8 + 2 * j] = hexd[md[j] & 15];
+	}
+	ret[7 + 2 * mdlen] = '\0';
 	return ret;
 }
 

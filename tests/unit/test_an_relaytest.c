@@ -474,6 +474,10 @@ main(void)
 	j = json_object_get(v.json, "cluster");
 	ok(json_is_string(j) && strncmp(json_string_value(j), "sha256:", 7)
 	    == 0, "cluster id in json");
+	/* SHA-256 of subject and body, lower case, white space runs as one
+	 * space, each part after a space: " 198.51.100.25 run test" */
+	is_str(json_string_value(j), "sha256:0dfd91dd83cf81d0180d6988f572e0ea4d1ed4bc60c510737a4b0ef95bdb2f37", "cluster id is the digest of "
+	    "the normalised text");
 	an_rt_verdict_free(&v);
 	json_decref(env);
 
