@@ -23,7 +23,9 @@
  * segment's previous use. Each record counts against its segment until
  * the committer reports it in new/ (queue_journal_release); a segment that
  * is no longer written and holds no outstanding record is invalidated
- * (its first header zeroed and synced) and becomes a spare.
+ * (its first header zeroed and synced) and becomes a spare. The retirer
+ * thread does that (queue_jretirer), so that the writer never waits for
+ * the syncfs() it takes; one syncfs() serves every segment queued by then.
  *
  * One thread writes (queue_journal_write); any thread releases. The
  * segment table is protected by one mutex; writing happens outside it.
@@ -77,6 +79,7 @@ struct queue_jseg {
 	uint64_t		 seq;
 	size_t			 off;		/* next write */
 	size_t			 outstanding;	/* records not yet in new/ */
+	bool			 rqueued;	/* for the retirer thread */
 };
 
 struct queue_journal {
@@ -89,6 +92,13 @@ struct queue_journal {
 	unsigned char		*wbuf;		/* writer's batch buffer */
 	size_t			 wcap;
 	bool			 short_logged;	/* no segment: said once */
+	pthread_t		 rthread;	/* the retirer (queue_jretirer) */
+	pthread_cond_t		 rcond;		/* work for it, or stop */
+	pthread_cond_t		 rdone;		/* it finished a round */
+	size_t			 rpending;	/* segments queued for it */
+	bool			 rbusy;		/* it is retiring some now */
+	bool			 rrun;		/* it was started */
+	bool			 rstop;
 	uint64_t		 nwrites;	/* test counters */
 	uint64_t		 nretired;
 	uint64_t		 nsyncfs;
@@ -98,6 +108,9 @@ _Static_assert(sizeof(struct queue_jhdr) == 72, "journal header layout");
 
 static int	 queue_jseg_create(struct queue_journal *j, struct queue_jseg *s);
 static void	 queue_jseg_retire(struct queue_journal *j, struct queue_jseg *s);
+static void	 queue_jseg_retire_async(struct queue_journal *j,
+		    struct queue_jseg *s);
+static void	*queue_jretirer(void *arg);
 
 static void
 queue_jsum(const struct queue_jhdr *h, const void *env, size_t envlen,
@@ -278,6 +291,10 @@ queue_journal_open(struct queue *q, queue_jrec_cb cb, void *arg)
 			j->segs[i].state = QUEUE_JS_RETIRING;
 			queue_jseg_retire(j, &j->segs[i]);
 		}
+	pthread_cond_init(&j->rcond, NULL);
+	pthread_cond_init(&j->rdone, NULL);
+	/* without the thread, segments are retired by whoever frees them */
+	j->rrun = pthread_create(&j->rthread, NULL, queue_jretirer, j) == 0;
 	return j;
 }
 
@@ -317,38 +334,108 @@ fail:
 }
 
 /*
- * Retire s (state RETIRING, set by the caller under the mutex): its
+ * Retire segments v[0..n-1] (state RETIRING, set under the mutex): their
  * records were moved into the spool without syncs of their own, so first
- * make the whole spool durable (syncfs), then zero the first header so
- * that a restart does not replay them, and make s a spare. Without the
- * mutex held.
+ * make the whole spool durable (one syncfs for all of them), then zero
+ * each one's first header so that a restart does not replay them, and make
+ * it a spare. Without the mutex held.
  */
 static void
-queue_jseg_retire(struct queue_journal *j, struct queue_jseg *s)
+queue_jseg_retire_many(struct queue_journal *j, struct queue_jseg **v,
+    size_t n)
 {
 	static const struct queue_jhdr zero;
+	size_t	 i;
 
+	if (n == 0)
+		return;
 	if (syncfs(j->q->rootfd) == -1) {
 		/* keep the records: a restart moves them again */
-		log_warn("queue: syncfs %s; journal/seg%d stays in use",
-		    j->q->path, s->idx);
+		log_warn("queue: syncfs %s; %zu journal segment(s) stay in use",
+		    j->q->path, n);
 		pthread_mutex_lock(&j->mtx);
-		s->state = QUEUE_JS_FULL;
-		s->outstanding = 0;
+		for (i = 0; i < n; i++) {
+			v[i]->state = QUEUE_JS_FULL;
+			v[i]->outstanding = 0;
+		}
 		pthread_mutex_unlock(&j->mtx);
 		return;
 	}
-	if (pwrite(s->fd, &zero, sizeof(zero), 0) != sizeof(zero) ||
-	    fdatasync(s->fd) == -1)
-		log_warn("queue: cannot invalidate journal/seg%d of %s; a "
-		    "restart may move its records into new/ again", s->idx,
-		    j->q->path);
+	for (i = 0; i < n; i++)
+		if (pwrite(v[i]->fd, &zero, sizeof(zero), 0) != sizeof(zero) ||
+		    fdatasync(v[i]->fd) == -1)
+			log_warn("queue: cannot invalidate journal/seg%d of %s; "
+			    "a restart may move its records into new/ again",
+			    v[i]->idx, j->q->path);
 	pthread_mutex_lock(&j->mtx);
-	s->state = QUEUE_JS_SPARE;
-	s->off = 0;
-	j->nretired++;
+	for (i = 0; i < n; i++) {
+		v[i]->state = QUEUE_JS_SPARE;
+		v[i]->off = 0;
+		j->nretired++;
+	}
 	j->nsyncfs++;
 	pthread_mutex_unlock(&j->mtx);
+}
+
+/* retire s now, in this thread (see queue_jseg_retire_many) */
+static void
+queue_jseg_retire(struct queue_journal *j, struct queue_jseg *s)
+{
+	queue_jseg_retire_many(j, &s, 1);
+}
+
+/*
+ * Hand s (state RETIRING, set by the caller under the mutex) to the
+ * retirer thread, so that the journal's writer does not wait for the
+ * syncfs() (tens of milliseconds under load) before its next batch.
+ * Without the mutex held.
+ */
+static void
+queue_jseg_retire_async(struct queue_journal *j, struct queue_jseg *s)
+{
+	if (!j->rrun) {
+		queue_jseg_retire(j, s);
+		return;
+	}
+	pthread_mutex_lock(&j->mtx);
+	s->rqueued = true;
+	j->rpending++;
+	pthread_cond_signal(&j->rcond);
+	pthread_mutex_unlock(&j->mtx);
+}
+
+/*
+ * The retirer thread: retires the segments queued for it, all of those
+ * queued meanwhile with one syncfs(), until told to stop with none left.
+ */
+static void *
+queue_jretirer(void *arg)
+{
+	struct queue_journal *j = arg;
+	struct queue_jseg *v[QUEUE_JSEG_MAX];
+	size_t	 i, n;
+
+	pthread_mutex_lock(&j->mtx);
+	for (;;) {
+		while (j->rpending == 0 && !j->rstop)
+			pthread_cond_wait(&j->rcond, &j->mtx);
+		if (j->rpending == 0)
+			break;		/* told to stop, nothing left */
+		for (i = 0, n = 0; i < QUEUE_JSEG_MAX; i++)
+			if (j->segs[i].rqueued) {
+				j->segs[i].rqueued = false;
+				v[n++] = &j->segs[i];
+			}
+		j->rpending = 0;
+		j->rbusy = true;
+		pthread_mutex_unlock(&j->mtx);
+		queue_jseg_retire_many(j, v, n);
+		pthread_mutex_lock(&j->mtx);
+		j->rbusy = false;
+		pthread_cond_broadcast(&j->rdone);
+	}
+	pthread_mutex_unlock(&j->mtx);
+	return NULL;
 }
 
 /*
@@ -379,7 +466,7 @@ queue_jseg_pick(struct queue_journal *j, size_t len)
 		if (full->outstanding == 0) {
 			full->state = QUEUE_JS_RETIRING;
 			pthread_mutex_unlock(&j->mtx);
-			queue_jseg_retire(j, full);
+			queue_jseg_retire_async(j, full);
 			pthread_mutex_lock(&j->mtx);
 		}
 	}
@@ -505,7 +592,7 @@ fail:
 			s->state = QUEUE_JS_RETIRING;
 		pthread_mutex_unlock(&j->mtx);
 		if (s->state == QUEUE_JS_RETIRING)
-			queue_jseg_retire(j, s);
+			queue_jseg_retire_async(j, s);
 		errno = saved;
 		return -1;
 	}
@@ -532,7 +619,7 @@ queue_journal_release(struct queue_journal *j, struct queue_jseg *s)
 	}
 	pthread_mutex_unlock(&j->mtx);
 	if (retire)
-		queue_jseg_retire(j, s);
+		queue_jseg_retire_async(j, s);
 }
 
 /*
@@ -549,6 +636,9 @@ queue_journal_checkpoint(struct queue_journal *j)
 	if (j == NULL)
 		return 0;
 	pthread_mutex_lock(&j->mtx);
+	/* what the retirer thread has in hand is done first */
+	while (j->rpending > 0 || j->rbusy)
+		pthread_cond_wait(&j->rdone, &j->mtx);
 	for (i = 0; i < QUEUE_JSEG_MAX; i++)
 		if ((j->segs[i].state == QUEUE_JS_CURRENT ||
 		    j->segs[i].state == QUEUE_JS_FULL) &&
@@ -558,9 +648,7 @@ queue_journal_checkpoint(struct queue_journal *j)
 		}
 	j->cur = NULL;
 	pthread_mutex_unlock(&j->mtx);
-	/* the first retire syncs the file system; the others find it clean */
-	for (i = 0; i < n; i++)
-		queue_jseg_retire(j, ret[i]);
+	queue_jseg_retire_many(j, ret, n);
 	return (int)n;
 }
 
@@ -575,6 +663,16 @@ queue_journal_close(struct queue_journal *j)
 
 	if (j == NULL)
 		return;
+	if (j->rrun) {
+		/* it retires what is queued, then ends */
+		pthread_mutex_lock(&j->mtx);
+		j->rstop = true;
+		pthread_cond_signal(&j->rcond);
+		pthread_mutex_unlock(&j->mtx);
+		pthread_join(j->rthread, NULL);
+		pthread_cond_destroy(&j->rcond);
+		pthread_cond_destroy(&j->rdone);
+	}
 	for (i = 0; i < QUEUE_JSEG_MAX; i++)
 		if (j->segs[i].fd != -1)
 			close(j->segs[i].fd);

@@ -627,6 +627,55 @@ test_journal(void)
  * (nothing accepted is lost), wait there, and reach new/ once space
  * returns; with every segment full the commit fails with ENOSPC.
  */
+/*
+ * A full segment whose records are all in new/ is retired (syncfs, first
+ * header zeroed) by the retirer thread while the committer goes on, not
+ * only at a clean stop.
+ */
+static void
+test_journal_retire(void)
+{
+	struct queue	*q = spool("retire");
+	struct queue_committer *c;
+	struct done_log	 d;
+	unsigned char	 hdr[4];
+	uint64_t	 jw = 0, jr = 0, js = 0;
+	long long	 end;
+	size_t		 blen = 64 * 1024;
+	char		*text;
+	int		 i, n = 100, fd;
+
+	memset(&d, 0, sizeof(d));
+	c = committer(q, &d);
+	if ((text = malloc(blen)) == NULL)
+		return;
+	memset(text, 'x', blen);
+	memcpy(text, "Subject: big\r\n\r\n", 17);
+	memcpy(text + blen - 2, "\r\n", 2);
+	/* 100 records of 64 KB: more than one 4 MiB segment */
+	for (i = 0; i < n; i++)
+		queue_committer_submit(c, make_msg(q, text, blen), on_done, &d);
+	ok(wait_done(c, &d, n) == 0 && d.nerr == 0 && wait_stored(c, &d, n) ==
+	    0, "%d messages of 64 KB acknowledged and in new/", n);
+	end = tu_now_ms() + DEADLINE_MS;
+	do {
+		queue_journal_counters(queue_committer_journal(c), &jw, &jr,
+		    &js);
+	} while (jr == 0 && tu_now_ms() < end && poll(NULL, 0, 5) == 0);
+	ok(jr >= 1 && js >= 1, "the full segment retired while running "
+	    "(%llu retired, %llu syncfs)", (unsigned long long)jr,
+	    (unsigned long long)js);
+	fd = openat(queue_rootfd(q), "journal/seg0", O_RDONLY);
+	ok(fd != -1 && pread(fd, hdr, 4, 0) == 4 && memcmp(hdr, "RTJ1", 4) !=
+	    0, "its first header is zeroed");
+	if (fd != -1)
+		close(fd);
+	queue_committer_free(c);
+	is_int(count_found(q, &d, 0, n), n, "all %d in new/ after the stop", n);
+	free(text);
+	queue_close(q);
+}
+
 static void
 test_journal_full_disk(void)
 {
@@ -710,6 +759,7 @@ main(void)
 	test_fallback();
 	test_failures();
 	test_journal();
+	test_journal_retire();
 	test_journal_full_disk();
 	tu_rm_tree(topdir);
 	return tap_done();
