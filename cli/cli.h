@@ -76,6 +76,7 @@ void	 cli_puts(FILE *fp, const char *s);
 void	 cli_analysis_print(FILE *fp, const json_t *an);
 json_t	*cli_msg_json(const struct queue_index_msg *m);
 void	 cli_msg_line(FILE *fp, const struct queue_index_msg *m);
+void	 cli_fmt_time(int64_t t, char *buf, size_t len);
 void	 cli_json_line(FILE *fp, json_t *j);
 void	 cli_envelope_print(FILE *fp, json_t *env);
 void	 cli_transcript_print(FILE *fp, json_t *rec);

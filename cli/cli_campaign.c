@@ -58,17 +58,6 @@ camp_open(struct cli *c, struct an_cstore **st)
 	return rc;
 }
 
-static void
-fmt_time(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t	 tt = (time_t)t;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		strlcpy(buf, "-", len);
-}
-
 static int
 source_json(const struct an_camp_source *s, void *arg)
 {
@@ -86,8 +75,8 @@ source_line(const struct an_camp_source *s, void *arg)
 	char	 first[32], last[32];
 
 	(void)arg;
-	fmt_time(s->first, first, sizeof(first));
-	fmt_time(s->last, last, sizeof(last));
+	cli_fmt_time(s->first, first, sizeof(first));
+	cli_fmt_time(s->last, last, sizeof(last));
 	printf("  %8lld %-20s %-20s ", (long long)s->count, first, last);
 	cli_puts(stdout, s->addr);
 	putchar('\n');
@@ -129,8 +118,8 @@ camp_one(const struct an_camp *cp, void *arg)
 		cli_json_line(stdout, j);
 		return ferror(stdout) ? 1 : 0;
 	}
-	fmt_time(cp->first, first, sizeof(first));
-	fmt_time(cp->last, last, sizeof(last));
+	cli_fmt_time(cp->first, first, sizeof(first));
+	cli_fmt_time(cp->last, last, sizeof(last));
 	if (o->top == CLI_CAMP_TOP_SHOW) {
 		printf("%-9s %s\n%-9s %lld\n%-9s %s\n%-9s %s\n%-9s %lld\n",
 		    "campaign:", cp->id, "count:", (long long)cp->count,

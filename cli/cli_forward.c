@@ -111,17 +111,6 @@ open_state(struct cli *c, bool create, struct an_state **st, char **path)
 	return CLI_OK;
 }
 
-static void
-fmt_time(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t	 tt = (time_t)t;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		strlcpy(buf, "-", len);
-}
-
 /* ---- dropbox ---------------------------------------------------- */
 
 static int
@@ -137,7 +126,7 @@ dropbox_one(const struct an_dropbox *d, void *arg)
 		    "added", (json_int_t)d->added,
 		    "hits", (json_int_t)d->hits));
 	} else {
-		fmt_time(d->added, when, sizeof(when));
+		cli_fmt_time(d->added, when, sizeof(when));
 		printf("%-8s %-20s %6lld ", an_state_dropbox_source_name(
 		    d->source), when, (long long)d->hits);
 		cli_puts(stdout, d->addr);
@@ -514,7 +503,7 @@ forward_one(const struct fwd_item *it, void *arg)
 		    "reply", jsu_str(it->last_reply)));
 		return ferror(stdout) ? 1 : 0;
 	}
-	fmt_time(it->state == FWD_Q_PENDING ? it->next : 0, when,
+	cli_fmt_time(it->state == FWD_Q_PENDING ? it->next : 0, when,
 	    sizeof(when));
 	printf("%s %-9s %3d %-20s ", it->msgid, fwd_qstate_name(it->state),
 	    it->attempts, when);

@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli.h"
+#include "compat.h"
 
 /*
  * cli_puts -- write s to fp with C0/C1 controls shown as \xNN or \u00NN.
@@ -85,6 +87,21 @@ cli_msg_json(const struct queue_index_msg *m)
 	    m->auth_count));
 	json_object_set_new(o, "session", json_string(m->session));
 	return o;
+}
+
+/*
+ * cli_fmt_time -- Unix time t as "YYYY-MM-DDTHH:MM:SSZ" (UTC) in buf, or
+ * "-" when t is not set (0 or less).
+ */
+void
+cli_fmt_time(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t	 tt = (time_t)t;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		strlcpy(buf, "-", len);
 }
 
 /*
