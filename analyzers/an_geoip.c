@@ -253,21 +253,34 @@ geoip_sockaddr(const struct geoip_addr *a, struct sockaddr_storage *ss)
 	}
 }
 
+/*
+ * The value at path in *d; false if there is none. A lookup error other
+ * than "no such path" is kept in *err (the first one only).
+ */
+static bool
+geoip_get(MMDB_entry_s *e, int *err, const char *const *path,
+    MMDB_entry_data_s *d)
+{
+	int	 status;
+
+	status = MMDB_aget_value(e, d, path);
+	if (status != MMDB_SUCCESS) {
+		if (status != MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR &&
+		    *err == MMDB_SUCCESS)
+			*err = status;
+		return false;
+	}
+	return d->has_data;
+}
+
 /* string at path, NULL if absent or not a string */
 static json_t *
 geoip_get_str(MMDB_entry_s *e, int *err, const char *const *path)
 {
 	MMDB_entry_data_s	 d;
-	int			 status;
 
-	status = MMDB_aget_value(e, &d, path);
-	if (status != MMDB_SUCCESS) {
-		if (status != MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR &&
-		    *err == MMDB_SUCCESS)
-			*err = status;
-		return NULL;
-	}
-	if (!d.has_data || d.type != MMDB_DATA_TYPE_UTF8_STRING)
+	if (!geoip_get(e, err, path, &d) ||
+	    d.type != MMDB_DATA_TYPE_UTF8_STRING)
 		return NULL;
 	/* not NUL-terminated; bytes are the database's, maybe not UTF-8 */
 	return jsu_bytes(d.utf8_string, d.data_size < AN_GEOIP_STR_MAX ?
@@ -278,16 +291,8 @@ static json_t *
 geoip_get_uint(MMDB_entry_s *e, int *err, const char *const *path)
 {
 	MMDB_entry_data_s	 d;
-	int			 status;
 
-	status = MMDB_aget_value(e, &d, path);
-	if (status != MMDB_SUCCESS) {
-		if (status != MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR &&
-		    *err == MMDB_SUCCESS)
-			*err = status;
-		return NULL;
-	}
-	if (!d.has_data)
+	if (!geoip_get(e, err, path, &d))
 		return NULL;
 	switch (d.type) {
 	case MMDB_DATA_TYPE_UINT16:
