@@ -32,6 +32,7 @@
 #include "compat.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "mix64.h"
 #include "xmalloc.h"
 
 #define CAMP_RCPT_MAX	100	/* recipients whose names are blanked */
@@ -184,15 +185,6 @@ an_campaign_normalise(const char *text, size_t len, const char *const *rcpt,
 	ret = xstrdup(b->data);
 	buf_free(b);
 	return ret;
-}
-
-static uint64_t
-mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
 }
 
 /*

@@ -23,6 +23,7 @@
 
 #include "persona.h"
 #include "persona_int.h"
+#include "mix64.h"
 
 #define PERSONA_SUBST_MAX	200	/* bytes of one client-given value */
 #define PERSONA_HOST_MAX	255	/* bytes of one of our own values */
@@ -52,7 +53,6 @@ static void	 expand(const struct persona *, const char *,
 		    const struct persona_vars *, struct pbuf *);
 static size_t	 wire(const char *, size_t, char *, size_t);
 static bool	 valid_m(enum persona_msg);
-static uint64_t	 mix64(uint64_t);
 static int	 dfa_step(int, char);
 #define DFA_MEMO_LEN	32
 static uint64_t	 dfa_count(const char *, size_t, int);
@@ -684,16 +684,6 @@ wire(const char *text, size_t len, char *out, size_t outsz)
 /* ------------------------------------------------------------------ */
 /* Queue ids								*/
 /* ------------------------------------------------------------------ */
-
-/* splitmix64 finaliser: the "random-looking" parts of the ids */
-static uint64_t
-mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
 
 /*
  * A three-state automaton that recognises "530": state 0 (nothing), 1

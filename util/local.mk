@@ -7,5 +7,6 @@ util_libutil_a_SOURCES = \
 	util/evlog.c util/evlog.h \
 	util/jsonutil.c util/jsonutil.h \
 	util/log.c util/log.h \
+	util/mix64.h \
 	util/privsep.c util/privsep.h \
 	util/xmalloc.c util/xmalloc.h
