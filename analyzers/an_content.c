@@ -559,9 +559,7 @@ ct_attachment(struct ct_walk *w, GMimePart *part)
 	len = ba != NULL ? ba->len : 0;
 	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
 		fatalx("content: EVP_Digest failed");
-	for (i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[2 * mdlen] = '\0';
+	hexencode(md, mdlen, hex);
 	ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
 	mt = ct != NULL ? g_mime_content_type_get_mime_type(ct) : NULL;
 	if (mt != NULL)

@@ -765,10 +765,9 @@ client_keys(const char *client, char *net, size_t netlen)
 static char *
 cluster_hash(const struct rt_text *t)
 {
-	static const char hexd[] = "0123456789abcdef";
 	const GString	*parts[2] = { t->subject, t->body };
 	unsigned char	 md[EVP_MAX_MD_SIZE], c, *norm;
-	unsigned int	 mdlen = 0, j;
+	unsigned int	 mdlen = 0;
 	char		*ret;
 	size_t		 i, k, n = 0;
 	bool		 ws = true;
@@ -799,11 +798,7 @@ cluster_hash(const struct rt_text *t)
 	free(norm);
 	ret = xmalloc(sizeof("sha256:") + 2 * (size_t)mdlen);
 	memcpy(ret, "sha256:", 7);
-	for (j = 0; j < mdlen; j++) {
-		ret[7 + 2 * j] = hexd[md[j] >> 4];
-		ret[8 + 2 * j] = hexd[md[j] & 15];
-	}
-	ret[7 + 2 * mdlen] = '\0';
+	hexencode(md, mdlen, ret + 7);
 	return ret;
 }
 

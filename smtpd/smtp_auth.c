@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "compat.h"
 #include "smtp_auth.h"
 
 #define CRAM_DIGEST_LEN	32	/* hex of a 16-byte HMAC-MD5 */
@@ -241,10 +242,9 @@ bool
 smtp_auth_cram_check(const char *challenge, const struct smtp_auth_cred *c,
     const char *password)
 {
-	static const char hexd[] = "0123456789abcdef";
 	unsigned char	 mac[EVP_MAX_MD_SIZE];
 	unsigned int	 maclen = 0, i;
-	char		 want[CRAM_DIGEST_LEN], got[CRAM_DIGEST_LEN];
+	char		 want[CRAM_DIGEST_LEN + 1], got[CRAM_DIGEST_LEN];
 
 	if (c->mech != SMTP_AUTH_CRAM_MD5 || c->digest_len != CRAM_DIGEST_LEN)
 		return false;
@@ -252,10 +252,7 @@ smtp_auth_cram_check(const char *challenge, const struct smtp_auth_cred *c,
 	    (const unsigned char *)challenge, strlen(challenge), mac,
 	    &maclen) == NULL || maclen * 2 != CRAM_DIGEST_LEN)
 		return false;
-	for (i = 0; i < maclen; i++) {
-		want[2 * i] = hexd[mac[i] >> 4];
-		want[2 * i + 1] = hexd[mac[i] & 0x0f];
-	}
+	hexencode(mac, maclen, want);
 	for (i = 0; i < CRAM_DIGEST_LEN; i++) {
 		char h = c->digest[i];
 

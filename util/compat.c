@@ -96,3 +96,20 @@ bsnprintf(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return n >= 0 && (size_t)n < size;
 }
+
+/*
+ * hexencode -- in[0..n) as 2n lowercase hex digits and a NUL in out, which
+ * holds 2n + 1 bytes (digests for ids and comparisons).
+ */
+void
+hexencode(const unsigned char *in, size_t n, char *out)
+{
+	static const char hexd[] = "0123456789abcdef";
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hexd[in[i] >> 4];
+		out[2 * i + 1] = hexd[in[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}

@@ -1,6 +1,6 @@
 /*
  * compat.h -- BSD functions glibc 2.36 lacks: strlcpy, strlcat, strtonum;
- * and bsnprintf (OpenSMTPD), snprintf with a truncation check.
+ * and bsnprintf (OpenSMTPD), snprintf with a truncation check; hexencode.
  */
 #ifndef RT_COMPAT_H
 #define RT_COMPAT_H
@@ -20,5 +20,6 @@ long long	 strtonum(const char *s, long long min, long long max,
 #endif
 bool		 bsnprintf(char *buf, size_t size, const char *fmt, ...)
 		    __attribute__((__format__(printf, 3, 4)));
+void		 hexencode(const unsigned char *in, size_t n, char *out);
 
 #endif
