@@ -682,17 +682,21 @@ queue_journal_close(struct queue_journal *j)
 	free(j);
 }
 
+struct queue_junmoved {
+	struct queue	*q;
+	size_t		 n;
+};
+
 static int
 queue_junmoved_cb(void *arg, struct queue_jseg *s, int kind, const char *id,
     const char *env, size_t envlen, const void *msg, size_t msglen)
 {
-	struct queue	*q = ((void **)arg)[0];
-	size_t		*n = ((void **)arg)[1];
+	struct queue_junmoved *u = arg;
 	struct queue_entry e;
 
-	if (kind == QUEUE_JK_MESSAGE && queue_find(q, id, &e) == -1 &&
+	if (kind == QUEUE_JK_MESSAGE && queue_find(u->q, id, &e) == -1 &&
 	    errno == ENOENT)
-		(*n)++;
+		u->n++;
 	return 0;
 }
 
@@ -708,7 +712,7 @@ queue_junmoved_cb(void *arg, struct queue_jseg *s, int kind, const char *id,
 int
 queue_journal_unmoved(struct queue *q, size_t *nmsg)
 {
-	void		*arg[2] = { q, nmsg };
+	struct queue_junmoved u = { q, 0 };
 	unsigned char	*img;
 	char		 name[16];
 	struct stat	 st;
@@ -733,12 +737,13 @@ queue_journal_unmoved(struct queue *q, size_t *nmsg)
 		    (img = mmap(NULL, QUEUE_JSEG_SIZE, PROT_READ, MAP_PRIVATE,
 		    fd, 0)) != MAP_FAILED) {
 			(void)queue_jseg_scan(img, QUEUE_JSEG_SIZE,
-			    queue_junmoved_cb, arg, NULL, &nrec);
+			    queue_junmoved_cb, &u, NULL, &nrec);
 			(void)munmap(img, QUEUE_JSEG_SIZE);
 		}
 		close(fd);
 	}
 	close(dfd);
+	*nmsg = u.n;
 	return 0;
 }
 
