@@ -50,6 +50,8 @@ static void		 ct_textbytes(struct ct_walk *, const char *,
 			    const unsigned char *, size_t);
 static void		 ct_attachment(struct ct_walk *, GMimePart *);
 static GByteArray	*ct_decode(GMimePart *, GMimeStream **);
+static size_t		 ct_copy_utf8(struct ct_walk *,
+			    const unsigned char *, size_t);
 static size_t		 ct_convert(struct ct_walk *, const char *,
 			    const unsigned char *, size_t);
 static char		*ct_save(const char *, const char *,
@@ -96,11 +98,18 @@ ct_fini(void *state)
 static bool
 ct_memcasemem(const unsigned char *p, size_t n, const char *s)
 {
-	size_t	 sl = strlen(s), i;
+	size_t	 sl = strlen(s), i, j;
+	int	 c0 = g_ascii_tolower(s[0]);
 
-	for (i = 0; i + sl <= n; i++)
-		if (strncasecmp((const char *)p + i, s, sl) == 0)
+	for (i = 0; i + sl <= n; i++) {
+		if (g_ascii_tolower(p[i]) != c0)
+			continue;
+		for (j = 1; j < sl && g_ascii_tolower(p[i + j]) ==
+		    g_ascii_tolower(s[j]); j++)
+			;
+		if (j == sl)
 			return true;
+	}
 	return false;
 }
 
@@ -387,6 +396,32 @@ ct_decode(GMimePart *part, GMimeStream **st)
 }
 
 /*
+ * ct_copy_utf8 - append valid UTF-8 in[0..n) to the text buffer as it is,
+ * up to AN_CT_TEXT_MAX and never splitting a character: what iconv from
+ * UTF-8 to UTF-8 gives, without opening a converter for it (most parts).
+ * Returns the bytes appended.
+ */
+static size_t
+ct_copy_utf8(struct ct_walk *w, const unsigned char *in, size_t n)
+{
+	size_t	 room = AN_CT_TEXT_MAX - w->textlen;
+
+	if (room < 8) {
+		w->truncated = true;
+		return 0;
+	}
+	if (n > room) {
+		w->truncated = true;
+		n = room;
+		while (n > 0 && (in[n] & 0xc0) == 0x80)
+			n--;		/* in[n] continues a character */
+	}
+	memcpy(w->text + w->textlen, in, n);
+	w->textlen += n;
+	return n;
+}
+
+/*
  * ct_convert - append in[0..n) in charset cs (NULL: undeclared) to the
  * text buffer as UTF-8, up to AN_CT_TEXT_MAX; bytes invalid in cs become
  * U+FFFD. Returns the bytes appended.
@@ -406,7 +441,7 @@ ct_convert(struct ct_walk *w, const char *cs, const unsigned char *in,
 			w->issues = true;	/* undeclared 8-bit */
 			cs = "windows-1252";
 		} else
-			cs = "UTF-8";
+			return ct_copy_utf8(w, in, n);
 	}
 	from = g_mime_charset_iconv_name(cs);
 	if ((cd = iconv_open("UTF-8", from)) == (iconv_t)-1) {

@@ -576,6 +576,55 @@ all_one(const char *path, const struct stat *sb, int type, struct FTW *f)
 }
 
 /* every fixture message: a result that serializes; the time it takes */
+/*
+ * The text buffer's limit (AN_CT_TEXT_MAX) falls inside a three-byte
+ * character: the character is left out whole, as iconv does, for UTF-8
+ * declared, undeclared, and converted from windows-1252. The part's line
+ * break then still fits; a split character would fill the buffer.
+ */
+static void
+test_text_limit(struct conf *c)
+{
+	static const char *const heads[] = {
+		"Content-Type: text/plain; charset=utf-8\r\n",
+		"",
+		"Content-Type: text/plain; charset=windows-1252\r\n",
+	};
+	char	*msg;
+	size_t	 n, i, k, len;
+	json_t	*r;
+
+	for (k = 0; k < 3; k++) {
+		/* "ab", then 90,000 euro signs: 270,002 bytes of UTF-8 */
+		n = 90000;
+		msg = xmalloc(512 + 3 * n + 8);
+		len = (size_t)snprintf(msg, 512, "From: a@example.com\r\n"
+		    "Subject: limit\r\nMIME-Version: 1.0\r\n%s"
+		    "Content-Transfer-Encoding: 8bit\r\n\r\nab", heads[k]);
+		for (i = 0; i < n; i++) {
+			if (k == 2)
+				msg[len++] = (char)0x80;
+			else {
+				msg[len++] = (char)0xe2;
+				msg[len++] = (char)0x82;
+				msg[len++] = (char)0xac;
+			}
+		}
+		memcpy(msg + len, "\r\n", 2);
+		len += 2;
+		r = analyze_str(c, msg, len, "text at the limit");
+		/* 2 + 3 * 87,380 bytes, then the line break */
+		is_int(json_integer_value(json_object_get(r, "text_bytes")),
+		    AN_CT_TEXT_MAX - 1, "limit: the split character left out");
+		ok(json_is_true(json_object_get(r, "truncated")),
+		    "limit: truncated");
+		ok(json_is_false(json_object_get(r, "charset_issues")),
+		    "limit: no charset issues");
+		json_decref(r);
+		free(msg);
+	}
+}
+
 static void
 test_all(struct conf *c)
 {
@@ -610,6 +659,7 @@ main(int argc, char *argv[])
 	test_fixture_urls(&c);
 	test_save();
 	test_hostile(&c);
+	test_text_limit(&c);
 	test_all(&c);
 	g_mime_shutdown();
 	return tap_done();
