@@ -305,3 +305,21 @@ def read_reply(f):
         out += line
         if len(line) < 4 or line[3:4] != b"-":
             return out
+
+
+def send_proxied(host, port, src, subject, body):
+    """One message through a proxy: listener as if from client address
+    src (PROXY v1); returns the reply code to the final dot (bytes)."""
+    s = socket.create_connection((host, port), timeout=20)
+    f = s.makefile("rb")
+    s.sendall(("PROXY TCP4 %s 198.51.100.25 40000 25\r\n" % src).encode())
+    read_reply(f)
+    for c in (b"EHLO bot.example", b"MAIL FROM:<x@example.org>",
+              b"RCPT TO:<y@example.net>", b"DATA"):
+        s.sendall(c + b"\r\n")
+        read_reply(f)
+    s.sendall(("Subject: %s\r\n\r\n%s\r\n.\r\n" % (subject, body)).encode())
+    code = read_reply(f)[:3]
+    s.sendall(b"QUIT\r\n")
+    s.close()
+    return code

@@ -11,25 +11,9 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtlib import Tap, Trap, wait_for, read_reply, FIXTURES  # noqa: E402
+from rtlib import Tap, Trap, wait_for, send_proxied, FIXTURES  # noqa: E402
 
 MMDB = os.path.join(FIXTURES, "mmdb")
-
-
-def send_proxied(host, port, src, subject, body):
-    s = socket.create_connection((host, port), timeout=20)
-    f = s.makefile("rb")
-    s.sendall(("PROXY TCP4 %s 198.51.100.25 40000 25\r\n" % src).encode())
-    read_reply(f)
-    for c in (b"EHLO bot.example", b"MAIL FROM:<x@example.org>",
-              b"RCPT TO:<y@example.net>", b"DATA"):
-        s.sendall(c + b"\r\n")
-        read_reply(f)
-    s.sendall(("Subject: %s\r\n\r\n%s\r\n.\r\n" % (subject, body)).encode())
-    code = read_reply(f)[:3]
-    s.sendall(b"QUIT\r\n")
-    s.close()
-    return code
 
 
 def listed(trap, *filt):
