@@ -41,6 +41,30 @@
 #define WORKER_SCAN		60
 #define WORKER_RETENTION	3600
 
+/*
+ * The watchdog: an analysis that runs past analysis_timeout seconds
+ * (an analyzer looping on hostile input, DNS that never answers) must not
+ * stop the pipeline. SIGALRM then writes "timeout" into the message's
+ * analysis.lock and ends the worker with the signal's default action; the
+ * parent restarts the role, which finds the lock and records the message
+ * as timed out instead of analysing it again (worker_analyze).
+ */
+static volatile sig_atomic_t	 wd_fd = -1;	/* the lock being held */
+
+static void
+wd_alarm(int sig)
+{
+	static const char msg[] = "timeout\n";
+
+	if (wd_fd != -1)
+		(void)!write(wd_fd, msg, sizeof(msg) - 1);
+	raise(sig);		/* SA_RESETHAND: now the default action */
+}
+
+struct worker;
+static void	 wd_arm(struct worker *, const struct queue_entry *);
+static void	 wd_disarm(void);
+
 struct worker {
 	struct event_base	*base;
 	struct conf		*conf;
@@ -57,6 +81,35 @@ struct worker {
 	char			 (*ids)[QUEUE_ID_LEN + 2]; /* kind + id */
 	size_t			 nids;
 };
+
+/* start the watchdog on message e's analysis (its lock must exist) */
+static void
+wd_arm(struct worker *w, const struct queue_entry *e)
+{
+	int	 fd;
+
+	if (w->conf->analysis_timeout <= 0)
+		return;
+	if ((fd = queue_open_file(w->q, e, "analysis.lock", O_WRONLY)) ==
+	    -1) {
+		log_warn("%s worker: analysis.lock (no watchdog)", e->id);
+		return;
+	}
+	wd_fd = fd;
+	alarm((unsigned)w->conf->analysis_timeout);
+}
+
+/* the analysis finished in time: stop the watchdog */
+static void
+wd_disarm(void)
+{
+	int	 fd = wd_fd;
+
+	alarm(0);
+	wd_fd = -1;
+	if (fd != -1)
+		close(fd);
+}
 
 /*
  * worker_relaytest -- classify message e once (relaytest.json beside it
@@ -160,17 +213,29 @@ worker_analyze(struct worker *w, const char *id)
 	size_t	 len;
 	json_t	*env, *res, *rt;
 	void	*mime;
+	char	 lock[16];
+	ssize_t	 n;
 	int	 fd;
+	bool	 timedout;
 
 	if (queue_find(w->q, id, &e) == -1 || e.state != QUEUE_ST_NEW)
 		return;
 	if ((fd = queue_open_file(w->q, &e, "analysis.lock", O_RDONLY)) !=
 	    -1) {
+		n = read(fd, lock, sizeof(lock));
 		close(fd);
-		log_warnx("%s worker: its last analysis did not finish (the "
-		    "worker died); recorded and skipped", id);
+		timedout = n >= 7 && memcmp(lock, "timeout", 7) == 0;
+		if (timedout)
+			log_warnx("%s worker: its last analysis ran past "
+			    "analysis_timeout (%ld s) and the worker was "
+			    "stopped; recorded and skipped", id,
+			    w->conf->analysis_timeout);
+		else
+			log_warnx("%s worker: its last analysis did not "
+			    "finish (the worker died); recorded and skipped",
+			    id);
 		res = json_pack("{s:{s:i,s:s}}", "runner", "version", 1,
-		    "status", "crashed");
+		    "status", timedout ? "timeout" : "crashed");
 	} else {
 		/* against a worker that dies here, not a machine: no sync */
 		if (queue_write_file_flags(w->q, &e, "analysis.lock", "", 0,
@@ -187,6 +252,7 @@ worker_analyze(struct worker *w, const char *id)
 			json_decref(env);
 			return;
 		}
+		wd_arm(w, &e);
 		mime = NULL;
 		res = w->runner != NULL ? an_runner_run(w->runner, &e, env, msg,
 		    len, &mime) : json_object();
@@ -200,6 +266,7 @@ worker_analyze(struct worker *w, const char *id)
 			g_object_unref(mime);
 		free(msg);
 		json_decref(env);
+		wd_disarm();
 	}
 	js = json_dumps(res, JSON_COMPACT);
 	if (js == NULL || queue_write_file_flags(w->q, &e, "analysis.json", js,
@@ -364,6 +431,7 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	struct event *nev = NULL, *scan, *ret, *sterm, *sint;
 	struct timeval tscan = { WORKER_SCAN, 0 };
 	struct timeval tret = { WORKER_RETENTION, 0 };
+	struct sigaction sa;
 	char	 err[512];
 
 	memset(&w, 0, sizeof(w));
@@ -402,6 +470,12 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	event_add(scan, &tscan);
 	ret = event_new(w.base, -1, EV_PERSIST, retention_cb, &w);
 	event_add(ret, &tret);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wd_alarm;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
+		fatal("worker: sigaction SIGALRM");
 	sterm = evsignal_new(w.base, SIGTERM, stop_cb, &w);
 	sint = evsignal_new(w.base, SIGINT, stop_cb, &w);
 	evsignal_add(sterm, NULL);

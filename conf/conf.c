@@ -130,6 +130,8 @@ static const struct conf_opt conf_table[] = {
 	    CONF_DEF_ANALYZERS, 0, 0 },
 	{ "analyzer_budget", CONF_T_INT, O(analyzer_budget),
 	    CONF_DEF_ANALYZER_BUDGET, NULL, 1, 600000 },
+	{ "analysis_timeout", CONF_T_INT, O(analysis_timeout),
+	    CONF_DEF_ANALYSIS_TIMEOUT, NULL, 0, 86400 },
 	{ "geoip_db", CONF_T_LIST, O(geoip_db), 0, "{}", 0, 0 },
 	{ "attachment_dir", CONF_T_STR, O(attachment_dir), 0, "", 0, 0 },
 	{ "campaign_fuzzy_threshold", CONF_T_INT,

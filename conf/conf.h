@@ -81,6 +81,7 @@ struct conf {
 	/* analyzers (issue 4): which run, in this order */
 	struct conf_list analyzers;	/* names, analyzers/an_registry.c */
 	long		 analyzer_budget;	/* ms per analyzer per message */
+	long		 analysis_timeout;	/* s per message; 0 = none */
 	struct conf_list geoip_db;	/* .mmdb files; {} = bundled default */
 	char		*attachment_dir;	/* "" = attachments not saved */
 	long		 campaign_fuzzy_threshold;	/* ssdeep score 0-100 */

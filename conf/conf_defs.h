@@ -55,6 +55,7 @@
 /* analyzers (issue 4) */
 #define CONF_DEF_ANALYZERS	"{origin, geoip, spf, content, campaign, relaytest}"
 #define CONF_DEF_ANALYZER_BUDGET	2000	/* ms per analyzer per message */
+#define CONF_DEF_ANALYSIS_TIMEOUT	300	/* s per message, then killed */
 #define CONF_DEF_CAMPAIGN_FUZZY		80	/* ssdeep compare score */
 
 #endif

@@ -2,15 +2,19 @@
 """The analysis pipeline (issue 4): every committed message gets
 analysis.json and moves from new/ to cur/, the index follows,
 `relaytrap analyze` re-runs it with the same result, and a message whose
-analysis crashed the worker is recorded and passed over (analysis.lock)."""
+analysis crashed the worker is recorded and passed over (analysis.lock),
+as is one that ran past analysis_timeout (the watchdog)."""
 import glob
 import json
 import os
+import signal
 import smtplib
+import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtlib import Tap, Trap, wait_for  # noqa: E402
+from rtlib import Tap, Trap, send_proxied, wait_for  # noqa: E402
 
 
 def send(trap, subject):
@@ -82,6 +86,45 @@ def main():
               "the crashed analysis is recorded")
         t.ok(not os.path.exists(os.path.join(os.path.dirname(path), "analysis.lock")),
              "and its lock removed")
+
+    # watchdog: a DNS server that never answers holds the analysis past
+    # analysis_timeout; the worker is stopped and restarted, the message is
+    # recorded as timed out and moved on, and the pipeline goes on
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole.bind(("127.0.0.1", 0))
+    opts = {"resolver": '{"127.0.0.1:%d"}' % hole.getsockname()[1],
+            "analysis_timeout": "1"}
+    # a public client address (PROXY), so that the analyzers ask DNS
+    # (PTR, SPF); from loopback they have nothing to look up
+    with Trap(t, listeners=("proxy:127.0.0.1:0",), options=opts) as trap:
+        t0 = time.monotonic()
+        t.is_(send_proxied(trap.host, trap.port, "2.125.160.216", "three",
+                           "hello"), b"250", "stored")
+        files = wait_for(lambda: analysis_files(trap), 30,
+                         what="the timed-out message moved on")
+        an = json.load(open(files[0]))
+        t.is_(an.get("runner", {}).get("status"), "timeout",
+              "an analysis past analysis_timeout is recorded as timed out")
+        t.ok(time.monotonic() - t0 < 15,
+             "within about a second and the restart's backoff, not the "
+             "resolver's 4 s per lookup over every lookup")
+        t.ok(not os.path.exists(os.path.join(os.path.dirname(files[0]),
+                                             "analysis.lock")),
+             "its lock removed")
+        log = open(trap.logpath, "rb").read()
+        t.ok(b"killed by signal %d" % signal.SIGALRM in log,
+             "the parent saw the worker stopped by the watchdog")
+        t.ok(b"ran past analysis_timeout" in log,
+             "the restarted worker says why it skipped the message")
+        hole.close()    # now every lookup fails at once: nothing listens
+        t.is_(send_proxied(trap.host, trap.port, "2.125.160.216", "four",
+                           "hello"), b"250", "stored")
+        files = wait_for(lambda: (lambda f: f if len(f) == 2 else None)(
+            analysis_files(trap)), 30, what="the next message analysed")
+        done = [json.load(open(f)) for f in files]
+        st = [a["runner"]["status"] for a in done]
+        t.ok("timeout" in st and any(isinstance(x, dict) for x in st),
+             "the next message has its full analysis", st)
     t.done()
 
 

@@ -67,6 +67,8 @@ static const struct bad_case {
 	    .text = "\n\nmax_line_length = 100\n", .want = "bad.conf:3:" },
 	{ .name = "negative sessions", .text = "max_sessions = -1\n",
 	    .want = "max_sessions" },
+	{ .name = "negative analysis_timeout",
+	    .text = "analysis_timeout = -1\n", .want = "analysis_timeout" },
 	{ .name = "bad listen", .text = "listen = {\"127.0.0.1\"}\n",
 	    .want = "missing :PORT" },
 	{ .name = "bad listen v6", .text = "listen = {\"::1:25\"}\n",
@@ -130,6 +132,8 @@ main(void)
 	    "default relaytest_tiny_body");
 	is_int(c->forward_always.n + c->forward_never.n + c->known_testers.n,
 	    0, "no rules or testers by default");
+	is_int(c->analysis_timeout, CONF_DEF_ANALYSIS_TIMEOUT,
+	    "default analysis_timeout");
 	conf_free(c);
 
 	/* relay-test options */
