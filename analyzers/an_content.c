@@ -406,6 +406,8 @@ ct_copy_utf8(struct ct_walk *w, const unsigned char *in, size_t n)
 {
 	size_t	 room = AN_CT_TEXT_MAX - w->textlen;
 
+	if (n == 0)
+		return 0;	/* in may be NULL (an empty part) */
 	if (room < 8) {
 		w->truncated = true;
 		return 0;
