@@ -60,24 +60,12 @@
 #include "log.h"
 #include "xmalloc.h"
 #include "resolver.h"
+#include "resolver_int.h"
 
 #define RSV_ANS_MAX	65535		/* a TCP answer */
 
 enum rsv_kind { RSV_K_MX, RSV_K_ADDRS, RSV_K_PTR, RSV_K_TXT };
 enum rsv_jstate { RSV_J_QUEUED, RSV_J_RUNNING, RSV_J_DONE };
-
-struct rsv_rr {
-	int			 pref;		/* MX */
-	char			*str;		/* MX/PTR target, TXT text */
-	struct sockaddr_storage	 ss;		/* A, AAAA */
-};
-
-struct rsv_set {
-	enum rsv_status		 status;
-	uint32_t		 ttl;
-	size_t			 n;
-	struct rsv_rr		*rr;
-};
 
 struct rsv_query;
 struct rsv;
@@ -164,7 +152,6 @@ static void	 rsv_query_finish(struct rsv_query *);
 static void	 rsv_query_orphan(struct rsv_query *);
 static void	 rsv_query_free(struct rsv_query *);
 static void	 rsv_sub(struct rsv_query *, int, int);
-static void	 rsv_set_clear(struct rsv_set *);
 static void	 rsv_set_copy(struct rsv_set *, const struct rsv_set *);
 static const struct rsv_set *rsv_cache_get(struct rsv *, int, const char *);
 static void	 rsv_cache_put(struct rsv *, int, const char *,
@@ -925,14 +912,7 @@ rsv_job_run(struct rsv *r, struct __res_state *res, int ok,
     struct rsv_job *job, unsigned char *ans)
 {
 	struct rsv_set		*set = &job->set;
-	struct sockaddr_in	*sin;
-	struct sockaddr_in6	*sin6;
-	ns_msg			 msg;
-	ns_rr			 rr;
-	const unsigned char	*rd;
-	char			 name[NS_MAXDNAME];
-	int			 len, i, count, rdlen;
-	struct rsv_rr		*e;
+	int			 len;
 
 	memset(set, 0, sizeof(*set));
 	if (!ok) {
@@ -961,6 +941,34 @@ rsv_job_run(struct rsv *r, struct __res_state *res, int ok,
 	}
 	if (len > RSV_ANS_MAX)	/* truncated at our buffer */
 		len = RSV_ANS_MAX;
+	rsv_answer_parse(ans, len, job->type, r->o.neg_ttl, set);
+}
+
+/*
+ * rsv_answer_parse -- read the answer section of the DNS message
+ * ans[0..len) into <set> (overwritten): the records of class IN and of
+ * <type> (ns_t_a, ns_t_aaaa, ns_t_mx, ns_t_ptr, ns_t_txt), in answer
+ * order; others (a CNAME chain) are skipped, and so are A/AAAA of the
+ * wrong length, names that do not uncompress and TXT holding a NUL. An
+ * MX "." is kept as the empty string. RSV_OK with set->ttl the smallest
+ * TTL when a record was kept; RSV_NODATA with ttl <neg_ttl> when none
+ * was; RSV_TEMPFAIL (n == 0) when the message does not parse. Runs in a
+ * worker thread; free the set with rsv_set_clear().
+ */
+void
+rsv_answer_parse(const unsigned char *ans, int len, int type,
+    uint32_t neg_ttl, struct rsv_set *set)
+{
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
+	ns_msg			 msg;
+	ns_rr			 rr;
+	const unsigned char	*rd;
+	char			 name[NS_MAXDNAME];
+	int			 i, count, rdlen;
+	struct rsv_rr		*e;
+
+	memset(set, 0, sizeof(*set));
 	if (ns_initparse(ans, len, &msg) == -1) {
 		set->status = RSV_TEMPFAIL;
 		return;
@@ -972,12 +980,12 @@ rsv_job_run(struct rsv *r, struct __res_state *res, int ok,
 		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
 			break;
 		if (ns_rr_class(rr) != ns_c_in ||
-		    (int)ns_rr_type(rr) != job->type)
+		    (int)ns_rr_type(rr) != type)
 			continue;	/* CNAME chain, other junk */
 		rd = ns_rr_rdata(rr);
 		rdlen = ns_rr_rdlen(rr);
 		e = &set->rr[set->n];
-		switch (job->type) {
+		switch (type) {
 		case ns_t_a:
 			if (rdlen != 4)
 				continue;
@@ -1018,14 +1026,18 @@ rsv_job_run(struct rsv *r, struct __res_state *res, int ok,
 	if (set->n == 0) {
 		/* Only records we cannot use: the same as none. */
 		set->status = RSV_NODATA;
-		set->ttl = r->o.neg_ttl;
+		set->ttl = neg_ttl;
 	} else
 		set->status = RSV_OK;
 }
 
 /* Sets and the cache (loop thread only). */
 
-static void
+/*
+ * rsv_set_clear -- free the records of <s> and zero it; a zeroed set is
+ * a no-op.
+ */
+void
 rsv_set_clear(struct rsv_set *s)
 {
 	size_t i;

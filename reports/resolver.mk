@@ -4,7 +4,8 @@
 RT_ANALYZE_LIBS += -lresolv
 
 noinst_LIBRARIES += reports/libreports.a
-reports_libreports_a_SOURCES = reports/resolver.c reports/resolver.h
+reports_libreports_a_SOURCES = reports/resolver.c reports/resolver.h \
+	reports/resolver_int.h
 reports_libreports_a_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_resolver
