@@ -15,3 +15,11 @@ tests_unit_test_resolver_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
 tests_unit_test_resolver_LDADD = reports/libreports.a $(RT_QUEUE_LIBS) \
 	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
 EXTRA_DIST += tests/dns
+
+# rsv_answer_parse() on hand-built answers; needs no DNS server
+check_PROGRAMS += tests/unit/test_resolver_answer
+TESTS += tests/unit/test_resolver_answer
+tests_unit_test_resolver_answer_SOURCES = tests/unit/test_resolver_answer.c
+tests_unit_test_resolver_answer_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
+tests_unit_test_resolver_answer_LDADD = reports/libreports.a \
+	$(RT_QUEUE_LIBS) $(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
