@@ -26,7 +26,8 @@ EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/corpus
 if ENABLE_FUZZING
 FUZZ_TARGETS = \
 	tests/fuzz/fuzz_smtp_cmd tests/fuzz/fuzz_smtp_addr \
-	tests/fuzz/fuzz_proxy tests/fuzz/fuzz_smtp_data
+	tests/fuzz/fuzz_proxy tests/fuzz/fuzz_smtp_data \
+	tests/fuzz/fuzz_smtp_auth
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 FUZZ_LDADD = smtpd/libsmtpd.a $(RT_BASE_LIBS) $(RT_EXT_LIBS)
 tests_fuzz_fuzz_smtp_cmd_SOURCES = tests/fuzz/fuzz_smtp_cmd.c
@@ -41,5 +42,8 @@ tests_fuzz_fuzz_proxy_LDADD = $(FUZZ_LDADD)
 tests_fuzz_fuzz_smtp_data_SOURCES = tests/fuzz/fuzz_smtp_data.c
 tests_fuzz_fuzz_smtp_data_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_smtp_data_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_smtp_auth_SOURCES = tests/fuzz/fuzz_smtp_auth.c
+tests_fuzz_fuzz_smtp_auth_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_smtp_auth_LDADD = $(FUZZ_LDADD)
 fuzz: $(FUZZ_TARGETS)
 endif
