@@ -22,3 +22,11 @@ TESTS += tests/unit/test_an_dns
 tests_unit_test_an_dns_SOURCES = tests/unit/test_an_dns.c
 tests_unit_test_an_dns_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
 tests_unit_test_an_dns_LDADD = $(RT_ORIGIN_TEST_LDADD)
+
+if ENABLE_FUZZING
+FUZZ_TARGETS += tests/fuzz/fuzz_received
+tests_fuzz_fuzz_received_SOURCES = tests/fuzz/fuzz_received.c
+tests_fuzz_fuzz_received_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
+tests_fuzz_fuzz_received_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_received_LDADD = $(RT_ORIGIN_TEST_LDADD)
+endif

@@ -1,5 +1,6 @@
 # smtpd/parsers.mk -- the pure network-data parsers of smtpd, their unit
-# tests and (with --enable-fuzzing, clang) their libFuzzer targets.
+# tests and (with --enable-fuzzing, clang) their libFuzzer targets; the
+# analyzers/ and reports/ .mk files add theirs to FUZZ_TARGETS.
 smtpd_libsmtpd_a_SOURCES += \
 	smtpd/smtp_cmd.c smtpd/smtp_addr.c smtpd/smtp_data.c \
 	smtpd/proxy.c smtpd/smtp_auth.c
