@@ -12,3 +12,13 @@ tests_unit_test_an_content_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
 tests_unit_test_an_content_LDADD = analyzers/libanalyzers.a \
 	reports/libreports.a smtpd/libsmtpd.a $(RT_QUEUE_LIBS) \
 	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
+
+if ENABLE_FUZZING
+FUZZ_TARGETS += tests/fuzz/fuzz_urls
+tests_fuzz_fuzz_urls_SOURCES = tests/fuzz/fuzz_urls.c
+tests_fuzz_fuzz_urls_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
+tests_fuzz_fuzz_urls_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_urls_LDADD = analyzers/libanalyzers.a \
+	reports/libreports.a smtpd/libsmtpd.a $(RT_QUEUE_LIBS) \
+	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
+endif
