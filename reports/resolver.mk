@@ -23,3 +23,12 @@ tests_unit_test_resolver_answer_SOURCES = tests/unit/test_resolver_answer.c
 tests_unit_test_resolver_answer_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
 tests_unit_test_resolver_answer_LDADD = reports/libreports.a \
 	$(RT_QUEUE_LIBS) $(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
+
+if ENABLE_FUZZING
+FUZZ_TARGETS += tests/fuzz/fuzz_dns_answer
+tests_fuzz_fuzz_dns_answer_SOURCES = tests/fuzz/fuzz_dns_answer.c
+tests_fuzz_fuzz_dns_answer_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
+tests_fuzz_fuzz_dns_answer_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_dns_answer_LDADD = reports/libreports.a $(RT_QUEUE_LIBS) \
+	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
+endif
