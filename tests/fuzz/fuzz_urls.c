@@ -71,8 +71,10 @@ check_url(const char *u)
 		    strchr("\"'<>`{}|\\^", p[i]) != NULL)
 			abort();
 		/* the UTF-8 spaces end a URL too */
-		if (p[i] == 0xc2 && p[i + 1] == 0xa0)
+		if (len - i >= 2 && p[i] == 0xc2 && p[i + 1] == 0xa0)
 			abort();
+		if (len - i < 3)
+			continue;
 		if (p[i] == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] <= 0x8b ||
 		    p[i + 2] == 0xa8 || p[i + 2] == 0xa9 || p[i + 2] == 0xaf))
 			abort();
