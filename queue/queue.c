@@ -30,7 +30,7 @@
 #include "queue_priv.h"
 
 static const char *const queue_layout[] = {
-	"tmp", "new", "cur", "corrupt", "sessions", "journal",
+	"tmp", "new", "cur", "corrupt", "sessions", "journal", "deleted",
 };
 #define QUEUE_NLAYOUT	(sizeof(queue_layout) / sizeof(queue_layout[0]))
 

@@ -106,6 +106,8 @@ struct queue_committer {
 	void			*stored_arg;
 	uint64_t		 nsyncfs;
 	uint64_t		 nbatches;
+	char			 (*tombs)[QUEUE_ID_LEN + 1]; /* replay: */
+	size_t			 ntombs;	/* deleted ids it met */
 };
 
 static void	*queue_committer_main(void *arg);
@@ -191,6 +193,17 @@ queue_replay_cb(void *arg, struct queue_jseg *s, int kind, const char *id,
 			json_decref(rec);
 			return 0;
 		}
+	} else if (queue_tomb_has(c->q, id)) {
+		/* deleted by the operator: finish the delete, keep the
+		 * tombstone while the journal holds the record */
+		c->tombs = xreallocarray(c->tombs, c->ntombs + 1,
+		    sizeof(*c->tombs));
+		memcpy(c->tombs[c->ntombs++], id, QUEUE_ID_LEN + 1);
+		if (queue_find(c->q, id, &e) == 0 &&
+		    (queue_entry_dir(&e, dir, sizeof(dir)) == -1 ||
+		    queue_rmtree(c->q->rootfd, dir) == -1))
+			log_warn("queue: cannot remove deleted id=%s", id);
+		return 0;
 	} else if (queue_find(c->q, id, &e) == 0) {
 		if (e.state != QUEUE_ST_CORRUPT &&
 		    queue_validate(c->q, &e, err, sizeof(err)) == 0)
@@ -223,6 +236,19 @@ queue_replay_cb(void *arg, struct queue_jseg *s, int kind, const char *id,
 	it->viaj = it->jwritten = true;
 	queue_clist_push(&c->pending, it);
 	return 1;
+}
+
+/* whether the replay met a record of tombstoned message id */
+static bool
+queue_tomb_in_journal(const char *id, void *arg)
+{
+	struct queue_committer *c = arg;
+	size_t	 i;
+
+	for (i = 0; i < c->ntombs; i++)
+		if (strcmp(c->tombs[i], id) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -260,6 +286,12 @@ queue_committer_new(struct queue *q)
 		log_warn("queue: no commit journal in %s/journal; each "
 		    "message is acknowledged only once it is in new/ (slower)",
 		    q->path);
+	/* tombstones whose record the replay did not meet are done with */
+	if (c->journal != NULL)
+		queue_tomb_purge(q, queue_tomb_in_journal, c);
+	free(c->tombs);
+	c->tombs = NULL;
+	c->ntombs = 0;
 	if (c->pending.head != NULL) {
 		queue_clist_init(&batch);
 		queue_clist_append(&batch, &c->pending);

@@ -695,7 +695,7 @@ queue_junmoved_cb(void *arg, struct queue_jseg *s, int kind, const char *id,
 	struct queue_entry e;
 
 	if (kind == QUEUE_JK_MESSAGE && queue_find(u->q, id, &e) == -1 &&
-	    errno == ENOENT)
+	    errno == ENOENT && !queue_tomb_has(u->q, id))
 		u->n++;
 	return 0;
 }
@@ -703,9 +703,10 @@ queue_junmoved_cb(void *arg, struct queue_jseg *s, int kind, const char *id,
 /*
  * queue_journal_unmoved -- for readers of the spool (the CLI): count in
  * *nmsg the messages whose record is valid in journal/ but which are in
- * neither new/, cur/ nor corrupt/. Such a message was acknowledged, and
- * relaytrapd moves it into new/ when it starts (or at once, if it is
- * running: the count then catches messages in flight). Reads only; a
+ * neither new/, cur/ nor corrupt/ and was not deleted. Such a message
+ * was acknowledged, and relaytrapd moves it into new/ when it starts (or
+ * at once, if it is running: the count then catches messages in
+ * flight). Reads only; a
  * spool without a journal counts 0. Returns 0, or -1 with errno when
  * the journal cannot be read (e.g. permissions).
  */

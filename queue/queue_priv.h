@@ -76,6 +76,12 @@ int	 queue_list(int rootfd, const char *dir, enum queue_list_kind kind,
 void	 queue_list_free(char **names, size_t n);
 int	 queue_rmtree(int dirfd, const char *name);
 int	 queue_fsync_path(int rootfd, const char *path);
+
+/* tombstones of deleted messages (queue_tomb.c) */
+int	 queue_tomb_add(struct queue *q, const char *id);
+bool	 queue_tomb_has(struct queue *q, const char *id);
+void	 queue_tomb_purge(struct queue *q,
+	    bool (*keep)(const char *id, void *arg), void *arg);
 int	 queue_write_all(int fd, const void *p, size_t n);
 void	 queue_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((__format__(printf, 3, 4)));

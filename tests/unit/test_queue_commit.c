@@ -619,6 +619,62 @@ test_journal(void)
 		    "after the start all three are whole");
 		queue_committer_free(c);
 	}
+
+	/*
+	 * A message deleted while the journal still holds its record: a
+	 * crash must not bring it back, and its tombstone goes once the
+	 * journal no longer holds the record.
+	 */
+	memset(&d, 0, sizeof(d));
+	{
+		int	 pfd[2], status;
+		pid_t	 pid;
+		char	 ids[2][QUEUE_ID_LEN + 1], path[128];
+		struct queue_entry e;
+		ssize_t	 got = 0;
+
+		(void)pipe(pfd);
+		fflush(stdout);
+		if ((pid = fork()) == 0) {
+			c = committer(q, &d);
+			for (i = 0; i < 2; i++) {
+				snprintf(text, sizeof(text), "Subject: d%d\r\n"
+				    "\r\ndelete\r\n", i);
+				queue_committer_submit(c, make_msg(q, text,
+				    strlen(text)), on_done, &d);
+			}
+			if (wait_stored(c, &d, 2) == 0)
+				(void)write(pfd[1], d.ids, sizeof(ids));
+			_exit(0);		/* no free: a crash */
+		}
+		close(pfd[1]);
+		got = read(pfd[0], ids, sizeof(ids));
+		close(pfd[0]);
+		waitpid(pid, &status, 0);
+		is_int(got, sizeof(ids), "crashed child stored two messages");
+		memcpy(d.ids[0], ids[0], sizeof(ids[0]));
+		memcpy(d.ids[1], ids[1], sizeof(ids[1]));
+		ok(queue_find(q, ids[0], &e) == 0 && queue_delete(q, &e) == 0,
+		    "the first one deleted");
+		snprintf(path, sizeof(path), "deleted/%s", ids[0]);
+		ok(faccessat(queue_rootfd(q), path, F_OK, 0) == 0,
+		    "its tombstone is there");
+		unmoved = 1;
+		ok(queue_journal_unmoved(q, &unmoved) == 0 && unmoved == 0,
+		    "a deleted message is not counted as unmoved");
+		c = committer(q, &d);
+		is_int(count_found(q, &d, 0, 1), 0,
+		    "after the start the deleted one is still gone");
+		is_int(count_found(q, &d, 1, 2), 1, "the other one is there");
+		ok(faccessat(queue_rootfd(q), path, F_OK, 0) == 0,
+		    "the tombstone stays while the journal holds the record");
+		queue_committer_free(c);	/* clean stop: segment retired */
+		c = committer(q, &d);
+		ok(faccessat(queue_rootfd(q), path, F_OK, 0) == -1 &&
+		    errno == ENOENT, "once it does not, the tombstone is gone");
+		is_int(count_found(q, &d, 0, 1), 0, "and the message too");
+		queue_committer_free(c);
+	}
 	queue_close(q);
 }
 
