@@ -79,6 +79,7 @@ struct daemon {
 	char		*cert;
 	char		*key;
 	struct role	 roles[ROLE_COUNT];
+	pid_t		 parent;	/* the roles' parent: this process */
 };
 
 static __attribute__((__noreturn__)) void
@@ -155,6 +156,7 @@ role_smtp(struct daemon *d)
 		fatalx("smtp: cannot create an event base");
 	/* jail: the SMTP role sees only the spool, through its fds */
 	priv_drop(d->conf->user, d->root && d->conf->chroot ? d->spool : NULL);
+	priv_follow_parent(d->parent);
 	srv = smtp_server_new(base, d->conf, d->persona, d->queue, ctx,
 	    d->notify[1]);
 	for (i = 0; i < d->nfds; i++) {
@@ -187,6 +189,7 @@ role_worker(struct daemon *d)
 		close(d->fds[i]);
 	close(d->notify[1]);
 	priv_drop(d->conf->user, NULL);
+	priv_follow_parent(d->parent);
 	worker_run(d->conf, d->queue, d->spool, d->notify[0]);
 	exit(0);
 }
@@ -198,6 +201,7 @@ role_start(struct daemon *d, enum role_kind k)
 	sigset_t empty;
 	pid_t	 pid;
 
+	d->parent = getpid();
 	switch ((pid = fork())) {
 	case -1:
 		log_warn("cannot fork the %s role", r->name);

@@ -6,11 +6,14 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -66,4 +69,23 @@ priv_drop(const char *user, const char *chroot_dir)
 		fatal("privsep: setresuid");
 	if (getuid() == 0 || geteuid() == 0 || setuid(0) != -1)
 		fatalx("privsep: still root after dropping to %s", user);
+}
+
+/*
+ * priv_follow_parent -- have the kernel send this process SIGTERM when its
+ * parent dies, and exit at once if parent (the pid it forked from) is
+ * gone already. A role must not serve on without the parent that restarts
+ * it and holds the spool (a kill -9 of the parent alone would leave it
+ * orphaned, listening, unsupervised). Call after priv_drop(): a change of
+ * credentials clears the setting.
+ */
+void
+priv_follow_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		log_warn("prctl PR_SET_PDEATHSIG");
+	if (getppid() != parent) {
+		log_warnx("the parent process is gone; exiting");
+		exit(1);
+	}
 }

@@ -8,5 +8,6 @@
 
 int	 priv_lookup(const char *user, uid_t *uid, gid_t *gid);
 void	 priv_drop(const char *user, const char *chroot_dir);
+void	 priv_follow_parent(pid_t parent);
 
 #endif

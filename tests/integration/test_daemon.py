@@ -152,6 +152,45 @@ def test_sigterm_and_user(t, d):
         trap.stop()
 
 
+def test_parent_killed(t, d):
+    """kill -9 of the parent alone: the roles must not serve on, orphaned
+    and unsupervised; they stop, the port is free, and a new relaytrapd
+    starts on the same spool and address."""
+    os.makedirs(os.path.join(d, "orphan"))
+    trap = Trap(t, workdir=os.path.join(d, "orphan"))
+    trap.start()
+    try:
+        kids = wait_for(lambda: (lambda k: k if len(k) >= 2 else None)(
+            children(trap.proc.pid)), 10, what="two role processes")
+        port = trap.port
+        trap.proc.send_signal(signal.SIGKILL)
+        trap.proc.wait(10)
+
+        def gone():
+            return all(not os.path.exists("/proc/%d" % k) or
+                       open("/proc/%d/stat" % k).read().split()[2] == "Z"
+                       for k in kids)
+        try:
+            wait_for(gone, 15, what="the roles to exit")
+            t.ok(True, "parent killed: both roles exit")
+        except (TimeoutError, RuntimeError) as e:
+            t.ok(False, "parent killed: both roles exit", str(e))
+        os.makedirs(os.path.join(d, "orphan2"))
+        again = Trap(t, listeners=("127.0.0.1:%d" % port,), spool=trap.spool,
+                     workdir=os.path.join(d, "orphan2"))
+        try:
+            again.start()
+            c = Raw(again.host, again.port)
+            t.is_(code(c.banner), 220,
+                  "a new relaytrapd serves the same address and spool")
+            c.close()
+        finally:
+            again.stop()
+    finally:
+        for k in children(trap.proc.pid) if trap.proc.poll() is None else []:
+            os.kill(k, signal.SIGKILL)
+
+
 def old_id():
     """A valid message id from 2020-01-01 12:00:00 UTC."""
     us = 1577880000 * 1000000 + random.randrange(1000000)
@@ -233,7 +272,8 @@ def main():
     d = tempfile.mkdtemp(prefix="rt-daemon-")
     os.chmod(d, 0o755)
     failed_before = 0
-    for f in (test_check, test_override, test_sigterm_and_user, test_retention):
+    for f in (test_check, test_override, test_sigterm_and_user,
+              test_parent_killed, test_retention):
         try:
             f(t, d)
         except Exception as e:  # noqa: BLE001 - report, go on with the next
