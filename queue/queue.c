@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -138,6 +139,7 @@ queue_open(const char *path, int flags, char *err, size_t errlen)
 	}
 	q = xcalloc(1, sizeof(*q));
 	q->rootfd = fd;
+	q->lockfd = -1;
 	q->path = xstrdup(path);
 	return q;
 fail:
@@ -157,6 +159,8 @@ queue_close(struct queue *q)
 	if (q == NULL)
 		return;
 	close(q->rootfd);
+	if (q->lockfd != -1)
+		close(q->lockfd);
 	free(q->path);
 	free(q);
 }
@@ -242,6 +246,49 @@ queue_chown(struct queue *q, uid_t uid, gid_t gid)
 	if (rc == -1)
 		errno = saved;
 	return rc;
+}
+
+/*
+ * queue_lock -- take the spool for this relaytrapd: an exclusive flock()
+ * on relaytrapd.lock, which then holds our pid. Two daemons on one spool
+ * would purge each other's tmp/ and share the commit journal. The lock
+ * lives as long as the descriptor, which the roles inherit, so it holds
+ * until the last process of this daemon exits. Returns 0, or -1 with a
+ * message in err (EWOULDBLOCK: another relaytrapd has it).
+ */
+int
+queue_lock(struct queue *q, char *err, size_t errlen)
+{
+	char	 buf[32];
+	ssize_t	 n;
+	int	 fd, saved;
+
+	if ((fd = openat(q->rootfd, "relaytrapd.lock", O_RDWR | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW, QUEUE_FILE_MODE)) == -1) {
+		saved = errno;
+		queue_seterr(err, errlen, "queue: cannot open %s/relaytrapd.lock:"
+		    " %s; fix the spool's permissions", q->path,
+		    strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		saved = errno;
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		queue_seterr(err, errlen, "queue: spool %s is in use by another "
+		    "relaytrapd (pid %s); stop it first, or give this one its "
+		    "own spool (-s)", q->path, buf[0] ? buf : "unknown");
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_warn("queue: cannot write %s/relaytrapd.lock", q->path);
+	q->lockfd = fd;
+	return 0;
 }
 
 /*

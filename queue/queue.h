@@ -53,6 +53,7 @@ struct queue	*queue_open(const char *path, int flags, char *err,
 void		 queue_close(struct queue *q);
 int		 queue_rootfd(const struct queue *q);
 int		 queue_chown(struct queue *q, uid_t uid, gid_t gid);
+int		 queue_lock(struct queue *q, char *err, size_t errlen);
 int		 queue_recover(struct queue *q);
 
 /* ids */

@@ -29,6 +29,7 @@
 
 struct queue {
 	int		 rootfd;
+	int		 lockfd;	/* relaytrapd.lock, or -1 */
 	char		*path;		/* for messages only, never opened */
 	size_t		 membytes;	/* in-memory message bytes (atomic) */
 };

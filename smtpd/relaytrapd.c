@@ -447,7 +447,8 @@ main(int argc, char *argv[])
 		    "roles as root", d.conf->user);
 
 	if ((d.queue = queue_open(d.conf->spool, QUEUE_F_CREATE, err,
-	    sizeof(err))) == NULL)
+	    sizeof(err))) == NULL || queue_lock(d.queue, err,
+	    sizeof(err)) == -1)
 		fatalx("%s", err);
 	d.spool = spool_path(d.conf->spool);
 	if (d.root && queue_chown(d.queue, d.uid, d.gid) == -1)

@@ -191,6 +191,27 @@ def test_parent_killed(t, d):
             os.kill(k, signal.SIGKILL)
 
 
+def test_spool_lock(t, d):
+    """A second relaytrapd on a spool in use refuses to start (it would
+    purge the first one's tmp/ and share its commit journal)."""
+    os.makedirs(os.path.join(d, "lock"))
+    trap = Trap(t, workdir=os.path.join(d, "lock"))
+    trap.start()
+    try:
+        r = subprocess.run([RELAYTRAPD, "-f", "-c", "/dev/null", "-l",
+                            "127.0.0.1:0", "-s", trap.spool, "-o",
+                            'resolver = {"127.0.0.1:1"}'],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        t.ok(r.returncode != 0, "a second relaytrapd on the spool exits",
+             r.returncode)
+        t.ok(b"in use by another relaytrapd (pid %d)" % trap.proc.pid
+             in r.stderr, "and names the one that has it", r.stderr)
+        t.ok(b"listening" not in r.stdout, "without listening")
+    finally:
+        trap.stop()
+
+
 def old_id():
     """A valid message id from 2020-01-01 12:00:00 UTC."""
     us = 1577880000 * 1000000 + random.randrange(1000000)
@@ -273,7 +294,7 @@ def main():
     os.chmod(d, 0o755)
     failed_before = 0
     for f in (test_check, test_override, test_sigterm_and_user,
-              test_parent_killed, test_retention):
+              test_parent_killed, test_spool_lock, test_retention):
         try:
             f(t, d)
         except Exception as e:  # noqa: BLE001 - report, go on with the next
