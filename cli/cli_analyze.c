@@ -27,6 +27,8 @@
 #include "queue_index.h"
 #include "xmalloc.h"
 
+#define CLI_AN_BATCH	1024	/* ids re-indexed per transaction */
+
 struct cli_an {
 	struct cli		*c;
 	struct an_runner	*runner;
@@ -34,7 +36,30 @@ struct cli_an {
 	struct an_state		*state;
 	long			 done;
 	long			 failed;
+	char			 ids[CLI_AN_BATCH][QUEUE_ID_LEN + 1];
+	char			*idp[CLI_AN_BATCH];
+	size_t			 nids;		/* analysed, not re-indexed */
 };
+
+/*
+ * The index keeps each message's results (country, ASN, campaign,
+ * verdict); a re-analysis changes analysis.json inside the message's
+ * directory, which a sync of the day bucket does not notice, so the
+ * analysed ids are indexed again explicitly.
+ */
+static void
+reindex_flush(struct cli_an *a)
+{
+	size_t	 i;
+
+	for (i = 0; i < a->nids; i++)
+		a->idp[i] = a->ids[i];
+	if (a->nids > 0 && queue_index_add(a->c->ix, a->idp, a->nids, NULL,
+	    0) == -1)
+		fprintf(stderr, "relaytrap: warning: index: %s; run relaytrap "
+		    "queue reindex\n", queue_index_error(a->c->ix));
+	a->nids = 0;
+}
 
 static int
 analyze_one(const struct queue_entry *ce, void *arg)
@@ -100,6 +125,9 @@ analyze_one(const struct queue_entry *ce, void *arg)
 			    "%s\n", e.id, strerror(errno));
 		printf("%s analyzed\n", e.id);
 		a->done++;
+		memcpy(a->ids[a->nids++], e.id, QUEUE_ID_LEN + 1);
+		if (a->nids == CLI_AN_BATCH)
+			reindex_flush(a);
 	}
 	free(js);
 	json_decref(res);
@@ -164,6 +192,7 @@ cli_analyze(struct cli *c, int argc, char **argv)
 	if (queue_index_sync(c->ix, NULL) == -1)
 		fprintf(stderr, "relaytrap: warning: index: %s\n",
 		    queue_index_error(c->ix));
+	reindex_flush(&a);
 	an_state_close(a.state);
 	an_rt_config_free(a.rtcfg);
 	an_runner_free(a.runner);

@@ -8,10 +8,11 @@ GeoLite2-ASN-Test."""
 import json
 import os
 import socket
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtlib import Tap, Trap, wait_for, send_proxied, FIXTURES  # noqa: E402
+from rtlib import Tap, Trap, wait_for, send_proxied, FIXTURES, RELAYTRAP  # noqa: E402
 
 MMDB = os.path.join(FIXTURES, "mmdb")
 
@@ -68,6 +69,28 @@ def main():
              "relaytrap campaigns lists it with 2 messages", cs)
         ev = [e for e in trap.read_events() if e.get("type") == "analysis"]
         t.ok(any(e.get("country") == "GB" for e in ev), "analysis event carries the country")
+
+        # relaytrap analyze brings the index up to date with what it
+        # found: without the databases no country, with them GB again
+        nogeo = os.path.join(trap.dir, "nogeo.conf")
+        with open(nogeo, "w") as f:
+            f.write('resolver = {"127.0.0.1:1"}\ngeoip_db = {"%s"}\n'
+                    % os.path.join(MMDB, "GeoLite2-ASN-Test.mmdb"))
+        withgeo = os.path.join(trap.dir, "withgeo.conf")
+        with open(withgeo, "w") as f:
+            f.write('resolver = {"127.0.0.1:1"}\ngeoip_db = %s\n' % dbs)
+        r = subprocess.run([RELAYTRAP, "-c", nogeo, "-s", trap.spool,
+                            "analyze", "--all"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        t.ok(r.returncode == 0, "relaytrap analyze --all without the "
+             "country database", r.stderr)
+        t.is_(listed(trap, "--country", "GB"), [],
+              "then queue list --country GB finds nothing")
+        r = subprocess.run([RELAYTRAP, "-c", withgeo, "-s", trap.spool,
+                            "analyze", "--all"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        t.is_([m["client"] for m in listed(trap, "--country", "GB")],
+              ["2.125.160.216"], "and with it again, the GB client")
     t.done()
 
 
