@@ -51,6 +51,10 @@ struct an_analyzer {
 	   visible to readers (an_runner_flush) */
 	void		(*flush)(void *state);
 	void		(*fini)(void *state);
+	/* may be NULL: init has no side effects (nothing created or
+	   written), so relaytrapd -t and the parent at start may call init
+	   and fini to report a bad configuration before the worker runs */
+	bool		 check_by_init;
 };
 
 /* the message parsed by GMime, once per message (NULL if unparseable) */

@@ -131,6 +131,7 @@ const struct an_analyzer an_geoip = {
 	.init = geoip_init,
 	.run = geoip_run,
 	.fini = geoip_fini,
+	.check_by_init = true,		/* opens the databases read-only */
 };
 
 /* parse hostile address text; folds ::ffff:a.b.c.d to IPv4 */

@@ -45,6 +45,43 @@ now_ms(void)
 }
 
 /*
+ * an_runner_check -- whether the analysis configuration would start: the
+ * names in `analyzers` are known, and the analyzers whose init has no
+ * side effects (the GeoIP databases: missing, unreadable, corrupt) pass
+ * it. For relaytrapd -t and the parent's start, so that a bad setting is
+ * an error there rather than a worker that dies and is restarted. Returns
+ * 0, or -1 with the reason in err.
+ */
+int
+an_runner_check(const struct conf *conf, char *err, size_t errlen)
+{
+	const struct an_analyzer *a;
+	void	*state;
+	size_t	 i;
+
+	for (i = 0; i < conf->analyzers.n; i++) {
+		const char *name = conf->analyzers.v[i];
+
+		if (strcmp(name, "relaytest") == 0)
+			continue;
+		if ((a = an_registry_find(name)) == NULL) {
+			(void)snprintf(err, errlen, "option 'analyzers': "
+			    "unknown analyzer \"%s\" (known: %s)", name,
+			    an_registry_names());
+			return -1;
+		}
+		if (!a->check_by_init || a->init == NULL)
+			continue;
+		state = NULL;
+		if (a->init(conf, &state, err, errlen) == -1)
+			return -1;
+		if (a->fini != NULL)
+			a->fini(state);
+	}
+	return 0;
+}
+
+/*
  * an_runner_new -- initialise the enabled analyzers in order. An unknown
  * name is an error; a known analyzer this binary lacks is skipped with a
  * warning. Returns NULL with the reason in err.

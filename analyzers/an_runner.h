@@ -19,6 +19,8 @@ struct an_runner;
 const struct an_analyzer *an_registry_find(const char *name);
 const char	*an_registry_names(void);
 
+int		 an_runner_check(const struct conf *conf, char *err,
+		    size_t errlen);
 struct an_runner *an_runner_new(const struct conf *conf, struct queue *q,
 		    char *err, size_t errlen);
 void		 an_runner_free(struct an_runner *r);

@@ -41,6 +41,7 @@
 #include "privsep.h"
 #include "queue.h"
 #include "smtp_session.h"
+#include "an_runner.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -81,6 +82,50 @@ struct daemon {
 	struct role	 roles[ROLE_COUNT];
 	pid_t		 parent;	/* the roles' parent: this process */
 };
+
+/*
+ * conf_check_start -- what the configuration file cannot say about itself
+ * but the start needs: the analyzers and their GeoIP databases, the TLS
+ * certificate and key, the user to run as. Printed on stderr; -1 if the
+ * trap would not start (or would start without what was configured).
+ */
+static int
+conf_check_start(struct daemon *d, const char *conffile)
+{
+	const struct conf *c = d->conf;
+	const char	*src = conffile ? conffile : "-o";
+	char		 err[512];
+	uid_t		 uid;
+	gid_t		 gid;
+
+	if (an_runner_check(c, err, sizeof(err)) == -1) {
+		fprintf(stderr, "relaytrapd: %s: %s\n", src, err);
+		return -1;
+	}
+	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
+		fprintf(stderr, "relaytrapd: %s: options 'tls_cert' and "
+		    "'tls_key' go together (both empty: a self-signed "
+		    "certificate is made)\n", src);
+		return -1;
+	}
+	if (c->tls_cert[0] != '\0' && access(c->tls_cert, R_OK) == -1) {
+		fprintf(stderr, "relaytrapd: %s: option 'tls_cert': %s: %s\n",
+		    src, c->tls_cert, strerror(errno));
+		return -1;
+	}
+	if (c->tls_key[0] != '\0' && access(c->tls_key, R_OK) == -1) {
+		fprintf(stderr, "relaytrapd: %s: option 'tls_key': %s: %s\n",
+		    src, c->tls_key, strerror(errno));
+		return -1;
+	}
+	if (geteuid() == 0 && priv_lookup(c->user, &uid, &gid) == -1) {
+		fprintf(stderr, "relaytrapd: %s: option 'user': \"%s\" does "
+		    "not exist: create it (useradd --system --no-create-home "
+		    "%s) or set another\n", src, c->user, c->user);
+		return -1;
+	}
+	return 0;
+}
 
 static __attribute__((__noreturn__)) void
 usage(void)
@@ -423,6 +468,8 @@ main(int argc, char *argv[])
 		    "(listen = {\"127.0.0.1:2525\"} or -l)\n");
 		return 1;
 	}
+	if (conf_check_start(&d, conffile) == -1)
+		return 1;
 	if (check) {
 		printf("relaytrapd: configuration %s is valid\n",
 		    conffile ? conffile : "(built-in defaults)");

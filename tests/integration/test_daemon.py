@@ -14,7 +14,7 @@ import tempfile
 import shutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtlib import Tap, Trap, wait_for, RELAYTRAPD, RUN_USER  # noqa: E402
+from rtlib import Tap, Trap, wait_for, FIXTURES, RELAYTRAPD, RUN_USER  # noqa: E402
 from storelib import Raw, Spool, code, queued_id, sha256, smtp_send  # noqa: E402
 
 
@@ -66,6 +66,39 @@ def test_check(t, d):
                                                                      line), err)
     r = check(good, spool, "-o", "max_commands = -5")
     t.is_(r.returncode, 1, "-t with a bad -o exits 1")
+
+    # what the file cannot say about itself but the start needs: -t and
+    # the start itself report it, instead of a worker that dies and is
+    # restarted or a trap that quietly goes without STARTTLS
+    mmdb = os.path.join(FIXTURES, "mmdb")
+    starts = [
+        ("an unknown analyzer", 'analyzers = {"origin", "nope"}\n',
+         'unknown analyzer "nope"'),
+        ("a missing GeoIP database",
+         'geoip_db = {"%s"}\n' % os.path.join(d, "none.mmdb"), "none.mmdb"),
+        ("a corrupt GeoIP database", 'geoip_db = {"%s"}\n' % os.path.join(
+            mmdb, "libmaxminddb-offset-integer-overflow.mmdb"),
+         "offset-integer-overflow"),
+        ("tls_cert without tls_key", 'tls_cert = "%s"\n' % good,
+         "go together"),
+        ("a missing certificate", 'tls_cert = "%s"\ntls_key = "%s"\n' % (
+            os.path.join(d, "none.pem"), good), "none.pem"),
+    ]
+    for i, (what, text, want) in enumerate(starts):
+        p = write(os.path.join(d, "start%d.conf" % i),
+                  'resolver = {"127.0.0.1:1"}\n' + text)
+        r = check(p, spool)
+        err = r.stderr.decode(errors="replace")
+        t.ok(r.returncode == 1 and want in err,
+             "-t with %s exits 1 and says so" % what, err)
+    p = os.path.join(d, "start1.conf")
+    r = subprocess.run([RELAYTRAPD, "-f", "-c", p, "-s", spool, "-l",
+                        "127.0.0.1:0"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                       timeout=30)
+    t.ok(r.returncode == 1 and b"none.mmdb" in r.stderr and
+         b"listening" not in r.stdout,
+         "and relaytrapd with a missing GeoIP database does not start", r.stderr)
 
 
 def test_override(t, d):
