@@ -643,7 +643,8 @@ queue_commit_complete(struct queue_committer *c, struct queue_citem *list)
 		errno = error;
 		log_warn("queue: %zu acknowledged message(s) could not be "
 		    "moved from the journal into %s/new; they stay in the "
-		    "journal and are retried every %d s (check free space)",
+		    "journal and are retried every %d s (check free space "
+		    "and permissions)",
 		    nretry, c->q->path, QUEUE_RETRY_SECS);
 	}
 	any = out.head != NULL;

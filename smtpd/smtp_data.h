@@ -17,6 +17,7 @@
 #define SMTP_DATA_F_BARE_CR	0x0002	/* CR not followed by LF */
 #define SMTP_DATA_F_NUL		0x0004
 #define SMTP_DATA_F_LONG_LINE	0x0008	/* line longer than line_max */
+#define SMTP_DATA_TEXT_LINE_MAX	998	/* RFC 5321 4.5.3.1.6, without CRLF */
 #define SMTP_DATA_F_SMUGGLE_LF_DOT_CRLF	0x0010	/* "\n.\r\n"  */
 #define SMTP_DATA_F_SMUGGLE_CR_DOT_CRLF	0x0020	/* "\r.\r\n"  */
 #define SMTP_DATA_F_SMUGGLE_LF_DOT_LF	0x0040	/* "\n.\n"    */

@@ -197,7 +197,8 @@ smtp_tx_data(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &tx->t_data);
-	smtp_data_init(&tx->data, (size_t)s->srv->conf->max_line_length);
+	/* RFC 5321 4.5.3.1.6: a text line is at most 1000 octets with CRLF */
+	smtp_data_init(&tx->data, SMTP_DATA_TEXT_LINE_MAX);
 	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
 		smtp_finding(s, SMTP_F_PIPELINING_AFTER_DATA);
 	smtp_reply(s, PM_DATA_GO, NULL);

@@ -65,7 +65,23 @@ ODD = [
     ("LF . LF", b"a\n.\nb\r\n", ["smuggle_lf_dot_lf"], True),
     ("CRLF . LF", b"a\r\n.\nb\r\n", ["smuggle_crlf_dot_lf"], False),
     ("8-bit", b"caf\xc3\xa9 \xff\xfe\r\n", ["8bit_data"], True),
+    # RFC 5321 4.5.3.1.6: 1000 octets with the CRLF
+    ("a 999-octet line", b"x" * 999 + b"\r\n", ["long_line"], True),
 ]
+
+
+def text_line_limit(t, trap, ev):
+    """998 octets and the CRLF is the longest line RFC 5321 allows: not a
+    finding."""
+    body = b"Subject: limit\r\n\r\n" + b"y" * 998 + b"\r\n"
+    c = begin(trap, b"limit@example.org")
+    c.send(body + b".\r\n")
+    t.is_(code(c.reply()), 250, "a 998-octet line: stored")
+    c.cmd(b"QUIT")
+    c.close()
+    e = envelope_of(ev, c, "998-octet line message")
+    t.ok(finding(e, "long_line") == 0, "a 998-octet line is not a long_line",
+         e.get("findings"))
 
 
 def odd_bytes(t, trap, ev):
@@ -255,6 +271,7 @@ def run_all(t):
         ev = Evidence(trap)
         guard(t, "dot-unstuffing", dot_unstuffing, t, trap, ev)
         guard(t, "odd bytes", odd_bytes, t, trap, ev)
+        guard(t, "text line limit", text_line_limit, t, trap, ev)
         guard(t, "pipelining", pipelining_ok, t, trap, ev)
         guard(t, "pipelining whole", pipelining_whole, t, trap, ev)
         guard(t, "pipelining after HELO", pipelining_helo, t, trap, ev)
