@@ -1066,7 +1066,15 @@ an_relaytest_classify(const struct an_rt_input *in, struct an_rt_verdict *out)
 	}
 	sig_auth_echo(env, &t, out);
 	sig_envelope(in, &t, out);
-	cluster = cluster_hash(&t);
+	/*
+	 * Copies are counted per campaign when the campaign analyzer ran:
+	 * its fuzzy grouping also joins bulk runs whose copies differ in a
+	 * URL or a name, which one digest of the text would count apart.
+	 */
+	if (in->campaign != NULL && *in->campaign != '\0')
+		xasprintf(&cluster, "campaign:%s", in->campaign);
+	else
+		cluster = cluster_hash(&t);
 	if (in->state != NULL)
 		sig_state(in, cluster, out, &bulk);
 

@@ -34,6 +34,10 @@ struct an_rt_input {
 	int64_t		 now;		/* unix seconds */
 	bool		 update;	/* record this message in state */
 	uint32_t	 asn;		/* client's ASN from geoip; 0 unknown */
+	const char	*campaign;	/* campaign id from the campaign
+					   analyzer: the cluster that copies
+					   are counted in; NULL: a hash of
+					   the normalised text */
 	void		*mime;		/* GMimeMessage * of msg (borrowed),
 					   or NULL: parsed here */
 };

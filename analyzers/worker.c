@@ -143,6 +143,8 @@ worker_relaytest(struct worker *w, const struct queue_entry *e,
 	in.update = true;
 	in.asn = (uint32_t)json_integer_value(json_object_get(json_object_get(
 	    json_object_get(res, "geoip"), "client"), "asn"));
+	in.campaign = json_string_value(json_object_get(json_object_get(res,
+	    "campaign"), "campaign"));
 	if (an_relaytest_classify(&in, &v) != 0)
 		return NULL;
 	js = json_dumps(v.json, JSON_COMPACT);

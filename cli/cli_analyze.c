@@ -103,6 +103,11 @@ analyze_one(const struct queue_entry *ce, void *arg)
 		in.state = a->state;
 		in.now = time(NULL);
 		in.update = false;	/* a re-run must not count twice */
+		in.asn = (uint32_t)json_integer_value(json_object_get(
+		    json_object_get(json_object_get(res, "geoip"), "client"),
+		    "asn"));
+		in.campaign = json_string_value(json_object_get(
+		    json_object_get(res, "campaign"), "campaign"));
 		if (an_relaytest_classify(&in, &v) == 0) {
 			json_object_set(res, "relaytest", v.json);
 			an_rt_verdict_free(&v);

@@ -417,6 +417,51 @@ main(void)
 		ok(!has_reason(&v, "first_asn"), "the ASN is known afterwards");
 	}
 	an_rt_verdict_free(&v);
+	{
+		/*
+		 * The campaign analyzer's result is the cluster: copies that
+		 * differ in their text but are one campaign count together
+		 * (cluster_first = 3), and without it each text is its own.
+		 */
+		struct an_rt_input in;
+		char	 body[128];
+		int	 k;
+		bool	 bulk_at4 = false, bulk_before = false, apart = false;
+
+		memset(&in, 0, sizeof(in));
+		in.cfg = cfg;
+		in.envelope = env;
+		in.state = st;
+		in.update = true;
+		for (k = 1; k <= 4; k++) {
+			snprintf(body, sizeof(body), HDR "Subject: deal %d\r\n"
+			    "\r\nbuy at http://shop%d.example/\r\n", k, k);
+			in.msg = body;
+			in.msglen = strlen(body);
+			in.now = 1100 + k;
+			in.campaign = "0001c0ffee000001";
+			an_relaytest_classify(&in, &v);
+			if (k < 4 && has_reason(&v, "cluster_bulk"))
+				bulk_before = true;
+			if (k == 4)
+				bulk_at4 = has_reason(&v, "cluster_bulk") &&
+				    v.kind == AN_RT_SPAM;
+			an_rt_verdict_free(&v);
+			snprintf(body, sizeof(body), HDR "Subject: other %d\r\n"
+			    "\r\nsee http://site%d.example/\r\n", k, k);
+			in.msg = body;
+			in.msglen = strlen(body);
+			in.campaign = NULL;
+			an_relaytest_classify(&in, &v);
+			if (has_reason(&v, "cluster_bulk") ||
+			    has_reason(&v, "cluster_repeat"))
+				apart = true;
+		}
+		ok(!bulk_before && bulk_at4, "four texts of one campaign: the "
+		    "fourth is bulk (cluster_first 3)");
+		ok(!apart, "without a campaign, four texts are four clusters");
+	}
+	an_rt_verdict_free(&v);
 	classify(cfg, st, env, HDR "Subject: hi again\r\n\r\nhi there\r\n",
 	    1010, &v);
 	ok(!has_reason(&v, "first_client"), "second message not first");
