@@ -528,6 +528,12 @@ index_message(struct queue_index *ix, const struct queue_entry *e)
 	if (an == NULL)
 		an = json_pack("{s:o?}", "relaytest", queue_file_json(ix->q, e,
 		    "relaytest.json", err, sizeof(err)));
+	/* once the content analyzer ran: its decoded Subject (RFC 2047) */
+	v = json_object_get(json_object_get(an, "content"), "subject");
+	if (json_is_string(v)) {
+		free(subject);
+		subject = xstrdup(json_string_value(v));
+	}
 	us = iso_us(js(env, "received", NULL));
 	if (us < 0)
 		us = id_us(e->id);

@@ -55,6 +55,16 @@ def main():
         t.ok(any(v.get("verdict") == an["relaytest"]["verdict"]
                  for v in st.get("verdicts", [])), "stats counts verdicts", st)
 
+        # the index shows the Subject the content analyzer decoded
+        send(trap, "=?UTF-8?B?w6lsw6lwaGFudA==?=")
+        dec = wait_for(lambda: [m for m in trap.messages()
+                                if m.get("subject") == "\u00e9l\u00e9phant"],
+                       20, what="the decoded subject in queue list")
+        t.is_(len(dec), 1, "queue list shows the decoded Subject")
+        r = trap.cli("queue", "show", dec[0]["id"])
+        t.ok("\u00e9l\u00e9phant".encode() in r.stdout,
+             "queue show too", r.stdout)
+
         before = json.load(open(files[0]))
         r = subprocess_run(trap, "analyze", mid)
         t.is_(r.returncode, 0, "relaytrap analyze ID exits 0")
