@@ -20,7 +20,9 @@
  *                      "private" (not asked for a private address) |
  *                      "none" (no client address) }
  *   "hops": [ { "from_name", "from_helo", "from_rdns", "from_addr", "by",
- *               "with", "id", "for", "date" (string or null),
+ *               "with", "id", "for", "date" (string or null, as written),
+ *               "time": the date as UTC "YYYY-MM-DDTHH:MM:SSZ" (RFC 5322
+ *                       date, comments ignored, by GMime) or null,
  *               "addrs": [every address the hop names, from-part first],
  *               "raw": the unfolded header value, "truncated": bool } ],
  *               hops[0] is the topmost header (the newest)
@@ -64,6 +66,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <gmime/gmime.h>
 #include <jansson.h>
 
 #include "compat.h"
@@ -263,6 +266,27 @@ origin_jstr(const char *s)
 	return jsu_bytes(s, strlen(s));
 }
 
+/* a hop's RFC 5322 date as UTC ISO 8601, or null if it does not parse */
+static json_t *
+origin_hop_time(const char *date)
+{
+	GDateTime	*t, *u;
+	gchar		*s;
+	json_t		*j;
+
+	if (date[0] == '\0' ||
+	    (t = g_mime_utils_header_decode_date(date)) == NULL)
+		return json_null();
+	u = g_date_time_to_utc(t);
+	s = u != NULL ? g_date_time_format(u, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+	j = s != NULL ? json_string(s) : json_null();
+	g_free(s);
+	if (u != NULL)
+		g_date_time_unref(u);
+	g_date_time_unref(t);
+	return j;
+}
+
 static json_t *
 origin_hop_json(const struct an_received_hop *h)
 {
@@ -279,6 +303,7 @@ origin_hop_json(const struct an_received_hop *h)
 	json_object_set_new(o, "id", origin_jstr(h->id));
 	json_object_set_new(o, "for", origin_jstr(h->for_));
 	json_object_set_new(o, "date", origin_jstr(h->date));
+	json_object_set_new(o, "time", origin_hop_time(h->date));
 	a = json_array();
 	for (i = 0; i < h->naddrs; i++)
 		json_array_append_new(a, json_string(h->addrs[i]));

@@ -132,7 +132,7 @@ run_case(const struct ocase *c)
 	char		*msg;
 	size_t		 len = 0, i;
 	static const char *hopkeys[] = { "from_name", "from_helo", "from_rdns",
-	    "from_addr", "by", "with", "id", "for", "date", "addrs", "raw",
+	    "from_addr", "by", "with", "id", "for", "date", "time", "addrs", "raw",
 	    "truncated" };
 	int		 keys_ok = 1;
 
@@ -190,11 +190,56 @@ done:
 	free(msg);
 }
 
+/* each hop's date as UTC, comments and zones folded; null if unparsable */
+static void
+test_hop_times(void)
+{
+	static const char msg[] =
+	    "Received: from a ([203.0.113.1]) by mx.example.com; Mon,  6 Jul "
+	    "2015 09:01:20 +0000 (UTC) (envelope-from x@example.org)\r\n"
+	    "Received: from b ([203.0.113.2]) by a; Tue, 7 Jul 2015 11:02:03 "
+	    "+0200\r\n"
+	    "Received: from c ([203.0.113.3]) by b; 7 Jul 2015 01:02:03 -0500"
+	    "\r\n"
+	    "Received: from d ([203.0.113.4]) by c; not a date at all\r\n"
+	    "Received: from e ([203.0.113.5]) by d\r\n"
+	    "Subject: x\r\n\r\nhi\r\n";
+	static const char *want[] = { "2015-07-06T09:01:20Z",
+	    "2015-07-07T09:02:03Z", "2015-07-07T06:02:03Z", NULL, NULL };
+	struct an_ctx	 ctx;
+	json_t		*env, *out = NULL, *hops;
+	size_t		 i;
+
+	env = json_pack("{s:{s:s,s:i}}", "client", "addr", "198.51.100.9",
+	    "port", 1234);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.envelope = env;
+	ctx.msg = msg;
+	ctx.msglen = sizeof(msg) - 1;
+	ctx.results = json_object();
+	ok(an_origin.run(NULL, &ctx, &out) == AN_OK, "hop times: AN_OK");
+	hops = json_object_get(out, "hops");
+	is_int(json_array_size(hops), 5, "hop times: five hops");
+	for (i = 0; i < 5; i++) {
+		json_t *tm = json_object_get(json_array_get(hops, i), "time");
+
+		if (want[i] == NULL)
+			ok(json_is_null(tm), "hop %zu: no time", i);
+		else
+			is_str(json_string_value(tm), want[i], "hop %zu: time",
+			    i);
+	}
+	json_decref(out);
+	json_decref(ctx.results);
+	json_decref(env);
+}
+
 int
 main(void)
 {
 	size_t	 i;
 
+	test_hop_times();
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i]);
 	return tap_done();
