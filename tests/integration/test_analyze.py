@@ -97,6 +97,24 @@ def main():
         t.ok(not os.path.exists(os.path.join(os.path.dirname(path), "analysis.lock")),
              "and its lock removed")
 
+    # the configuration enables and orders the analyzers; one that runs
+    # past analyzer_budget is recorded as over_budget and the rest run
+    opts = {"analyzers": '{"content", "origin"}', "analyzer_budget": "1"}
+    with Trap(t, options=opts) as trap:
+        big = "".join("line %d of a long text part, padded to be slow\r\n"
+                      % i for i in range(60000))     # about 3 MB
+        with smtplib.SMTP(trap.host, trap.port, timeout=60) as s:
+            s.sendmail("a@example.org", ["b@example.net"],
+                       ("Subject: big\r\n\r\n" + big).encode())
+        files = wait_for(lambda: analysis_files(trap), 30,
+                         what="the big message analysed")
+        an = json.load(open(files[0]))
+        t.is_([k for k in an if k != "runner"], ["content", "origin"],
+              "only the configured analyzers ran, in the configured order")
+        st = an.get("runner", {}).get("status", {})
+        t.ok(st.get("content") == "over_budget" and st.get("origin") == "ok",
+             "past a 1 ms budget: over_budget recorded, the next one ran", st)
+
     # watchdog: a DNS server that never answers holds the analysis past
     # analysis_timeout; the worker is stopped and restarted, the message is
     # recorded as timed out and moved on, and the pipeline goes on
