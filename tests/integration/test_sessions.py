@@ -190,6 +190,23 @@ def main():
              and me[0].get("size") == len(body)
              and me[0].get("session") == (by.get("msg") or {}).get("id"),
              "a message event with id, session, size, sha256", me or mev[:3])
+
+        # the key=value log: client text cannot forge a key, a line or a
+        # terminal escape (log_esc)
+        c = Raw(trap.host, trap.port)
+        c.cmd(b'EHLO evil" x=1\x1b[31m\xff\\')
+        c.cmd(b"QUIT")
+        c.close()
+        want = b"helo verb=EHLO name=evil\\x22\\x20x=1\\x1b[31m\\xff\\x5c"
+
+        def logged():
+            with open(trap.logpath, "rb") as f:
+                return [l for l in f.read().splitlines() if b"smtp helo" in l
+                        and b"evil" in l]
+        lines = wait_for(logged, 10, what="the helo log line")
+        t.ok(any(l.endswith(want) for l in lines) and
+             all(b"\x1b" not in l and b'"' not in l for l in lines),
+             "client text in the log is escaped", lines)
     t.done()
 
 
