@@ -371,33 +371,112 @@ an_field(const json_t *o, const char *k1, const char *k2)
 	return json_string_value(v);
 }
 
+/* " key value" for each of keys[] that g has as a string */
+static void
+an_geo_extra(FILE *fp, const json_t *g)
+{
+	static const char *const keys[] = { "registered_country", "isp",
+	    "org" };
+	static const char *const labels[] = { "registered", "isp", "org" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (an_field(g, keys[i], NULL) != NULL) {
+			fprintf(fp, ", %s ", labels[i]);
+			cli_puts(fp, an_field(g, keys[i], NULL));
+		}
+}
+
+/* one GeoIP answer: country, AS, its organisation, the rest */
+static void
+an_geo_line(FILE *fp, const char *label, const json_t *g)
+{
+	fprintf(fp, "%-11s ", label);
+	cli_puts(fp, an_field(g, "country", NULL) ? an_field(g, "country",
+	    NULL) : "-");
+	if (json_is_integer(json_object_get(g, "asn")))
+		fprintf(fp, " AS%lld", (long long)json_integer_value(
+		    json_object_get(g, "asn")));
+	if (an_field(g, "as_org", NULL) != NULL) {
+		fputc(' ', fp);
+		cli_puts(fp, an_field(g, "as_org", NULL));
+	}
+	an_geo_extra(fp, g);
+	if (an_field(g, "private", NULL) != NULL)
+		fprintf(fp, " (%s)", an_field(g, "private", NULL));
+	fputc('\n', fp);
+}
+
+/* label, then up to 10 strings of the array, one per line */
+static void
+an_list(FILE *fp, const char *label, const json_t *a)
+{
+	const json_t *v;
+	size_t	 i;
+
+	json_array_foreach(a, i, v) {
+		if (i == 10) {
+			fprintf(fp, "%-11s (%zu more in show --json)\n", "",
+			    json_array_size(a) - 10);
+			break;
+		}
+		fprintf(fp, "%-11s ", i == 0 ? label : "");
+		cli_puts(fp, json_string_value(v));
+		fputc('\n', fp);
+	}
+}
+
+/* the Received hops, newest first: sender, writer, UTC time */
+static void
+an_hops(FILE *fp, const json_t *hops)
+{
+	const json_t *h;
+	const char *from;
+	size_t	 i;
+
+	json_array_foreach(hops, i, h) {
+		if (i == 10) {
+			fprintf(fp, "%-11s (%zu more in show --json)\n", "",
+			    json_array_size(hops) - 10);
+			break;
+		}
+		fprintf(fp, "%-11s %zu from ", i == 0 ? "hops:" : "", i);
+		from = an_field(h, "from_addr", NULL);
+		if (from == NULL)
+			from = an_field(h, "from_name", NULL);
+		cli_puts(fp, from != NULL ? from : "-");
+		fputs(" by ", fp);
+		cli_puts(fp, an_field(h, "by", NULL) ? an_field(h, "by", NULL) :
+		    "-");
+		fputs(" at ", fp);
+		cli_puts(fp, an_field(h, "time", NULL) ? an_field(h, "time",
+		    NULL) : "-");
+		fputc('\n', fp);
+	}
+}
+
 /*
- * cli_analysis_print -- the analyzers' main findings from analysis.json,
- * one labelled line each (the whole object is in show --json).
+ * cli_analysis_print -- the analyzers' findings from analysis.json, one
+ * labelled line each; lists are cut at 10 (the whole object is in show
+ * --json).
  */
 void
 cli_analysis_print(FILE *fp, const json_t *an)
 {
 	const json_t *g = json_object_get(json_object_get(an, "geoip"),
 	    "client");
-	const json_t *o = json_object_get(an, "origin"), *v;
+	const json_t *og = json_object_get(json_object_get(an, "geoip"),
+	    "origin");
+	const json_t *o = json_object_get(an, "origin"), *v, *ct, *sp;
+	static const char *const hdrs[] = { "from", "to", "reply_to" };
+	static const char *const hlabels[] = { "from:", "to:", "reply-to:" };
 	size_t	 i;
 
-	if (g != NULL) {
-		fprintf(fp, "%-11s ", "geoip:");
-		cli_puts(fp, an_field(g, "country", NULL) ? an_field(g, "country",
-		    NULL) : "-");
-		if (json_is_integer(json_object_get(g, "asn")))
-			fprintf(fp, " AS%lld", (long long)json_integer_value(
-			    json_object_get(g, "asn")));
-		if (an_field(g, "as_org", NULL) != NULL) {
-			fputc(' ', fp);
-			cli_puts(fp, an_field(g, "as_org", NULL));
-		}
-		if (an_field(g, "private", NULL) != NULL)
-			fprintf(fp, " (%s)", an_field(g, "private", NULL));
-		fputc('\n', fp);
-	}
+	if (g != NULL)
+		an_geo_line(fp, "geoip:", g);
+	if (og != NULL && json_is_object(og) && (g == NULL ||
+	    !json_equal((json_t *)og, (json_t *)g)))
+		an_geo_line(fp, "origin geo:", og);
 	if (o != NULL) {
 		fprintf(fp, "%-11s ptr ", "origin:");
 		cli_puts(fp, an_field(o, "client", "ptr") ? an_field(o, "client",
@@ -410,27 +489,34 @@ cli_analysis_print(FILE *fp, const json_t *an)
 		fprintf(fp, " (%s), %zu Received hops\n", an_field(o, "origin",
 		    "reason") ? an_field(o, "origin", "reason") : "-",
 		    json_array_size(json_object_get(o, "hops")));
+		an_hops(fp, json_object_get(o, "hops"));
 	}
-	if (json_object_get(an, "spf") != NULL)
+	if ((sp = json_object_get(an, "spf")) != NULL) {
 		fprintf(fp, "%-11s mail from %s, helo %s\n", "spf:",
-		    an_field(json_object_get(an, "spf"), "mail_from", "result") ?
-		    an_field(json_object_get(an, "spf"), "mail_from", "result") :
-		    "-", an_field(json_object_get(an, "spf"), "helo", "result") ?
-		    an_field(json_object_get(an, "spf"), "helo", "result") : "-");
+		    an_field(sp, "mail_from", "result") ? an_field(sp,
+		    "mail_from", "result") : "-", an_field(sp, "helo",
+		    "result") ? an_field(sp, "helo", "result") : "-");
+		if (an_field(sp, "mail_from", "received_spf") != NULL) {
+			fprintf(fp, "%-11s ", "");
+			cli_puts(fp, an_field(sp, "mail_from", "received_spf"));
+			fputc('\n', fp);
+		}
+	}
+	ct = json_object_get(an, "content");
+	for (i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++)
+		if (an_field(ct, hdrs[i], NULL) != NULL) {
+			fprintf(fp, "%-11s ", hlabels[i]);
+			cli_puts(fp, an_field(ct, hdrs[i], NULL));
+			fputc('\n', fp);
+		}
 	if (an_field(an, "campaign", "campaign") != NULL)
 		fprintf(fp, "%-11s %s (%s)\n", "campaign:", an_field(an, "campaign",
 		    "campaign"), an_field(an, "campaign", "match") ? an_field(an,
 		    "campaign", "match") : "-");
-	json_array_foreach(json_object_get(json_object_get(an, "content"),
-	    "url_domains"), i, v) {
-		fprintf(fp, "%-11s ", i == 0 ? "domains:" : "");
-		cli_puts(fp, json_string_value(v));
-		fputc('\n', fp);
-		if (i == 9)
-			break;
-	}
-	json_array_foreach(json_object_get(json_object_get(an, "content"),
-	    "attachments"), i, v) {
+	an_list(fp, "urls:", json_object_get(ct, "urls"));
+	an_list(fp, "domains:", json_object_get(ct, "url_domains"));
+	an_list(fp, "emails:", json_object_get(ct, "emails"));
+	json_array_foreach(json_object_get(ct, "attachments"), i, v) {
 		fprintf(fp, "%-11s ", i == 0 ? "attachment:" : "");
 		cli_puts(fp, an_field(v, "name", NULL) ? an_field(v, "name", NULL) :
 		    "(no name)");

@@ -54,6 +54,10 @@ def main():
              "(DNS stays on loopback here)", an.get("spf"))
         t.is_(an.get("origin", {}).get("origin", {}).get("addr"), "1.128.0.1",
               "analysis.json: origin is the proxied client")
+        txt = trap.cli("queue", "show", asn[0]["id"]).stdout
+        t.ok(b"AS1221 Telstra Pty Ltd" in txt and
+             b"http://watches.example/buy" in txt and b"urls:" in txt,
+             "queue show (text) gives the GeoIP answer and the URLs", txt)
         camp = an.get("campaign", {}).get("campaign")
         t.ok(camp, "analysis.json: campaign assigned", an.get("campaign"))
         both = listed(trap, "--campaign", camp)
