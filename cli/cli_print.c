@@ -407,6 +407,16 @@ an_geo_line(FILE *fp, const char *label, const json_t *g)
 	fputc('\n', fp);
 }
 
+/* at the 11th item of n: say how many more there are; true to stop */
+static bool
+an_cut(FILE *fp, size_t i, size_t n)
+{
+	if (i < 10)
+		return false;
+	fprintf(fp, "%-11s (%zu more in show --json)\n", "", n - 10);
+	return true;
+}
+
 /* label, then up to 10 strings of the array, one per line */
 static void
 an_list(FILE *fp, const char *label, const json_t *a)
@@ -415,11 +425,8 @@ an_list(FILE *fp, const char *label, const json_t *a)
 	size_t	 i;
 
 	json_array_foreach(a, i, v) {
-		if (i == 10) {
-			fprintf(fp, "%-11s (%zu more in show --json)\n", "",
-			    json_array_size(a) - 10);
+		if (an_cut(fp, i, json_array_size(a)))
 			break;
-		}
 		fprintf(fp, "%-11s ", i == 0 ? label : "");
 		cli_puts(fp, json_string_value(v));
 		fputc('\n', fp);
@@ -435,11 +442,8 @@ an_hops(FILE *fp, const json_t *hops)
 	size_t	 i;
 
 	json_array_foreach(hops, i, h) {
-		if (i == 10) {
-			fprintf(fp, "%-11s (%zu more in show --json)\n", "",
-			    json_array_size(hops) - 10);
+		if (an_cut(fp, i, json_array_size(hops)))
 			break;
-		}
 		fprintf(fp, "%-11s %zu from ", i == 0 ? "hops:" : "", i);
 		from = an_field(h, "from_addr", NULL);
 		if (from == NULL)

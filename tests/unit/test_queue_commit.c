@@ -463,6 +463,45 @@ count_found(struct queue *q, struct done_log *d, int from, int to)
 	return n;
 }
 
+/*
+ * A child commits n messages, waits until they are in new/ and dies
+ * without a clean stop (its journal records stay); their ids land in
+ * d->ids[0..n). Returns whether the child got that far.
+ */
+static bool
+crash_after_commit(struct queue *q, struct done_log *d, int n,
+    const char *tag)
+{
+	struct queue_committer *c;
+	char	 text[128];
+	int	 pfd[2], status, i;
+	pid_t	 pid;
+	ssize_t	 got;
+	size_t	 want = (size_t)n * sizeof(d->ids[0]);
+
+	memset(d, 0, sizeof(*d));
+	if (pipe(pfd) == -1)
+		return false;
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		c = committer(q, d);
+		for (i = 0; i < n; i++) {
+			snprintf(text, sizeof(text), "Subject: %s%d\r\n\r\n"
+			    "%s\r\n", tag, i, tag);
+			queue_committer_submit(c, make_msg(q, text,
+			    strlen(text)), on_done, d);
+		}
+		if (wait_stored(c, d, n) == 0)
+			(void)write(pfd[1], d->ids, want);
+		_exit(0);		/* no free: a crash */
+	}
+	close(pfd[1]);
+	got = read(pfd[0], d->ids, want);
+	close(pfd[0]);
+	waitpid(pid, &status, 0);
+	return got == (ssize_t)want;
+}
+
 static void
 test_journal(void)
 {
@@ -579,36 +618,13 @@ test_journal(void)
 	 * the moved files were never synced and may be cut short. The next
 	 * start replaces such a copy with the journal's.
 	 */
-	memset(&d, 0, sizeof(d));
 	{
-		int	 pfd[2], status;
-		pid_t	 pid;
-		char	 ids[3][QUEUE_ID_LEN + 1], path[128];
-		ssize_t	 got = 0;
+		char	 path[128];
 
-		(void)pipe(pfd);
-		fflush(stdout);
-		if ((pid = fork()) == 0) {
-			c = committer(q, &d);
-			for (i = 0; i < 3; i++) {
-				snprintf(text, sizeof(text), "Subject: c%d\r\n"
-				    "\r\ncrash\r\n", i);
-				queue_committer_submit(c, make_msg(q, text,
-				    strlen(text)), on_done, &d);
-			}
-			if (wait_stored(c, &d, 3) == 0)
-				(void)write(pfd[1], d.ids, sizeof(ids));
-			_exit(0);		/* no free: a crash */
-		}
-		close(pfd[1]);
-		got = read(pfd[0], ids, sizeof(ids));
-		close(pfd[0]);
-		waitpid(pid, &status, 0);
-		is_int(got, sizeof(ids), "crashed child stored three messages");
-		memcpy(d.ids[0], ids[0], sizeof(ids[0]));
-		memcpy(d.ids[1], ids[1], sizeof(ids[1]));
-		memcpy(d.ids[2], ids[2], sizeof(ids[2]));
-		snprintf(path, sizeof(path), "new/%s/%s/message", day, ids[1]);
+		ok(crash_after_commit(q, &d, 3, "crash"),
+		    "crashed child stored three messages");
+		snprintf(path, sizeof(path), "new/%s/%s/message", day,
+		    d.ids[1]);
 		fd = openat(queue_rootfd(q), path, O_WRONLY | O_TRUNC);
 		ok(fd != -1, "cut the second one short");
 		if (fd != -1)
@@ -625,38 +641,15 @@ test_journal(void)
 	 * crash must not bring it back, and its tombstone goes once the
 	 * journal no longer holds the record.
 	 */
-	memset(&d, 0, sizeof(d));
 	{
-		int	 pfd[2], status;
-		pid_t	 pid;
-		char	 ids[2][QUEUE_ID_LEN + 1], path[128];
+		char	 path[128];
 		struct queue_entry e;
-		ssize_t	 got = 0;
 
-		(void)pipe(pfd);
-		fflush(stdout);
-		if ((pid = fork()) == 0) {
-			c = committer(q, &d);
-			for (i = 0; i < 2; i++) {
-				snprintf(text, sizeof(text), "Subject: d%d\r\n"
-				    "\r\ndelete\r\n", i);
-				queue_committer_submit(c, make_msg(q, text,
-				    strlen(text)), on_done, &d);
-			}
-			if (wait_stored(c, &d, 2) == 0)
-				(void)write(pfd[1], d.ids, sizeof(ids));
-			_exit(0);		/* no free: a crash */
-		}
-		close(pfd[1]);
-		got = read(pfd[0], ids, sizeof(ids));
-		close(pfd[0]);
-		waitpid(pid, &status, 0);
-		is_int(got, sizeof(ids), "crashed child stored two messages");
-		memcpy(d.ids[0], ids[0], sizeof(ids[0]));
-		memcpy(d.ids[1], ids[1], sizeof(ids[1]));
-		ok(queue_find(q, ids[0], &e) == 0 && queue_delete(q, &e) == 0,
-		    "the first one deleted");
-		snprintf(path, sizeof(path), "deleted/%s", ids[0]);
+		ok(crash_after_commit(q, &d, 2, "delete"),
+		    "crashed child stored two messages");
+		ok(queue_find(q, d.ids[0], &e) == 0 && queue_delete(q, &e) ==
+		    0, "the first one deleted");
+		snprintf(path, sizeof(path), "deleted/%s", d.ids[0]);
 		ok(faccessat(queue_rootfd(q), path, F_OK, 0) == 0,
 		    "its tombstone is there");
 		unmoved = 1;
