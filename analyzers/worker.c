@@ -61,10 +61,6 @@ wd_alarm(int sig)
 	raise(sig);		/* SA_RESETHAND: now the default action */
 }
 
-struct worker;
-static void	 wd_arm(struct worker *, const struct queue_entry *);
-static void	 wd_disarm(void);
-
 struct worker {
 	struct event_base	*base;
 	struct conf		*conf;
