@@ -6,9 +6,9 @@
  * attacker-controlled even after escaping.
  *
  * Incremental sync: a table "buckets" remembers, per day directory, its
- * mtime and entry count. A bucket whose pair changed is diffed against the
- * rows of that bucket: ids that appeared are indexed, ids that vanished are
- * dropped. A bucket modified less than QUEUE_INDEX_RACY_NS ago is recorded
+ * mtime and entry count. A bucket whose mtime is as recorded is not read;
+ * one whose pair changed is diffed against the rows of that bucket: ids
+ * that appeared are indexed, ids that vanished are dropped. A bucket modified less than QUEUE_INDEX_RACY_NS ago is recorded
  * with mtime -1 so that the next sync looks again (git's "racy clean"):
  * a rename in the same mtime tick as our look must not be missed.
  */
@@ -864,9 +864,21 @@ sync_bucket(struct queue_index *ix, const char *kind, const char *day,
 		return ix_fail(ix, "index: %s: %s", rel, strerror(errno));
 	}
 	mtime = (int64_t)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+	if (bucket_get(ix, kind, day, &old_mtime, &old_n) == -1) {
+		close(fd);
+		return -1;
+	}
+	/*
+	 * Unchanged since a look that was not racy: not even read (a day
+	 * bucket can hold a million entries, and every relaytrap command
+	 * syncs). Any entry added, removed or renamed moves the mtime.
+	 */
+	if (old_mtime >= 0 && old_mtime == mtime) {
+		close(fd);
+		return 0;
+	}
 	list_ids(fd, strcmp(kind, "sessions") == 0, &disk);
-	if (bucket_get(ix, kind, day, &old_mtime, &old_n) == -1)
-		goto done;
+	ss->listed++;
 	if (old_mtime == mtime && old_n == (int64_t)disk.n) {
 		rc = 0;
 		goto done;

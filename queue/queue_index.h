@@ -86,6 +86,7 @@ struct queue_index_session {
 
 struct queue_index_syncstat {
 	long		 buckets;	/* buckets looked at again */
+	long		 listed;	/* bucket directories read */
 	long		 added;		/* rows added (messages + sessions) */
 	long		 removed;	/* rows dropped */
 };

@@ -369,6 +369,7 @@ main(void)
 	/* nothing changed: no bucket looked at */
 	is_int(queue_index_sync(ix, &ss), 0, "second sync");
 	is_int(ss.buckets, 0, "second sync skips unchanged buckets");
+	is_int(ss.listed, 0, "and does not even read their directories");
 	is_int(ss.added + ss.removed, 0, "second sync changes nothing");
 
 	/* filters */
