@@ -7,8 +7,9 @@
  *
  * Incremental sync: a table "buckets" remembers, per day directory, its
  * mtime and entry count. A bucket whose mtime is as recorded is not read;
- * one whose pair changed is diffed against the rows of that bucket: ids
- * that appeared are indexed, ids that vanished are dropped. A bucket modified less than QUEUE_INDEX_RACY_NS ago is recorded
+ * one whose mtime moved is diffed against the rows of that bucket: ids
+ * that appeared are indexed, ids that vanished are dropped. A bucket
+ * modified less than QUEUE_INDEX_RACY_NS ago is recorded
  * with mtime -1 so that the next sync looks again (git's "racy clean"):
  * a rename in the same mtime tick as our look must not be missed.
  */
@@ -879,10 +880,6 @@ sync_bucket(struct queue_index *ix, const char *kind, const char *day,
 	}
 	list_ids(fd, strcmp(kind, "sessions") == 0, &disk);
 	ss->listed++;
-	if (old_mtime == mtime && old_n == (int64_t)disk.n) {
-		rc = 0;
-		goto done;
-	}
 	ss->buckets++;
 	if (bucket_refresh(ix, kind, day, &disk, ss) == -1)
 		goto done;
