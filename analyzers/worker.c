@@ -76,6 +76,9 @@ struct worker {
 						   first announcement */
 	char			 (*ids)[QUEUE_ID_LEN + 2]; /* kind + id */
 	size_t			 nids;
+	struct queue_index_item	*done;		/* analysed, to be synced
+						   and indexed */
+	size_t			 ndone;
 };
 
 /* start the watchdog on message e's analysis (its lock must exist) */
@@ -196,20 +199,46 @@ worker_analysis_event(const char *id, const json_t *res)
 }
 
 /*
- * worker_analyze -- the pipeline for one committed message: every
- * analyzer (an_runner.c), then the relay-test classifier and forwarder,
- * then analysis.json, the move from new/ to cur/ and the index. A message
- * whose previous analysis crashed the worker (analysis.lock left behind)
- * is recorded as such and moved on, so one message cannot stop the
- * pipeline.
+ * worker_done -- the end of a batch of analyses: the analyzers' own
+ * stores, one sync for every result and move, then the index, from the
+ * envelopes and results still in memory, in one transaction.
  */
 static void
+worker_done(struct worker *w)
+{
+	size_t	 i;
+
+	if (w->ndone == 0)
+		return;
+	an_runner_flush(w->runner);
+	if (queue_sync(w->q) == -1)
+		log_warn("worker: sync of the analyses");
+	if (queue_index_put(w->ix, w->done, w->ndone) == -1)
+		log_warnx("worker: index update failed: %s",
+		    queue_index_error(w->ix));
+	for (i = 0; i < w->ndone; i++) {
+		json_decref(w->done[i].env);
+		json_decref(w->done[i].an);
+	}
+	w->ndone = 0;
+}
+
+/*
+ * worker_analyze -- the pipeline for one committed message: every
+ * analyzer (an_runner.c), then the relay-test classifier and forwarder,
+ * then analysis.json and the move from new/ to cur/; the index follows in
+ * worker_done(). A message whose previous analysis crashed the worker
+ * (analysis.lock left behind) is recorded as such and moved on, so one
+ * message cannot stop the pipeline. Returns false if the message was not
+ * analysed (not in new/, unreadable): the caller indexes it as it is.
+ */
+static bool
 worker_analyze(struct worker *w, const char *id)
 {
 	struct queue_entry e;
 	char	 err[256], *msg, *js;
 	size_t	 len;
-	json_t	*env, *res, *rt;
+	json_t	*env = NULL, *res, *rt;
 	void	*mime;
 	char	 lock[16];
 	ssize_t	 n;
@@ -217,7 +246,7 @@ worker_analyze(struct worker *w, const char *id)
 	bool	 timedout;
 
 	if (queue_find(w->q, id, &e) == -1 || e.state != QUEUE_ST_NEW)
-		return;
+		return false;
 	if ((fd = queue_open_file(w->q, &e, "analysis.lock", O_RDONLY)) !=
 	    -1) {
 		n = read(fd, lock, sizeof(lock));
@@ -242,13 +271,13 @@ worker_analyze(struct worker *w, const char *id)
 		if ((env = queue_envelope_load(w->q, &e, err,
 		    sizeof(err))) == NULL) {
 			log_warnx("%s worker: %s", id, err);
-			return;
+			return false;
 		}
 		if ((msg = queue_read_file(w->q, &e, "message", &len)) ==
 		    NULL) {
 			log_warn("%s worker: cannot read the message", id);
 			json_decref(env);
-			return;
+			return false;
 		}
 		wd_arm(w, &e);
 		mime = NULL;
@@ -263,7 +292,6 @@ worker_analyze(struct worker *w, const char *id)
 		if (mime != NULL)
 			g_object_unref(mime);
 		free(msg);
-		json_decref(env);
 		wd_disarm();
 	}
 	js = json_dumps(res, JSON_COMPACT);
@@ -271,15 +299,22 @@ worker_analyze(struct worker *w, const char *id)
 	    strlen(js), QUEUE_W_NOSYNC) == -1) {
 		log_warn("%s worker: cannot store analysis.json", id);
 		free(js);
+		json_decref(env);
 		json_decref(res);
-		return;
+		return false;
 	}
 	free(js);
 	worker_analysis_event(id, res);
-	json_decref(res);
 	(void)queue_remove_file(w->q, &e, "analysis.lock");
 	if (queue_move_cur_flags(w->q, &e, QUEUE_W_NOSYNC) == -1)
 		log_warn("%s worker: cannot move to cur/", id);
+	/* indexed by worker_done() from what is in memory */
+	if (w->ndone == WORKER_BATCH_MAX)
+		worker_done(w);
+	w->done[w->ndone].e = e;
+	w->done[w->ndone].env = env;
+	w->done[w->ndone++].an = res;
+	return true;
 }
 
 static void
@@ -305,19 +340,22 @@ sync_cb(evutil_socket_t fd, short what, void *arg)
 static int
 worker_analyze_cb(const struct queue_entry *e, void *arg)
 {
-	worker_analyze(arg, e->id);
+	(void)worker_analyze(arg, e->id);
 	return 0;
 }
 
 /*
- * worker_flush -- index, analyse and index again the gathered ids, in one
- * transaction and one sync each.
+ * worker_flush -- index the gathered sessions, analyse the gathered
+ * messages and index them with their results, in one transaction and one
+ * sync each. (Until then `relaytrap` finds a message by its own sync of
+ * the index.)
  */
 static void
 worker_flush(struct worker *w)
 {
 	char	*msgs[WORKER_BATCH_MAX], *sess[WORKER_BATCH_MAX];
-	size_t	 nm = 0, ns = 0, i;
+	char	*left[WORKER_BATCH_MAX];
+	size_t	 nm = 0, ns = 0, nl = 0, i;
 
 	evtimer_del(w->batch_ev);
 	for (i = 0; i < w->nids; i++) {
@@ -329,18 +367,13 @@ worker_flush(struct worker *w)
 	w->nids = 0;
 	if (nm + ns == 0)
 		return;
-	if (queue_index_add(w->ix, msgs, nm, sess, ns) == -1)
-		log_warnx("worker: index add failed: %s",
-		    queue_index_error(w->ix));
 	for (i = 0; i < nm; i++)
-		worker_analyze(w, msgs[i]);
-	an_runner_flush(w->runner);
+		if (!worker_analyze(w, msgs[i]))
+			left[nl++] = msgs[i];
 	/* one group commit for the whole batch's results and moves */
-	if (nm > 0 && queue_sync(w->q) == -1)
-		log_warn("worker: sync of the analyses");
-	/* the index follows the moves to cur/ and the analyzers' results */
-	if (nm > 0 && queue_index_add(w->ix, msgs, nm, NULL, 0) == -1)
-		log_warnx("worker: index update failed: %s",
+	worker_done(w);
+	if (queue_index_add(w->ix, left, nl, sess, ns) == -1)
+		log_warnx("worker: index add failed: %s",
 		    queue_index_error(w->ix));
 }
 
@@ -458,6 +491,7 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 			fatalx("worker: %s", err);
 	}
 	w.ids = xcalloc(WORKER_BATCH_MAX, sizeof(*w.ids));
+	w.done = xcalloc(WORKER_BATCH_MAX, sizeof(*w.done));
 	w.batch_ev = evtimer_new(w.base, batch_cb, &w);
 	if (notify_fd != -1) {
 		nev = event_new(w.base, notify_fd, EV_READ | EV_PERSIST,
@@ -483,7 +517,7 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	worker_sync(&w);
 	/* messages committed while no worker ran (crash, restart) */
 	(void)queue_walk(q, QUEUE_ST_NEW, worker_analyze_cb, &w);
-	an_runner_flush(w.runner);
+	worker_done(&w);
 	worker_sync(&w);
 	event_base_dispatch(w.base);
 	worker_flush(&w);
@@ -496,6 +530,7 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	event_free(sint);
 	event_free(w.batch_ev);
 	free(w.ids);
+	free(w.done);
 	queue_index_close(w.ix);
 	worker_fwd_free(w.fwd);
 	an_runner_free(w.runner);

@@ -27,7 +27,7 @@
 #include "queue_index.h"
 #include "xmalloc.h"
 
-#define CLI_AN_BATCH	1024	/* ids re-indexed per transaction */
+#define CLI_AN_BATCH	256	/* messages re-indexed per transaction */
 
 struct cli_an {
 	struct cli		*c;
@@ -36,28 +36,32 @@ struct cli_an {
 	struct an_state		*state;
 	long			 done;
 	long			 failed;
-	char			 ids[CLI_AN_BATCH][QUEUE_ID_LEN + 1];
-	char			*idp[CLI_AN_BATCH];
-	size_t			 nids;		/* analysed, not re-indexed */
+	struct queue_index_item	 batch[CLI_AN_BATCH]; /* analysed, with
+						   their envelopes and
+						   results, not re-indexed */
+	size_t			 nids;
 };
 
 /*
  * The index keeps each message's results (country, ASN, campaign,
  * verdict); a re-analysis changes analysis.json inside the message's
  * directory, which a sync of the day bucket does not notice, so the
- * analysed ids are indexed again explicitly.
+ * analysed messages are indexed again explicitly, from the envelopes and
+ * results still in memory.
  */
 static void
 reindex_flush(struct cli_an *a)
 {
 	size_t	 i;
 
-	for (i = 0; i < a->nids; i++)
-		a->idp[i] = a->ids[i];
-	if (a->nids > 0 && queue_index_add(a->c->ix, a->idp, a->nids, NULL,
-	    0) == -1)
+	if (a->nids > 0 && queue_index_put(a->c->ix, a->batch, a->nids) ==
+	    -1)
 		fprintf(stderr, "relaytrap: warning: index: %s; run relaytrap "
 		    "queue reindex\n", queue_index_error(a->c->ix));
+	for (i = 0; i < a->nids; i++) {
+		json_decref(a->batch[i].env);
+		json_decref(a->batch[i].an);
+	}
 	a->nids = 0;
 }
 
@@ -116,7 +120,6 @@ analyze_one(const struct queue_entry *ce, void *arg)
 	if (mime != NULL)
 		g_object_unref(mime);
 	free(msg);
-	json_decref(env);
 	js = json_dumps(res, JSON_COMPACT);
 	if (js == NULL || queue_write_file_flags(a->c->q, &e, "analysis.json",
 	    js, strlen(js), QUEUE_W_NOSYNC) == -1) {
@@ -130,11 +133,15 @@ analyze_one(const struct queue_entry *ce, void *arg)
 			    "%s\n", e.id, strerror(errno));
 		printf("%s analyzed\n", e.id);
 		a->done++;
-		memcpy(a->ids[a->nids++], e.id, QUEUE_ID_LEN + 1);
+		a->batch[a->nids].e = e;
+		a->batch[a->nids].env = env;
+		a->batch[a->nids++].an = res;
+		env = res = NULL;
 		if (a->nids == CLI_AN_BATCH)
 			reindex_flush(a);
 	}
 	free(js);
+	json_decref(env);
 	json_decref(res);
 	return 0;
 }

@@ -463,7 +463,6 @@ message_subject(struct queue_index *ix, const struct queue_entry *e)
 	return s;
 }
 
-/* index one message: replace its row and its rcpts */
 /* the YYYYMMDD bucket of a valid id */
 static void
 queue_day_of_id(const char *id, char day[QUEUE_DAY_LEN + 1])
@@ -475,20 +474,28 @@ queue_day_of_id(const char *id, char day[QUEUE_DAY_LEN + 1])
 	queue_day_of(&ts, day);
 }
 
+/*
+ * index_message_json -- replace message e's row and its rcpts from its
+ * envelope (NULL: unreadable, the row keeps what the id says) and its
+ * analysis results (NULL: none yet). The Subject is the content
+ * analyzer's decoded one, else read from the message's header.
+ */
 static int
-index_message(struct queue_index *ix, const struct queue_entry *e)
+index_message_json(struct queue_index *ix, const struct queue_entry *e,
+    json_t *env, json_t *an)
 {
 	sqlite3_stmt *st = NULL;
-	json_t	*env, *a, *v, *an = NULL;
-	char	 err[256], *subject = NULL, *users = NULL;
+	json_t	*a, *v;
+	char	*subject = NULL, *users = NULL;
 	size_t	 i, ulen = 0;
 	int64_t	 us;
 	int	 rc = -1;
 
-	env = queue_envelope_load(ix->q, e, err, sizeof(err));
-	if (env == NULL)
-		log_debug("%s index: envelope: %s", e->id, err);
-	else
+	/* once the content analyzer ran: its decoded Subject (RFC 2047) */
+	v = json_object_get(json_object_get(an, "content"), "subject");
+	if (json_is_string(v))
+		subject = xstrdup(json_string_value(v));
+	else if (env != NULL)
 		subject = message_subject(ix, e);
 
 	/* distinct AUTH users, newline-separated (escaped: no raw LF) */
@@ -524,17 +531,6 @@ index_message(struct queue_index *ix, const struct queue_entry *e)
 	    " country, asn, campaign, verdict)"
 	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) == NULL)
 		goto done;
-	/* the analyzers' results, once the message was analyzed */
-	an = queue_file_json(ix->q, e, "analysis.json", err, sizeof(err));
-	if (an == NULL)
-		an = json_pack("{s:o?}", "relaytest", queue_file_json(ix->q, e,
-		    "relaytest.json", err, sizeof(err)));
-	/* once the content analyzer ran: its decoded Subject (RFC 2047) */
-	v = json_object_get(json_object_get(an, "content"), "subject");
-	if (json_is_string(v)) {
-		free(subject);
-		subject = xstrdup(json_string_value(v));
-	}
 	us = iso_us(js(env, "received", NULL));
 	if (us < 0)
 		us = id_us(e->id);
@@ -601,10 +597,30 @@ index_message(struct queue_index *ix, const struct queue_entry *e)
 	rc = 0;
  done:
 	dbu_done(st);
-	json_decref(env);
-	json_decref(an);
 	free(subject);
 	free(users);
+	return rc;
+}
+
+/* index one message as it is on disk: its envelope and its results */
+static int
+index_message(struct queue_index *ix, const struct queue_entry *e)
+{
+	json_t	*env, *an;
+	char	 err[256];
+	int	 rc;
+
+	env = queue_envelope_load(ix->q, e, err, sizeof(err));
+	if (env == NULL)
+		log_debug("%s index: envelope: %s", e->id, err);
+	/* the analyzers' results, once the message was analyzed */
+	an = queue_file_json(ix->q, e, "analysis.json", err, sizeof(err));
+	if (an == NULL)
+		an = json_pack("{s:o?}", "relaytest", queue_file_json(ix->q, e,
+		    "relaytest.json", err, sizeof(err)));
+	rc = index_message_json(ix, e, env, an);
+	json_decref(env);
+	json_decref(an);
 	return rc;
 }
 
@@ -1104,6 +1120,39 @@ queue_index_add(struct queue_index *ix, char *const *msgs, size_t nmsgs,
  fail:
 	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+/*
+ * queue_index_put -- index these messages from the envelopes and results
+ * their caller holds in memory (the analysis pipeline, which has just
+ * written them), in one transaction, instead of reading the files back.
+ * An item whose env is NULL is read from disk like queue_index_add().
+ * 0 or -1 (nothing of the transaction kept).
+ */
+int
+queue_index_put(struct queue_index *ix, const struct queue_index_item *it,
+    size_t n)
+{
+	size_t	 i;
+	int	 rc;
+
+	if (n == 0)
+		return 0;
+	ix->err[0] = '\0';
+	if (ix_exec(ix, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (it[i].env != NULL)
+			rc = index_message_json(ix, &it[i].e, it[i].env,
+			    it[i].an);
+		else
+			rc = index_message(ix, &it[i].e);
+		if (rc == -1) {
+			sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	return ix_exec(ix, "COMMIT");
 }
 
 #define MSG_COLS "id, day, state, received, received_us, session," \

@@ -84,6 +84,13 @@ struct queue_index_session {
 	long		 commands;
 };
 
+/* one message for queue_index_put(): where it is and what is known */
+struct queue_index_item {
+	struct queue_entry	 e;	/* its state and day now */
+	json_t			*env;	/* envelope.json; NULL: read it */
+	json_t			*an;	/* analysis results; NULL: none */
+};
+
 struct queue_index_syncstat {
 	long		 buckets;	/* buckets looked at again */
 	long		 listed;	/* bucket directories read */
@@ -116,6 +123,8 @@ int		 queue_index_sessions(struct queue_index *ix,
 int		 queue_index_retire(struct queue_index *ix, const char *day);
 int		 queue_index_add(struct queue_index *ix, char *const *msgs,
 		    size_t nmsgs, char *const *sessions, size_t nsessions);
+int		 queue_index_put(struct queue_index *ix,
+		    const struct queue_index_item *it, size_t n);
 json_t		*queue_index_stats(struct queue_index *ix, int top);
 char		*queue_index_subject(const char *hdr, size_t len);
 

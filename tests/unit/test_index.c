@@ -477,6 +477,45 @@ main(void)
 	is_int(nsessions(ix, NULL), 1, "retired sessions gone");
 	ok(queue_index_retire(ix, "../etc") == -1, "retire rejects bad day");
 
+	/*
+	 * queue_index_put: the analysis pipeline's results from memory (they
+	 * are on no disk here, so only the put can have indexed them); an
+	 * item without an envelope is read from disk.
+	 */
+	{
+		struct queue_index_item it[2];
+		char	 e2[256];
+
+		memset(it, 0, sizeof(it));
+		ok(queue_find(q, m3, &it[0].e) == 0 && queue_find(q, m2,
+		    &it[1].e) == 0, "find m3 and m2");
+		it[0].env = queue_envelope_load(q, &it[0].e, e2, sizeof(e2));
+		it[0].an = json_pack("{s:{s:s}, s:{s:{s:s, s:i}}, s:{s:s},"
+		    " s:{s:s}}", "content", "subject", "Caf\u00e9 decoded",
+		    "geoip", "client", "country", "GB", "asn", 1221,
+		    "campaign", "campaign", "c0ffee", "relaytest", "verdict",
+		    "spam");
+		ok(it[0].env != NULL, "m3's envelope %s", e2);
+		is_int(queue_index_put(ix, it, 2), 0, "put two messages");
+		memset(&f, 0, sizeof(f));
+		f.country = "GB";
+		is_int(count_list(ix, &f), 1, "put: the country from memory");
+		memset(&f, 0, sizeof(f));
+		f.asn = 1221;
+		f.campaign = "c0ffee";
+		f.verdict = "spam";
+		is_int(count_list(ix, &f), 1, "put: ASN, campaign and verdict");
+		memset(&g, 0, sizeof(g));
+		queue_index_list(ix, NULL, collect, &g);
+		ok(strstr(g.dump, "Caf\u00e9 decoded") != NULL &&
+		    strstr(g.dump, "DROP TABLE") == NULL,
+		    "put: the decoded subject replaces the header's");
+		ok(strstr(g.dump, m2) != NULL, "put: an item read from disk");
+		is_int(queue_index_put(ix, NULL, 0), 0, "put nothing");
+		json_decref(it[0].env);
+		json_decref(it[0].an);
+	}
+
 	/* schema version from the future is refused with a reason */
 	queue_index_close(ix);
 	snprintf(path, sizeof(path), "%s/%s", spool, QUEUE_INDEX_FILE);
