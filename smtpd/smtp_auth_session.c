@@ -255,8 +255,22 @@ smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c)
 	s->authx->cred.mech = m;
 	while (ir != NULL && irlen > 0 && *ir == ' ')
 		ir++, irlen--;
+	if (m == SMTP_AUTH_CRAM_MD5 && ir != NULL && irlen > 0) {
+		/*
+		 * CRAM-MD5 is server-first: an initial response is a protocol
+		 * error that fails, as Cyrus SASL's SASL_BADPROT makes
+		 * Postfix's 535. It is still an attempt, recorded with what it
+		 * held (there was no challenge to check a digest against).
+		 */
+		smtp_arg_text(ir, irlen, auth_last, sizeof(auth_last));
+		(void)smtp_auth_cram(ir, irlen, &s->authx->cred);
+		auth_record(s, "CRAM-MD5", "invalid");
+		s->errors++;
+		smtp_reply(s, PM_AUTH_FAILED, NULL);
+		auth_leave(s);
+		return;
+	}
 	if (m == SMTP_AUTH_CRAM_MD5) {
-		/* no initial response for a server-first mechanism */
 		auth_enter(s);
 		auth_challenge(s);
 		return;

@@ -17,6 +17,7 @@ CLOSE_NAMES = {"quit", "eof", "timeout", "data_timeout", "session_time",
                "too_many_sessions", "too_many_from_ip", "proxy_invalid",
                "proxy_timeout", "nonsmtp", "tls_error", "shutdown", "io_error"}
 CREDS = [("admin", "123456"), ("root", "password"), ("test@example.com", "qwerty")]
+CRAM_DIGEST = "b913a602c7eda7a495b4e6e7334d3890"
 
 
 def b64(s):
@@ -50,8 +51,11 @@ def main():
             replies.append(c.cmd(b64(p)))
         r = c.cmd(b"AUTH PLAIN " + base64.b64encode(b"\0plainuser\0plainpass"))
         replies.append(r)
-        t.ok([code(x) for x in replies] == [334, 334, 535] * 3 + [535],
-             "AUTH guessing: 334 334 535 per LOGIN attempt, 535 for PLAIN", replies)
+        # CRAM-MD5 is server-first: an initial response fails, recorded
+        replies.append(c.cmd(b"AUTH CRAM-MD5 " + b64("cramuser " + CRAM_DIGEST)))
+        t.ok([code(x) for x in replies] == [334, 334, 535] * 3 + [535, 535],
+             "AUTH guessing: 334 334 535 per LOGIN attempt, 535 for PLAIN and "
+             "for CRAM-MD5 with an initial response", replies)
         t.ok(replies[0].strip().endswith(b"VXNlcm5hbWU6")
              and replies[1].strip().endswith(b"UGFzc3dvcmQ6"),
              "AUTH LOGIN challenges are Username:/Password:", replies[:2])
@@ -130,10 +134,11 @@ def main():
         t.ok(close_of("scan") in ("eof", "io_error"), "scan: close eof/io_error",
              close_of("scan"))
         a = (by.get("auth") or {}).get("auth") or []
-        got = [(x.get("mechanism"), x.get("user"), x.get("password"), x.get("result"))
-               for x in a]
+        got = [(x.get("mechanism"), x.get("user"),
+                x.get("password") or x.get("digest"), x.get("result")) for x in a]
         t.is_(got, [("LOGIN", u, p, "fail") for u, p in CREDS]
-              + [("PLAIN", "plainuser", "plainpass", "fail")],
+              + [("PLAIN", "plainuser", "plainpass", "fail"),
+                 ("CRAM-MD5", "cramuser", CRAM_DIGEST, "invalid")],
               "AUTH guessing: every attempt recorded with decoded credentials")
         t.ok(findings("auth").get("auth_attempt", 0) >= 4,
              "AUTH guessing: finding auth_attempt", findings("auth"))
@@ -178,10 +183,11 @@ def main():
              "exactly one session event per session", per_port)
         aid = (by.get("auth") or {}).get("id")
         aev = [e for e in events if e.get("type") == "auth" and e.get("session") == aid]
-        t.is_([(e.get("mechanism"), e.get("user"), e.get("password"), e.get("result"))
-               for e in aev],
+        t.is_([(e.get("mechanism"), e.get("user"),
+                e.get("password") or e.get("digest"), e.get("result")) for e in aev],
               [("LOGIN", u, p, "fail") for u, p in CREDS]
-              + [("PLAIN", "plainuser", "plainpass", "fail")],
+              + [("PLAIN", "plainuser", "plainpass", "fail"),
+                 ("CRAM-MD5", "cramuser", CRAM_DIGEST, "invalid")],
               "an auth event per attempt, credentials decoded")
         mev = [e for e in events if e.get("type") == "message"]
         env = spool.by_queue_id().get(qid) or {}
