@@ -2,6 +2,7 @@
 """relaytrapd as a daemon: -t with good and bad configurations, -o over the
 file, SIGTERM (421 to open sessions, exit 0), the roles' user as root, and
 retention removing an old day bucket while today's messages stay."""
+import calendar
 import json
 import os
 import pwd
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import shutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -245,9 +247,10 @@ def test_spool_lock(t, d):
         trap.stop()
 
 
-def old_id():
-    """A valid message id from 2020-01-01 12:00:00 UTC."""
-    us = 1577880000 * 1000000 + random.randrange(1000000)
+def old_id(day="20200101"):
+    """A valid message id from 12:00:00 UTC of DAY (YYYYMMDD)."""
+    t = calendar.timegm(time.strptime(day + " 12", "%Y%m%d %H"))
+    us = t * 1000000 + random.randrange(1000000)
     return "%013x%03x" % (us, random.randrange(4096))
 
 
@@ -261,38 +264,7 @@ def test_retention(t, d):
     t.ok(c == 250, "retention: today's message accepted", resp)
     trap.stop()
 
-    mid, sid = old_id(), old_id()
-    bucket = os.path.join(trap.spool, "new", "20200101")
-    mdir = os.path.join(bucket, mid)
-    os.makedirs(mdir)
-    old = b"Subject: from 2020\r\n\r\nold\r\n"
-    env = {
-        "version": 1, "id": mid, "session": sid,
-        "received": "2020-01-01T12:00:00.000Z", "persona": "postfix",
-        "hostname": "mail.example.net", "queue_id": "4C2B41A0D7F",
-        "client": {"addr": "203.0.113.9", "port": 50123},
-        "peer": {"addr": "203.0.113.9", "port": 50123}, "proxy": None,
-        "server": {"addr": "127.0.0.1", "port": 2525},
-        "helo": {"verb": "EHLO", "name": "old.example"},
-        "mail_from": {"addr": "old@example.org", "raw": "FROM:<old@example.org>",
-                      "flags": [], "size": None, "body": None, "smtputf8": False},
-        "rcpt": [{"addr": "dropbox@example.com", "raw": "TO:<dropbox@example.com>",
-                  "flags": []}],
-        "auth": [], "tls": None,
-        "timestamps": {"connect": "2020-01-01T12:00:00.000Z",
-                       "mail": "2020-01-01T12:00:00.000Z",
-                       "data": "2020-01-01T12:00:00.000Z",
-                       "end": "2020-01-01T12:00:00.000Z"},
-        "findings": {}, "transcript": [], "transcript_truncated": False,
-        "size": len(old), "sha256": sha256(old),
-    }
-    with open(os.path.join(mdir, "message"), "wb") as f:
-        f.write(old)
-    with open(os.path.join(mdir, "envelope.json"), "w") as f:
-        json.dump(env, f)
-    st = os.stat(os.path.join(trap.spool, "new"))
-    for p in (bucket, mdir, os.path.join(mdir, "message"), os.path.join(mdir, "envelope.json")):
-        os.chown(p, st.st_uid, st.st_gid)
+    mid, bucket = old_message(trap, "20200101", b"Subject: from 2020\r\n\r\nold\r\n")
     r = trap.cli("queue", "reindex")
     spool = Spool(trap)
     t.ok(mid in spool.ids(), "retention: the hand-made 2020 message is listed after reindex",
@@ -319,6 +291,76 @@ def test_retention(t, d):
              today)
     finally:
         trap2.stop()
+
+    # by size: a 300 KB day from 2020 and a small one after it; 150 KB
+    # of spool allowed, so the oldest day goes and the next one stays
+    big, big_bucket = old_message(trap, "20200102", b"Subject: big\r\n\r\n"
+                                  + (b"x" * 998 + b"\r\n") * 300)
+    small, small_bucket = old_message(trap, "20200103", b"Subject: small\r\n\r\nhi\r\n")
+    trap.cli("queue", "reindex")
+    trap3 = Trap(t, workdir=work, spool=trap.spool,
+                 options={"retention_max_size": '"150K"'})
+    trap3.start()
+    try:
+        try:
+            wait_for(lambda: not os.path.exists(big_bucket), 20, what="20200102 removed")
+            t.ok(True, "retention_max_size=150K: the oldest day (300 KB) is removed")
+        except TimeoutError as e:
+            t.ok(False, "retention_max_size=150K: the oldest day (300 KB) is removed",
+                 "%s\n%s" % (e, trap3.read_log()))
+        sp3 = Spool(trap3)
+        try:
+            wait_for(lambda: big not in sp3.ids(), 10, what="index follows")
+            t.ok(True, "retention by size: the index follows")
+        except (TimeoutError, RuntimeError) as e:
+            t.ok(False, "retention by size: the index follows", str(e))
+        ids = sp3.ids()
+        t.ok(os.path.isdir(small_bucket) and small in ids,
+             "retention by size: the next day stays once the spool is under the limit",
+             ids)
+        today = sp3.by_queue_id().get(queued_id(resp)) or {}
+        t.ok(today and sp3.cat(today["id"]) == body,
+             "retention by size: today's message stays", today)
+        t.ok("reason=size" in trap3.read_log(), "retention by size: logged with its reason",
+             trap3.read_log()[-2000:])
+    finally:
+        trap3.stop()
+
+
+def old_message(trap, day, old):
+    """Write a message by hand into new/DAY as the trap would have; return
+    its id and the day bucket's path."""
+    mid, sid = old_id(day), old_id(day)
+    bucket = os.path.join(trap.spool, "new", day)
+    mdir = os.path.join(bucket, mid)
+    os.makedirs(mdir)
+    y, m, dd = day[:4], day[4:6], day[6:]
+    ts = "%s-%s-%sT12:00:00.000Z" % (y, m, dd)
+    env = {
+        "version": 1, "id": mid, "session": sid,
+        "received": ts, "persona": "postfix",
+        "hostname": "mail.example.net", "queue_id": "4C2B41A0D7F",
+        "client": {"addr": "203.0.113.9", "port": 50123},
+        "peer": {"addr": "203.0.113.9", "port": 50123}, "proxy": None,
+        "server": {"addr": "127.0.0.1", "port": 2525},
+        "helo": {"verb": "EHLO", "name": "old.example"},
+        "mail_from": {"addr": "old@example.org", "raw": "FROM:<old@example.org>",
+                      "flags": [], "size": None, "body": None, "smtputf8": False},
+        "rcpt": [{"addr": "dropbox@example.com", "raw": "TO:<dropbox@example.com>",
+                  "flags": []}],
+        "auth": [], "tls": None,
+        "timestamps": {"connect": ts, "mail": ts, "data": ts, "end": ts},
+        "findings": {}, "transcript": [], "transcript_truncated": False,
+        "size": len(old), "sha256": sha256(old),
+    }
+    with open(os.path.join(mdir, "message"), "wb") as f:
+        f.write(old)
+    with open(os.path.join(mdir, "envelope.json"), "w") as f:
+        json.dump(env, f)
+    st = os.stat(os.path.join(trap.spool, "new"))
+    for p in (bucket, mdir, os.path.join(mdir, "message"), os.path.join(mdir, "envelope.json")):
+        os.chown(p, st.st_uid, st.st_gid)
+    return mid, bucket
 
 
 def main():
