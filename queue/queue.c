@@ -284,11 +284,28 @@ queue_lock(struct queue *q, char *err, size_t errlen)
 		errno = saved;
 		return -1;
 	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
-		log_warn("queue: cannot write %s/relaytrapd.lock", q->path);
 	q->lockfd = fd;
+	queue_lock_pid(q);
 	return 0;
+}
+
+/*
+ * queue_lock_pid -- write this process's pid into the lock that
+ * queue_lock() took: again after daemon(), whose fork leaves the lock
+ * held (the descriptor is shared) but the pid written in it dead.
+ */
+void
+queue_lock_pid(struct queue *q)
+{
+	char	 buf[32];
+	int	 n;
+
+	if (q->lockfd == -1)
+		return;
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(q->lockfd, 0) == -1 || pwrite(q->lockfd, buf, (size_t)n,
+	    0) != n)
+		log_warn("queue: cannot write %s/relaytrapd.lock", q->path);
 }
 
 /*

@@ -54,6 +54,7 @@ void		 queue_close(struct queue *q);
 int		 queue_rootfd(const struct queue *q);
 int		 queue_chown(struct queue *q, uid_t uid, gid_t gid);
 int		 queue_lock(struct queue *q, char *err, size_t errlen);
+void		 queue_lock_pid(struct queue *q);
 int		 queue_recover(struct queue *q);
 
 /* ids */

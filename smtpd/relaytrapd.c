@@ -528,8 +528,11 @@ main(int argc, char *argv[])
 	d.roles[ROLE_SMTP].name = "smtp";
 	d.roles[ROLE_WORKER].name = "worker";
 
-	if (!foreground && daemon(0, 0) == -1)
-		fatal("daemon");
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		queue_lock_pid(d.queue);	/* the pid is the child's now */
+	}
 	{
 		sigset_t set;
 
