@@ -4,12 +4,13 @@
  * timers: it gathers the announced ids for WORKER_BATCH_MS (or up to
  * WORKER_BATCH_MAX of them), so that one index transaction and one sync
  * serve the whole batch instead of competing with the SMTP role's
- * journal for the disk on every message; it indexes exactly the
- * announced ids, rescans every WORKER_SCAN
- * seconds (and at start) so nothing is missed after a crash or a full
- * pipe, and enforces the retention limits at
- * start and every WORKER_RETENTION seconds, removing whole day buckets
- * and their index rows. Runs unprivileged, outside the SMTP role's chroot.
+ * journal for the disk on every message. It analyses whatever is in new/
+ * at start, every WORKER_SCAN seconds and as soon as the SMTP role says
+ * that notices were lost to a full pipe ("r"), so nothing is missed after
+ * a crash or a backlog; syncs the index every WORKER_SCAN seconds; and
+ * enforces the retention limits at start and every WORKER_RETENTION
+ * seconds, removing whole day buckets and their index rows. Runs
+ * unprivileged, outside the SMTP role's chroot.
  */
 #include "config.h"
 
@@ -79,6 +80,7 @@ struct worker {
 	struct queue_index_item	*done;		/* analysed, to be synced
 						   and indexed */
 	size_t			 ndone;
+	bool			 rescan;	/* the SMTP role lost notices */
 };
 
 /* start the watchdog on message e's analysis (its lock must exist) */
@@ -331,17 +333,28 @@ worker_sync(struct worker *w)
 		    st.removed);
 }
 
-static void
-sync_cb(evutil_socket_t fd, short what, void *arg)
-{
-	worker_sync(arg);
-}
-
 static int
 worker_analyze_cb(const struct queue_entry *e, void *arg)
 {
 	(void)worker_analyze(arg, e->id);
 	return 0;
+}
+
+/* analyse whatever is in new/: messages whose notice was lost */
+static void
+worker_rescan(struct worker *w)
+{
+	w->rescan = false;
+	(void)queue_walk(w->q, QUEUE_ST_NEW, worker_analyze_cb, w);
+	worker_done(w);
+}
+
+/* every WORKER_SCAN seconds: new/ (whatever was missed), then the index */
+static void
+sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	worker_rescan(arg);
+	worker_sync(arg);
 }
 
 /*
@@ -365,13 +378,13 @@ worker_flush(struct worker *w)
 			sess[ns++] = w->ids[i] + 1;
 	}
 	w->nids = 0;
-	if (nm + ns == 0)
-		return;
 	for (i = 0; i < nm; i++)
 		if (!worker_analyze(w, msgs[i]))
 			left[nl++] = msgs[i];
 	/* one group commit for the whole batch's results and moves */
 	worker_done(w);
+	if (w->rescan)
+		worker_rescan(w);
 	if (queue_index_add(w->ix, left, nl, sess, ns) == -1)
 		log_warnx("worker: index add failed: %s",
 		    queue_index_error(w->ix));
@@ -385,7 +398,8 @@ batch_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * notify_cb -- lines "m<id>" (message committed) and "s<id>" (session
- * recorded) from the SMTP role: gathered for worker_flush().
+ * recorded) from the SMTP role: gathered for worker_flush(); "r<16 any>":
+ * notices were lost to a full pipe, rescan new/ (worker_rescan()).
  */
 static void
 notify_cb(evutil_socket_t fd, short what, void *arg)
@@ -405,8 +419,13 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
 	for (p = buf; (nl = memchr(p, '\n', have - (size_t)(p - buf))) != NULL;
 	    p = nl + 1) {
 		*nl = '\0';
-		if (nl - p != QUEUE_ID_LEN + 1 || (p[0] != 'm' && p[0] != 's'))
+		if (nl - p != QUEUE_ID_LEN + 1 || (p[0] != 'm' && p[0] != 's' &&
+		    p[0] != 'r'))
 			continue;
+		if (p[0] == 'r') {
+			w->rescan = true;
+			continue;
+		}
 		if (w->nids == WORKER_BATCH_MAX)
 			worker_flush(w);
 		memcpy(w->ids[w->nids++], p, QUEUE_ID_LEN + 2);
@@ -415,7 +434,7 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
 	if (w->carrylen > sizeof(w->carry))
 		w->carrylen = 0;	/* not ours: drop */
 	memcpy(w->carry, p, w->carrylen);
-	if (w->nids > 0 && !evtimer_pending(w->batch_ev, NULL))
+	if ((w->nids > 0 || w->rescan) && !evtimer_pending(w->batch_ev, NULL))
 		evtimer_add(w->batch_ev, &tv);
 }
 
@@ -516,8 +535,7 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 	retention_cb(-1, 0, &w);
 	worker_sync(&w);
 	/* messages committed while no worker ran (crash, restart) */
-	(void)queue_walk(q, QUEUE_ST_NEW, worker_analyze_cb, &w);
-	worker_done(&w);
+	worker_rescan(&w);
 	worker_sync(&w);
 	event_base_dispatch(w.base);
 	worker_flush(&w);

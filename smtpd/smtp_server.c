@@ -26,6 +26,8 @@
 
 #define IPTAB_BUCKETS	4096
 #define SHUTDOWN_GRACE	5	/* seconds for commits and final replies */
+#define SMTP_RESCAN_RETRY 1	/* seconds between tries of a rescan notice */
+#define SMTP_RESCAN_ID	"0000000000000000"	/* QUEUE_ID_LEN, unused */
 
 struct smtp_ipent {
 	struct smtp_ipent	*next;
@@ -115,23 +117,53 @@ smtp_server_ip_release(struct smtp_server *srv, const struct sockaddr *sa)
 	}
 }
 
+/* one notice line "<kind><id>\n" (atomic: shorter than PIPE_BUF) */
+static bool
+notify_write(struct smtp_server *srv, char kind, const char *id)
+{
+	char	 line[QUEUE_ID_LEN + 3];
+
+	line[0] = kind;
+	memcpy(line + 1, id, QUEUE_ID_LEN);
+	line[QUEUE_ID_LEN + 1] = '\n';
+	return write(srv->notify_fd, line, QUEUE_ID_LEN + 2) ==
+	    QUEUE_ID_LEN + 2;
+}
+
+/*
+ * A notice did not fit into the pipe (the worker is busy or stopped):
+ * once a second, until it fits, ask the worker to rescan new/ (kind 'r'),
+ * which finds every message whose notice was lost.
+ */
+static void
+rescan_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_server *srv = arg;
+	struct timeval tv = { SMTP_RESCAN_RETRY, 0 };
+
+	if (!notify_write(srv, 'r', SMTP_RESCAN_ID))
+		evtimer_add(srv->rescan_ev, &tv);
+}
+
 /*
  * smtp_server_notify -- tell the worker that message (kind 'm') or
  * session record (kind 's') id is on disk: one line "<kind><id>\n",
- * written atomically. A full pipe drops the line; the worker's periodic
- * scan finds the id then.
+ * written atomically. A full pipe drops the line; a rescan request
+ * follows as soon as the pipe has room (rescan_cb).
  */
 void
 smtp_server_notify(struct smtp_server *srv, char kind, const char *id)
 {
-	char	 line[QUEUE_ID_LEN + 3];
+	struct timeval tv = { SMTP_RESCAN_RETRY, 0 };
 
 	if (srv->notify_fd == -1)
 		return;
-	line[0] = kind;
-	memcpy(line + 1, id, QUEUE_ID_LEN);
-	line[QUEUE_ID_LEN + 1] = '\n';
-	(void)write(srv->notify_fd, line, QUEUE_ID_LEN + 2);
+	if (!notify_write(srv, kind, id) && !evtimer_pending(srv->rescan_ev,
+	    NULL)) {
+		log_warnx("smtp: the worker's notice pipe is full (worker "
+		    "busy or stopped); it will be told to rescan new/");
+		evtimer_add(srv->rescan_ev, &tv);
+	}
 }
 
 /* a message is in new/<day>/<id>/: the worker may read it now */
@@ -177,6 +209,8 @@ smtp_server_new(struct event_base *base, struct conf *conf,
 	    EV_READ | EV_PERSIST, commit_cb, srv);
 	if (srv->commit_ev == NULL || event_add(srv->commit_ev, NULL) == -1)
 		fatalx("smtp: cannot watch the committer");
+	if ((srv->rescan_ev = evtimer_new(base, rescan_cb, srv)) == NULL)
+		fatalx("smtp: cannot make the rescan timer");
 	return srv;
 }
 
@@ -314,6 +348,8 @@ smtp_server_free(struct smtp_server *srv)
 	free(srv->lflags);
 	if (srv->commit_ev)
 		event_free(srv->commit_ev);
+	if (srv->rescan_ev)
+		event_free(srv->rescan_ev);
 	if (srv->sigterm_ev)
 		event_free(srv->sigterm_ev);
 	if (srv->sigint_ev)

@@ -193,6 +193,7 @@ struct smtp_server {
 	struct smtp_iptab	*iptab;
 	uint64_t		 qid_seq;
 	int			 notify_fd;	/* to the worker; -1 if none */
+	struct event		*rescan_ev;	/* retries a lost notice */
 	bool			 shutting_down;
 	struct evconnlistener	**listeners;
 	int			*lflags;

@@ -9,8 +9,10 @@ import json
 import os
 import signal
 import smtplib
+import re
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -153,7 +155,57 @@ def main():
         st = [a["runner"]["status"] for a in done]
         t.ok("timeout" in st and any(isinstance(x, dict) for x in st),
              "the next message has its full analysis", st)
+    lost_notices(t)
     t.done()
+
+
+def new_count(trap):
+    return len(glob.glob(os.path.join(trap.spool, "new", "*", "*")))
+
+
+def lost_notices(t):
+    """A stopped worker: the SMTP role's notices overflow the pipe (64 KiB,
+    18 bytes a notice) and are lost; once the worker runs again it is told
+    to rescan new/ and analyses every message, not only those announced."""
+    n, sessions = 4400, 4
+    with Trap(t, options={"analyzers": "{}"}) as trap:
+        m = wait_for(lambda: re.search(rb"started worker role pid=(\d+)",
+                                       open(trap.logpath, "rb").read()), 10,
+                     what="the worker's pid")
+        wpid = int(m.group(1))
+        # the worker past its start (whose scan of new/ would find all)
+        send(trap, "first")
+        wait_for(lambda: len(analysis_files(trap)) == 1, 20, what="the worker running")
+        os.kill(wpid, signal.SIGSTOP)
+        errors = []
+
+        def sender(k):
+            try:
+                with smtplib.SMTP(trap.host, trap.port, timeout=60) as s:
+                    s.ehlo("flood.example")
+                    for i in range(n // sessions):
+                        s.sendmail("a@example.org", ["b@example.net"],
+                                   b"Subject: %d-%d\r\n\r\nx\r\n" % (k, i))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+        try:
+            th = [threading.Thread(target=sender, args=(k,)) for k in range(sessions)]
+            for x in th:
+                x.start()
+            for x in th:
+                x.join()
+        finally:
+            os.kill(wpid, signal.SIGCONT)
+        t.ok(not errors, "%d messages stored while the worker was stopped" % n, errors)
+        log = open(trap.logpath, "rb").read()
+        t.ok(b"notice pipe is full" in log, "the SMTP role logged the full pipe")
+        try:
+            wait_for(lambda: new_count(trap) == 0, 30, what="new/ empty")
+            t.ok(True, "the worker analysed every message, the unannounced too")
+        except TimeoutError:
+            t.ok(False, "the worker analysed every message, the unannounced too",
+                 "%d still in new/" % new_count(trap))
+        t.is_(len(analysis_files(trap)), n + 1, "every message has its analysis.json")
 
 
 def subprocess_run(trap, *args):
