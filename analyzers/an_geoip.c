@@ -317,6 +317,13 @@ static const char *const p_asorg[] = { "autonomous_system_organization",
 	NULL };
 static const char *const p_isp[] = { "isp", NULL };
 static const char *const p_org[] = { "organization", NULL };
+/* City, Enterprise and Precision records keep network facts in traits */
+static const char *const p_t_asn[] = { "traits", "autonomous_system_number",
+	NULL };
+static const char *const p_t_asorg[] = { "traits",
+	"autonomous_system_organization", NULL };
+static const char *const p_t_isp[] = { "traits", "isp", NULL };
+static const char *const p_t_org[] = { "traits", "organization", NULL };
 
 /* fill the fields of rec that db knows and rec lacks */
 static void
@@ -349,6 +356,10 @@ geoip_lookup_db(struct geoip_db *db, const struct geoip_addr *a,
 	GEOIP_FIELD("as_org", geoip_get_str, p_asorg);
 	GEOIP_FIELD("isp", geoip_get_str, p_isp);
 	GEOIP_FIELD("org", geoip_get_str, p_org);
+	GEOIP_FIELD("asn", geoip_get_uint, p_t_asn);
+	GEOIP_FIELD("as_org", geoip_get_str, p_t_asorg);
+	GEOIP_FIELD("isp", geoip_get_str, p_t_isp);
+	GEOIP_FIELD("org", geoip_get_str, p_t_org);
 #undef GEOIP_FIELD
  done:
 	if (err != MMDB_SUCCESS && json_object_get(rec, "error") == NULL)

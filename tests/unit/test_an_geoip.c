@@ -37,6 +37,7 @@ static char	 tmpdir[] = "/tmp/test_an_geoip.XXXXXX";
 #define ASN	"GeoLite2-ASN-Test.mmdb"
 #define ISP	"GeoIP2-ISP-Test.mmdb"
 #define CITY	"GeoIP2-City-Test.mmdb"
+#define ENTERPRISE "GeoIP2-Enterprise-Test.mmdb"
 
 static char *
 fpath(const char *dir, const char *name)
@@ -568,6 +569,18 @@ main(int argc, char **argv)
 	if (st != NULL)
 		check(st, &(struct want){ "81.2.69.142", "GB", "US", NULL,
 		    NULL, NULL, NULL, -1 }, "city");
+	an_geoip.fini(st);
+
+	/*
+	 * one Enterprise database answers everything, the network facts
+	 * under "traits" (values read with mmdblookup from the file)
+	 */
+	st = open_dbs(NULL, err, sizeof(err), 1, fpath(fix, ENTERPRISE));
+	ok(st != NULL, "open Enterprise: %s", err);
+	if (st != NULL)
+		check(st, &(struct want){ "74.209.24.0", "US", "US",
+		    "FairPoint Communications", "Fairpoint Communications",
+		    "Fairpoint Communications", NULL, 14671 }, "enterprise");
 	an_geoip.fini(st);
 
 	st = open_dbs(NULL, err, sizeof(err), 3, fpath(fix, COUNTRY),
