@@ -37,7 +37,8 @@ struct an_ctx {
 	size_t			 msglen;
 	json_t			*results;	/* {"origin": {...}, ...} so far */
 	struct an_dns		*dns;		/* may be NULL: no lookups */
-	int64_t			 now;		/* unix seconds */
+	int64_t			 now;		/* unix seconds: when the
+						   message arrived */
 	void			*mime;		/* GMimeMessage *, see an_mime() */
 };
 

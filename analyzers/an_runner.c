@@ -226,6 +226,7 @@ an_runner_run(struct an_runner *r, const struct queue_entry *e,
 	struct an_ctx ctx;
 	json_t	*res = json_object(), *timings = json_object();
 	json_t	*status = json_object(), *run;
+	struct timespec ts;
 	size_t	 i;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -237,7 +238,11 @@ an_runner_run(struct an_runner *r, const struct queue_entry *e,
 	ctx.msglen = msglen;
 	ctx.results = res;
 	ctx.dns = r->dns;
-	ctx.now = time(NULL);
+	/* when the message arrived (its id), not when it is analysed */
+	if (e != NULL && queue_id_time(e->id, &ts) == 0)
+		ctx.now = ts.tv_sec;
+	else
+		ctx.now = time(NULL);
 	for (i = 0; i < r->n; i++) {
 		const struct an_analyzer *a = r->an[i];
 		json_t	*out = NULL;

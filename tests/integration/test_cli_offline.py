@@ -354,6 +354,23 @@ try:
     r = rt("queue", "stats")
     t.ok(r.returncode == 0 and b"journal" not in r.stderr,
          "no warning once the message is in new/", r.stderr)
+
+    # -- campaigns date their messages by arrival, not by analysis: these
+    # messages arrived in March 2025 and are analysed now
+    conf = os.path.join(work, "an.conf")
+    with open(conf, "w") as f:
+        f.write('resolver = {"127.0.0.1:1"}\nanalyzers = {"campaign"}\n')
+    r = subprocess.run([RELAYTRAP, "-c", conf, "-s", spool, "analyze", "--all"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    t.is_(r.returncode, 0, "analyze --all with the campaign analyzer")
+    r = subprocess.run([RELAYTRAP, "-c", conf, "-s", spool, "campaigns", "--json"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    camps = jlines(r)
+    mar2025 = (1740787200, 1743465600)      # 2025-03-01 .. 2025-04-01 UTC
+    t.ok(camps and all(mar2025[0] <= c["first"] <= c["last"] < mar2025[1]
+                       for c in camps),
+         "campaigns: first and last seen are the messages' arrival (March 2025)",
+         [(c.get("first"), c.get("last")) for c in camps])
 finally:
     if t.failed == 0:
         shutil.rmtree(work, ignore_errors=True)
