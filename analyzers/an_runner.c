@@ -273,7 +273,7 @@ an_runner_run(struct an_runner *r, const struct queue_entry *e,
 		g_object_unref(ctx.mime);
 	run = json_object();
 	json_object_set_new(run, "version", json_integer(1));
-	json_object_set_new(run, "analyzed", json_integer(ctx.now));
+	json_object_set_new(run, "analyzed", json_integer(time(NULL)));
 	json_object_set_new(run, "timings_ms", timings);
 	json_object_set_new(run, "status", status);
 	json_object_set_new(res, "runner", run);

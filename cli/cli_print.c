@@ -460,6 +460,34 @@ an_hops(FILE *fp, const json_t *hops)
 }
 
 /*
+ * "analysis:" when the analysis did not simply succeed: the whole of it
+ * (a string: "timeout", "crashed") or each analyzer that failed, was
+ * deferred or ran past its budget.
+ */
+static void
+an_status_line(FILE *fp, const json_t *st)
+{
+	const char *k, *v;
+	json_t	*jv;
+	int	 n = 0;
+
+	if (json_is_string(st)) {
+		fprintf(fp, "%-11s %s (no results: the worker was stopped "
+		    "during this message's analysis)\n", "analysis:",
+		    json_string_value(st));
+		return;
+	}
+	json_object_foreach((json_t *)st, k, jv) {
+		if ((v = json_string_value(jv)) == NULL ||
+		    strcmp(v, "ok") == 0 || strcmp(v, "skip") == 0)
+			continue;
+		fprintf(fp, "%s%s %s", n++ == 0 ? "analysis:   " : ", ", k, v);
+	}
+	if (n > 0)
+		fputc('\n', fp);
+}
+
+/*
  * cli_analysis_print -- the analyzers' findings from analysis.json, one
  * labelled line each; lists are cut at 10 (the whole object is in show
  * --json).
@@ -476,6 +504,8 @@ cli_analysis_print(FILE *fp, const json_t *an)
 	static const char *const hlabels[] = { "from:", "to:", "reply-to:" };
 	size_t	 i;
 
+	an_status_line(fp, json_object_get(json_object_get(an, "runner"),
+	    "status"));
 	if (g != NULL)
 		an_geo_line(fp, "geoip:", g);
 	if (og != NULL && json_is_object(og) && (g == NULL ||

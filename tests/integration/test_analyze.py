@@ -98,6 +98,9 @@ def main():
               "the crashed analysis is recorded")
         t.ok(not os.path.exists(os.path.join(os.path.dirname(path), "analysis.lock")),
              "and its lock removed")
+        out = subprocess_run(trap, "queue", "show", os.path.basename(cur)).stdout
+        t.ok(re.search(rb"^analysis: +crashed \(no results", out, re.M),
+             "queue show says the analysis crashed", out)
 
     # the configuration enables and orders the analyzers; one that runs
     # past analyzer_budget is recorded as over_budget and the rest run
@@ -116,6 +119,11 @@ def main():
         st = an.get("runner", {}).get("status", {})
         t.ok(st.get("content") == "over_budget" and st.get("origin") == "ok",
              "past a 1 ms budget: over_budget recorded, the next one ran", st)
+        mid = os.path.basename(os.path.dirname(files[0]))
+        out = subprocess_run(trap, "queue", "show", mid).stdout
+        t.ok(re.search(rb"^analysis: +content over_budget$", out, re.M),
+             "queue show names the analyzer past its budget (and not the ones "
+             "that succeeded)", out)
 
     # watchdog: a DNS server that never answers holds the analysis past
     # analysis_timeout; the worker is stopped and restarted, the message is
