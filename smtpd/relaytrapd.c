@@ -84,24 +84,83 @@ struct daemon {
 };
 
 /*
+ * What the worker role opens and writes, checked with the worker's own
+ * rights: the analyzers and their GeoIP databases, attachment_dir.
+ * Printed on stderr; -1 if the worker would fail.
+ */
+static int
+check_worker(const struct conf *c, const char *src)
+{
+	struct stat	 st;
+	char		 err[512];
+	const char	*why = NULL;
+
+	if (an_runner_check(c, err, sizeof(err)) == -1) {
+		fprintf(stderr, "relaytrapd: %s: %s\n", src, err);
+		return -1;
+	}
+	if (c->attachment_dir == NULL || c->attachment_dir[0] == '\0')
+		return 0;
+	if (stat(c->attachment_dir, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (access(c->attachment_dir, W_OK | X_OK) == -1)
+		why = strerror(errno);
+	if (why != NULL) {
+		fprintf(stderr, "relaytrapd: %s: option 'attachment_dir': %s: "
+		    "%s; make it a directory the user '%s' may write\n", src,
+		    c->attachment_dir, why, c->user);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * check_worker() as the worker will run: as root, in a child that has
+ * dropped to the configured user (a database only root may read passes
+ * a check made as root, and then the worker fails at every restart).
+ */
+static int
+check_worker_as(const struct conf *c, const char *src)
+{
+	pid_t	 pid;
+	int	 status;
+
+	if (geteuid() != 0)
+		return check_worker(c, src);
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		fprintf(stderr, "relaytrapd: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		priv_drop(c->user, NULL);
+		status = check_worker(c, src);
+		fflush(stderr);
+		_exit(status == 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/*
  * conf_check_start -- what the configuration file cannot say about itself
- * but the start needs: the analyzers and their GeoIP databases, the TLS
- * certificate and key, the user to run as. Printed on stderr; -1 if the
- * trap would not start (or would start without what was configured).
+ * but the start needs: the analyzers and their GeoIP databases and the
+ * attachment folder (as the configured user), the TLS certificate and
+ * key, the user to run as. Printed on stderr; -1 if the trap would not
+ * start (or would start without what was configured).
  */
 static int
 conf_check_start(struct daemon *d, const char *conffile)
 {
 	const struct conf *c = d->conf;
 	const char	*src = conffile ? conffile : "-o";
-	char		 err[512];
 	uid_t		 uid;
 	gid_t		 gid;
-
-	if (an_runner_check(c, err, sizeof(err)) == -1) {
-		fprintf(stderr, "relaytrapd: %s: %s\n", src, err);
-		return -1;
-	}
 	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
 		fprintf(stderr, "relaytrapd: %s: options 'tls_cert' and "
 		    "'tls_key' go together (both empty: a self-signed "
@@ -124,7 +183,13 @@ conf_check_start(struct daemon *d, const char *conffile)
 		    "%s) or set another\n", src, c->user, c->user);
 		return -1;
 	}
-	return 0;
+	if (geteuid() == 0 && uid == 0) {
+		fprintf(stderr, "relaytrapd: %s: option 'user': \"%s\" is "
+		    "root; relaytrapd refuses to keep running as root: set an "
+		    "unprivileged user\n", src, c->user);
+		return -1;
+	}
+	return check_worker_as(c, src);
 }
 
 static __attribute__((__noreturn__)) void

@@ -86,6 +86,22 @@ def test_check(t, d):
         ("a missing certificate", 'tls_cert = "%s"\ntls_key = "%s"\n' % (
             os.path.join(d, "none.pem"), good), "none.pem"),
     ]
+    if os.geteuid() == 0:
+        # checked with the worker's rights, not root's
+        ro = os.path.join(d, "root-only.mmdb")
+        shutil.copy(os.path.join(mmdb, "GeoIP2-Country-Test.mmdb"), ro)
+        os.chmod(ro, 0o600)
+        user = 'user = "%s"\n' % RUN_USER
+        starts += [
+            ("a GeoIP database only root may read",
+             user + 'geoip_db = {"%s"}\n' % ro, "root-only.mmdb"),
+            ("a missing attachment_dir",
+             user + 'attachment_dir = "%s"\n' % os.path.join(d, "no-dir"),
+             "attachment_dir"),
+            ("an attachment_dir the user may not write",
+             user + 'attachment_dir = "%s"\n' % d, "may write"),
+            ("user root", 'user = "root"\n', "refuses to keep running as root"),
+        ]
     for i, (what, text, want) in enumerate(starts):
         p = write(os.path.join(d, "start%d.conf" % i),
                   'resolver = {"127.0.0.1:1"}\n' + text)
