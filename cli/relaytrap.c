@@ -400,6 +400,17 @@ main(int argc, char **argv)
 	if (conffile == NULL && spool == NULL &&
 	    access(CLI_CONF_DEFAULT, F_OK) == 0)
 		conffile = CLI_CONF_DEFAULT;
+	/*
+	 * analyze runs the analyzers as the daemon does: with its
+	 * configuration (databases, resolver), never the built-in defaults
+	 */
+	if (conffile == NULL && strcmp(argv[0], "analyze") == 0) {
+		if (access(CLI_CONF_DEFAULT, F_OK) == -1)
+			return cli_usage_error("analyze needs the daemon's "
+			    "configuration (its GeoIP databases, resolver and "
+			    "analyzers): give it with -c FILE");
+		conffile = CLI_CONF_DEFAULT;
+	}
 	if (conffile != NULL || spool == NULL ||
 	    strcmp(argv[0], "analyze") == 0) {
 		if ((conf = conf_load(conffile, NULL, 0)) == NULL)

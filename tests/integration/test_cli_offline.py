@@ -363,6 +363,17 @@ try:
     r = subprocess.run([RELAYTRAP, "-c", conf, "-s", spool, "analyze", "--all"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     t.is_(r.returncode, 0, "analyze --all with the campaign analyzer")
+    # without -c (and no installed relaytrap.conf) analyze refuses: it must
+    # not run with the built-in defaults, which are not the daemon's
+    r = subprocess.run([RELAYTRAP, "-s", spool, "analyze", "--all"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    if os.path.exists(os.path.join(os.environ.get("RT_SYSCONFDIR", "/nonexistent"),
+                                   "relaytrap.conf")):
+        t.skip("analyze without -c refuses", "an installed relaytrap.conf exists")
+    else:
+        t.ok(r.returncode == 2 and b"-c FILE" in r.stderr,
+             "analyze without -c refuses and says to give the configuration",
+             r.stderr)
     r = subprocess.run([RELAYTRAP, "-c", conf, "-s", spool, "campaigns", "--json"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     camps = jlines(r)
