@@ -195,6 +195,33 @@ spf_dns_herrno(int rc, const struct an_dns_answer *ans)
 	}
 }
 
+/*
+ * rr's record cnt: the explanation text txt with every space written as
+ * the macro "%_" (see spf_dns_fill). 0, or -1 when out of memory.
+ */
+static int
+spf_dns_exp_text(SPF_dns_rr_t *rr, int cnt, const char *txt)
+{
+	size_t	 len = strnlen(txt, AN_DNS_NAME_MAX - 1), i, o = 0, sp = 0;
+	char	*dst;
+
+	for (i = 0; i < len; i++)
+		if (txt[i] == ' ')
+			sp++;
+	if (SPF_dns_rr_buf_realloc(rr, cnt, len + sp + 1) != SPF_E_SUCCESS)
+		return -1;
+	dst = (char *)rr->rr[cnt];
+	for (i = 0; i < len; i++) {
+		if (txt[i] == ' ') {
+			dst[o++] = '%';
+			dst[o++] = '_';
+		} else
+			dst[o++] = txt[i];
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
 /* copy the records of <type> from <ans> into <rr>; -1: out of memory */
 static int
 spf_dns_fill(SPF_dns_rr_t *rr, ns_type type, const struct an_dns_answer *ans)
@@ -228,9 +255,21 @@ spf_dns_fill(SPF_dns_rr_t *rr, ns_type type, const struct an_dns_answer *ans)
 			memcpy(&rr->rr[cnt]->aaaa, &sin6->sin6_addr,
 			    sizeof(struct in6_addr));
 			break;
+		case ns_t_txt:
+			if (strncasecmp(ans->names[i], "v=spf1", 6) == 0)
+				goto copy;
+			/*
+			 * Not a policy: an exp= explanation. libspf2 1.2.10
+			 * compiles it like a domain-spec and turns each space
+			 * into "%" (and stops expanding there); RFC 7208's
+			 * macro "%_" is a space that it keeps.
+			 */
+			if (spf_dns_exp_text(rr, cnt, ans->names[i]) == -1)
+				return -1;
+			break;
 		case ns_t_mx:
 		case ns_t_ptr:
-		case ns_t_txt:
+ copy:
 			len = strnlen(ans->names[i], AN_DNS_NAME_MAX - 1);
 			/* a null MX ("."), an empty PTR: nothing to use */
 			if (len == 0 && type != ns_t_txt)
