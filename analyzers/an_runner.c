@@ -33,7 +33,40 @@ struct an_runner {
 	size_t			 n;
 	bool			 relaytest;	/* the classifier is enabled */
 	struct an_dns		*dns;
+	char			*skip;		/* next run only: "name\n"... */
 };
+
+/* the analyzer running now, for the worker's watchdog (an_runner.h) */
+const char *volatile	 an_runner_current;
+
+/*
+ * an_runner_skip -- the next an_runner_run() does not run these analyzers
+ * (names, each followed by a newline) and records each as "timeout": the
+ * worker's retry of a message whose analysis one of them held past
+ * analysis_timeout. NULL: run them all.
+ */
+void
+an_runner_skip(struct an_runner *r, const char *names)
+{
+	free(r->skip);
+	r->skip = names != NULL ? xstrdup(names) : NULL;
+}
+
+/* name is a line of list ("a\nb\n") */
+static bool
+name_listed(const char *list, const char *name)
+{
+	size_t	 n = strlen(name);
+	const char *p;
+
+	for (p = list; p != NULL && *p != '\0'; ) {
+		if (strncmp(p, name, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
+			return true;
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return false;
+}
 
 static int64_t
 now_ms(void)
@@ -176,6 +209,7 @@ an_runner_free(struct an_runner *r)
 			r->an[i]->fini(r->state[i]);
 	if (r->dns != NULL)
 		an_dns_free(r->dns);
+	free(r->skip);
 	free(r);
 }
 
@@ -249,7 +283,14 @@ an_runner_run(struct an_runner *r, const struct queue_entry *e,
 		int64_t	 t0 = now_ms(), dt;
 		enum an_status st;
 
+		if (name_listed(r->skip, a->name)) {
+			json_object_set_new(status, a->name,
+			    json_string("timeout"));
+			continue;
+		}
+		an_runner_current = a->name;
 		st = a->run(r->state[i], &ctx, &out);
+		an_runner_current = NULL;
 		dt = now_ms() - t0;
 		json_object_set_new(timings, a->name, json_integer(dt));
 		if (dt > r->conf->analyzer_budget) {
@@ -267,6 +308,7 @@ an_runner_run(struct an_runner *r, const struct queue_entry *e,
 		if (out != NULL)
 			json_object_set_new(res, a->name, out);
 	}
+	an_runner_skip(r, NULL);
 	if (mimep != NULL)
 		*mimep = ctx.mime;
 	else if (ctx.mime != NULL)

@@ -29,6 +29,7 @@
 #include "an_relaytest.h"
 #include "an_runner.h"
 #include "an_state.h"
+#include "compat.h"
 #include "evlog.h"
 #include "log.h"
 #include "queue_index.h"
@@ -45,20 +46,32 @@
 /*
  * The watchdog: an analysis that runs past analysis_timeout seconds
  * (an analyzer looping on hostile input, DNS that never answers) must not
- * stop the pipeline. SIGALRM then writes "timeout" into the message's
- * analysis.lock and ends the worker with the signal's default action; the
- * parent restarts the role, which finds the lock and records the message
- * as timed out instead of analysing it again (worker_analyze).
+ * stop the pipeline. The message's analysis.lock is a log, a line per
+ * event: "attempt" when an analysis starts, and from SIGALRM "timeout
+ * NAME" (the analyzer that held it), after which the worker ends with the
+ * signal's default action. The parent restarts the role, which finds the
+ * lock (worker_analyze): after one attempt it tries once more without
+ * the analyzers that timed out (recorded as "timeout"; a lock without a
+ * timeout means the worker died, say at a shutdown that could not wait);
+ * after two it records the message as "timeout" or "crashed" and moves on.
  */
+#define WD_ATTEMPTS	2	/* analyses of one message before giving up */
+#define WD_LOCK_MAX	1024	/* bytes of analysis.lock read */
+
 static volatile sig_atomic_t	 wd_fd = -1;	/* the lock being held */
 
 static void
 wd_alarm(int sig)
 {
-	static const char msg[] = "timeout\n";
+	static const char msg[] = "timeout ";
+	const char *name = an_runner_current;
 
-	if (wd_fd != -1)
+	if (wd_fd != -1) {
 		(void)!write(wd_fd, msg, sizeof(msg) - 1);
+		if (name != NULL)
+			(void)!write(wd_fd, name, strlen(name));
+		(void)!write(wd_fd, "\n", 1);
+	}
 	raise(sig);		/* SA_RESETHAND: now the default action */
 }
 
@@ -91,8 +104,8 @@ wd_arm(struct worker *w, const struct queue_entry *e)
 
 	if (w->conf->analysis_timeout <= 0)
 		return;
-	if ((fd = queue_open_file(w->q, e, "analysis.lock", O_WRONLY)) ==
-	    -1) {
+	if ((fd = queue_open_file(w->q, e, "analysis.lock", O_WRONLY |
+	    O_APPEND)) == -1) {
 		log_warn("%s worker: analysis.lock (no watchdog)", e->id);
 		return;
 	}
@@ -226,49 +239,98 @@ worker_done(struct worker *w)
 }
 
 /*
+ * wd_lock_read -- what message e's analysis.lock says of earlier analyses
+ * (see the watchdog above): returns the attempts begun, or -1 when there
+ * is no lock; *timedout if the last one ended past analysis_timeout; the
+ * analyzers that did, "name\n" each, in skip.
+ */
+static int
+wd_lock_read(struct worker *w, const struct queue_entry *e, bool *timedout,
+    char *skip, size_t skiplen)
+{
+	char	 buf[WD_LOCK_MAX + 1], *line, *nl;
+	ssize_t	 n;
+	int	 fd, attempts = 0;
+
+	*timedout = false;
+	skip[0] = '\0';
+	if ((fd = queue_open_file(w->q, e, "analysis.lock", O_RDONLY)) == -1)
+		return -1;
+	n = read(fd, buf, WD_LOCK_MAX);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (line = buf; *line != '\0'; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			break;		/* cut short: not a whole event */
+		*nl = '\0';
+		if (strcmp(line, "attempt") == 0) {
+			attempts++;
+			*timedout = false;
+		} else if (strncmp(line, "timeout", 7) == 0) {
+			*timedout = true;
+			/* only names we know: the lock is ours, but a file */
+			if (line[7] == ' ' && (an_registry_find(line + 8) !=
+			    NULL || strcmp(line + 8, "relaytest") == 0) &&
+			    strlen(skip) + strlen(line + 8) + 2 <= skiplen) {
+				strlcat(skip, line + 8, skiplen);
+				strlcat(skip, "\n", skiplen);
+			}
+		}
+	}
+	return attempts;
+}
+
+/*
  * worker_analyze -- the pipeline for one committed message: every
  * analyzer (an_runner.c), then the relay-test classifier and forwarder,
  * then analysis.json and the move from new/ to cur/; the index follows in
- * worker_done(). A message whose previous analysis crashed the worker
- * (analysis.lock left behind) is recorded as such and moved on, so one
- * message cannot stop the pipeline. Returns false if the message was not
- * analysed (not in new/, unreadable): the caller indexes it as it is.
+ * worker_done(). A message whose analysis stopped the worker (its
+ * analysis.lock left behind) is analysed once more without the analyzer
+ * that ran past analysis_timeout, then recorded as such and moved on, so
+ * one message cannot stop the pipeline. Returns false if the message was
+ * not analysed (not in new/, unreadable): the caller indexes it as it is.
  */
 static bool
 worker_analyze(struct worker *w, const char *id)
 {
 	struct queue_entry e;
-	char	 err[256], *msg, *js;
+	char	 err[256], *msg, *js, skip[256];
 	size_t	 len;
 	json_t	*env = NULL, *res, *rt;
 	void	*mime;
-	char	 lock[16];
-	ssize_t	 n;
-	int	 fd;
+	int	 fd, attempts;
 	bool	 timedout;
 
 	if (queue_find(w->q, id, &e) == -1 || e.state != QUEUE_ST_NEW)
 		return false;
-	if ((fd = queue_open_file(w->q, &e, "analysis.lock", O_RDONLY)) !=
-	    -1) {
-		n = read(fd, lock, sizeof(lock));
-		close(fd);
-		timedout = n >= 7 && memcmp(lock, "timeout", 7) == 0;
+	attempts = wd_lock_read(w, &e, &timedout, skip, sizeof(skip));
+	if (attempts >= WD_ATTEMPTS) {
 		if (timedout)
-			log_warnx("%s worker: its last analysis ran past "
-			    "analysis_timeout (%ld s) and the worker was "
-			    "stopped; recorded and skipped", id,
-			    w->conf->analysis_timeout);
+			log_warnx("%s worker: its analysis ran past "
+			    "analysis_timeout (%ld s) %d times and the worker "
+			    "was stopped; recorded and skipped", id,
+			    w->conf->analysis_timeout, attempts);
 		else
-			log_warnx("%s worker: its last analysis did not "
-			    "finish (the worker died); recorded and skipped",
-			    id);
+			log_warnx("%s worker: its analysis did not finish %d "
+			    "times (the worker died); recorded and skipped",
+			    id, attempts);
 		res = json_pack("{s:{s:i,s:s}}", "runner", "version", 1,
 		    "status", timedout ? "timeout" : "crashed");
 	} else {
-		/* against a worker that dies here, not a machine: no sync */
-		if (queue_write_file_flags(w->q, &e, "analysis.lock", "", 0,
-		    QUEUE_W_NOSYNC) == -1)
+		if (attempts >= 0) {
+			log_warnx("%s worker: its last analysis did not "
+			    "finish (%s); once more%s%s", id, timedout ?
+			    "past analysis_timeout" : "the worker died",
+			    skip[0] ? " without " : "", skip);
+			fd = queue_open_file(w->q, &e, "analysis.lock",
+			    O_WRONLY | O_APPEND);
+			if (fd == -1 || write(fd, "attempt\n", 8) != 8)
+				log_warn("%s worker: analysis.lock", id);
+			if (fd != -1)
+				close(fd);
+		} else if (queue_write_file_flags(w->q, &e, "analysis.lock",
+		    "attempt\n", 8, QUEUE_W_NOSYNC) == -1)
+			/* against a worker that dies, not a machine: no sync */
 			log_warn("%s worker: analysis.lock", id);
 		if ((env = queue_envelope_load(w->q, &e, err,
 		    sizeof(err))) == NULL) {
@@ -283,13 +345,21 @@ worker_analyze(struct worker *w, const char *id)
 		}
 		wd_arm(w, &e);
 		mime = NULL;
+		if (w->runner != NULL)
+			an_runner_skip(w->runner, skip[0] ? skip : NULL);
 		res = w->runner != NULL ? an_runner_run(w->runner, &e, env, msg,
 		    len, &mime) : json_object();
-		if (w->runner == NULL || an_runner_wants(w->runner,
+		if (strstr(skip, "relaytest\n") != NULL)
+			json_object_set_new(json_object_get(json_object_get(res,
+			    "runner"), "status"), "relaytest",
+			    json_string("timeout"));
+		else if (w->runner == NULL || an_runner_wants(w->runner,
 		    "relaytest")) {
+			an_runner_current = "relaytest";
 			if ((rt = worker_relaytest(w, &e, env, msg, len,
 			    res, mime)) != NULL)
 				json_object_set_new(res, "relaytest", rt);
+			an_runner_current = NULL;
 		}
 		if (mime != NULL)
 			g_object_unref(mime);

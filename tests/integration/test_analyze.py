@@ -77,27 +77,35 @@ def main():
         t.is_(r.returncode, 2, "a bad id exits 2")
 
     # crash guard: a message left in new/ with analysis.lock (the worker
-    # died while analyzing it) is recorded as crashed and moved on
+    # died while analyzing it) is analysed once more; after a second death
+    # (two "attempt" lines) it is recorded as crashed and moved on
     with Trap(t) as trap:
         send(trap, "two")
         wait_for(lambda: analysis_files(trap), 20, what="first analysis")
-        trap.stop()
-        cur = glob.glob(os.path.join(trap.spool, "cur", "*", "*"))[0]
-        day = os.path.basename(os.path.dirname(cur))
-        new = os.path.join(trap.spool, "new", day, os.path.basename(cur))
-        os.makedirs(os.path.dirname(new), exist_ok=True)
-        os.rename(cur, new)
-        os.remove(os.path.join(new, "analysis.json"))
-        open(os.path.join(new, "analysis.lock"), "w").close()
-        trap.start()
-        path = os.path.join(trap.spool, "cur", day, os.path.basename(cur),
-                            "analysis.json")
-        wait_for(lambda: os.path.exists(path), 20, what="crashed message moved on")
-        an = json.load(open(path))
-        t.is_(an.get("runner", {}).get("status"), "crashed",
-              "the crashed analysis is recorded")
-        t.ok(not os.path.exists(os.path.join(os.path.dirname(path), "analysis.lock")),
-             "and its lock removed")
+        for lock, what in ((b"", "one death"), (b"attempt\nattempt\n", "two deaths")):
+            trap.stop()
+            cur = glob.glob(os.path.join(trap.spool, "cur", "*", "*"))[0]
+            day = os.path.basename(os.path.dirname(cur))
+            new = os.path.join(trap.spool, "new", day, os.path.basename(cur))
+            os.makedirs(os.path.dirname(new), exist_ok=True)
+            os.rename(cur, new)
+            os.remove(os.path.join(new, "analysis.json"))
+            with open(os.path.join(new, "analysis.lock"), "wb") as f:
+                f.write(lock)
+            trap.start()
+            path = os.path.join(trap.spool, "cur", day, os.path.basename(cur),
+                                "analysis.json")
+            wait_for(lambda: os.path.exists(path), 20, what="crashed message moved on")
+            an = json.load(open(path))
+            st = an.get("runner", {}).get("status")
+            if lock == b"":
+                t.ok(isinstance(st, dict) and st.get("content") == "ok"
+                     and "relaytest" in an,
+                     "after %s the message is analysed once more, fully" % what, st)
+            else:
+                t.is_(st, "crashed", "after %s the crashed analysis is recorded" % what)
+            t.ok(not os.path.exists(os.path.join(os.path.dirname(path), "analysis.lock")),
+                 "and its lock removed (%s)" % what)
         out = subprocess_run(trap, "queue", "show", os.path.basename(cur)).stdout
         t.ok(re.search(rb"^analysis: +crashed \(no results", out, re.M),
              "queue show says the analysis crashed", out)
@@ -126,10 +134,33 @@ def main():
              "that succeeded)", out)
 
     # watchdog: a DNS server that never answers holds the analysis past
-    # analysis_timeout; the worker is stopped and restarted, the message is
-    # recorded as timed out and moved on, and the pipeline goes on
+    # analysis_timeout; the worker is stopped and restarted, and analyses
+    # the message once more without the analyzer that held it
     hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     hole.bind(("127.0.0.1", 0))
+    opts = {"resolver": '{"127.0.0.1:%d"}' % hole.getsockname()[1],
+            "analysis_timeout": "1",
+            "analyzers": '{"origin", "content", "relaytest"}'}
+    with Trap(t, listeners=("proxy:127.0.0.1:0",), options=opts) as trap:
+        t.is_(send_proxied(trap.host, trap.port, "2.125.160.216", "partial",
+                           "hello"), b"250", "stored")
+        files = wait_for(lambda: analysis_files(trap), 30,
+                         what="the message analysed without origin")
+        an = json.load(open(files[0]))
+        st = an.get("runner", {}).get("status")
+        t.ok(isinstance(st, dict) and st.get("origin") == "timeout"
+             and st.get("content") == "ok" and "content" in an
+             and an.get("relaytest", {}).get("verdict"),
+             "the analyzer past analysis_timeout is recorded as timeout, "
+             "the others' results and the relay-test verdict are kept", an)
+        out = subprocess_run(trap, "queue", "show",
+                             os.path.basename(os.path.dirname(files[0]))).stdout
+        t.ok(re.search(rb"^analysis: +origin timeout$", out, re.M),
+             "queue show names it", out)
+
+    # and when the retry is held too (both origin and spf ask the silent
+    # DNS), the message is recorded as timed out and moved on, and the
+    # pipeline goes on
     opts = {"resolver": '{"127.0.0.1:%d"}' % hole.getsockname()[1],
             "analysis_timeout": "1"}
     # a public client address (PROXY), so that the analyzers ask DNS
