@@ -231,6 +231,15 @@ schema_upgrade(struct queue_index *ix)
 	long	 v;
 	int	 i;
 
+	/* current already: nothing to write (readers work on a full disk) */
+	if (sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key ="
+	    " 'schema_version'", -1, &st, NULL) == SQLITE_OK) {
+		i = sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_int64(st, 0) == QUEUE_INDEX_SCHEMA;
+		sqlite3_finalize(st);
+		if (i)
+			return 0;
+	}
 	if (ix_exec(ix, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	if (ix_exec(ix, schema_v1[0]) == -1 || schema_version(ix, &v) == -1)
