@@ -90,6 +90,36 @@ queue_mkdir_p(const char *path)
  * Returns the handle, or NULL with errno set and a message for the
  * operator in err (what failed and what to do).
  */
+/*
+ * A directory that holds files but no new/ is somebody else's (a
+ * relative spool path resolved against the wrong directory, -s /var/spool):
+ * creating the layout in it and giving it to the trap's user would take
+ * it over. Empty, or only lost+found (a fresh file system): ours to use.
+ */
+static bool
+queue_foreign(int fd)
+{
+	struct stat	 st;
+	struct dirent	*de;
+	DIR		*d;
+	bool		 foreign = false;
+	int		 dfd;
+
+	if (fstatat(fd, "new", &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return false;
+	if ((dfd = dup(fd)) == -1 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		return false;	/* the layout's own checks will say more */
+	}
+	while (!foreign && (de = readdir(d)) != NULL)
+		foreign = strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    strcmp(de->d_name, "lost+found") != 0;
+	closedir(d);
+	return foreign;
+}
+
 struct queue *
 queue_open(const char *path, int flags, char *err, size_t errlen)
 {
@@ -109,6 +139,14 @@ queue_open(const char *path, int flags, char *err, size_t errlen)
 		    "%s: %s; %s", path, strerror(errno), errno == ENOENT ?
 		    "start relaytrapd once or pass the right -s SPOOLDIR" :
 		    "fix its ownership or permissions");
+		return NULL;
+	}
+	if ((flags & QUEUE_F_CREATE) && queue_foreign(fd)) {
+		queue_seterr(err, errlen, "queue: %s holds files and is not a "
+		    "relaytrap spool (no new/); give relaytrapd a directory of "
+		    "its own (spool, -s)", path);
+		close(fd);
+		errno = EEXIST;
 		return NULL;
 	}
 	for (i = 0; i < QUEUE_NLAYOUT; i++) {

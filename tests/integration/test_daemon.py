@@ -263,6 +263,28 @@ def test_spool_lock(t, d):
         trap.stop()
 
 
+def test_foreign_spool(t, d):
+    """A spool path that names somebody else's directory (say /var/spool,
+    from a relative path started in /) is refused, not taken over."""
+    foreign = os.path.join(d, "foreign")
+    os.makedirs(os.path.join(foreign, "postfix"))
+    with open(os.path.join(foreign, "cron"), "w") as f:
+        f.write("not ours\n")
+    before = os.stat(foreign)
+    r = subprocess.run([RELAYTRAPD, "-f", "-c", "/dev/null", "-l", "127.0.0.1:0",
+                        "-s", foreign, "-o", 'resolver = {"127.0.0.1:1"}',
+                        "-o", "user = %s" % RUN_USER],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    after = os.stat(foreign)
+    t.ok(r.returncode == 1 and b"not a relaytrap spool" in r.stderr
+         and b"listening" not in r.stdout,
+         "a directory holding other files is refused as the spool", r.stderr)
+    t.ok(sorted(os.listdir(foreign)) == ["cron", "postfix"]
+         and (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid),
+         "and left as it was (no layout made, no owner changed)",
+         (os.listdir(foreign), after.st_uid))
+
+
 def old_id(day="20200101"):
     """A valid message id from 12:00:00 UTC of DAY (YYYYMMDD)."""
     t = calendar.timegm(time.strptime(day + " 12", "%Y%m%d %H"))
@@ -385,7 +407,8 @@ def main():
     os.chmod(d, 0o755)
     failed_before = 0
     for f in (test_check, test_override, test_sigterm_and_user,
-              test_parent_killed, test_spool_lock, test_retention):
+              test_parent_killed, test_spool_lock, test_foreign_spool,
+              test_retention):
         try:
             f(t, d)
         except Exception as e:  # noqa: BLE001 - report, go on with the next
