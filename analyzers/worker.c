@@ -208,8 +208,15 @@ worker_analysis_event(const char *id, const json_t *res)
 	if ((c = json_object_get(json_object_get(res, "relaytest"),
 	    "verdict")) != NULL)
 		json_object_set(ev, "verdict", c);
-	json_object_set(ev, "status", json_object_get(json_object_get(res,
-	    "runner"), "status"));
+	/* one type per key (one Elasticsearch mapping): status a string */
+	c = json_object_get(json_object_get(res, "runner"), "status");
+	if (json_is_string(c))
+		json_object_set(ev, "status", c);
+	else {
+		json_object_set_new(ev, "status", json_string("done"));
+		if (c != NULL)
+			json_object_set(ev, "analyzers", c);
+	}
 	evlog_emit("analysis", ev);
 }
 

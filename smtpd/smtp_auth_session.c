@@ -95,7 +95,7 @@ auth_record(struct smtp_session *s, const char *mech, const char *result)
 	ev = json_deep_copy(a);
 	json_decref(a);
 	json_object_set_new(ev, "session", json_string(s->id));
-	json_object_set_new(ev, "client", json_string(s->client_addr));
+	json_object_set_new(ev, "client", smtp_sockaddr_json(&s->client));
 	evlog_emit("auth", ev);
 	log_info("%s smtp auth mechanism=%s user=%s result=%s", s->id, mech,
 	    c ? log_esc(c->user, c->user_len, esc, sizeof(esc)) : "",

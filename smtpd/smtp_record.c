@@ -202,8 +202,12 @@ smtp_time_json(const struct timespec *ts)
 	return json_string(buf);
 }
 
-static json_t *
-sockaddr_json(const struct sockaddr_storage *ss)
+/*
+ * smtp_sockaddr_json -- {"addr", "port"} of ss, as every record and event
+ * writes an address. A new object.
+ */
+json_t *
+smtp_sockaddr_json(const struct sockaddr_storage *ss)
 {
 	char	 a[INET6_ADDRSTRLEN];
 	json_t	*o = json_object();
@@ -228,8 +232,8 @@ smtp_record_conn(struct smtp_session *s)
 	json_object_set_new(o, "persona",
 	    json_string(persona_name(s->srv->persona)));
 	json_object_set_new(o, "hostname", json_string(s->srv->conf->hostname));
-	json_object_set_new(o, "client", sockaddr_json(&s->client));
-	json_object_set_new(o, "peer", sockaddr_json(&s->peer));
+	json_object_set_new(o, "client", smtp_sockaddr_json(&s->client));
+	json_object_set_new(o, "peer", smtp_sockaddr_json(&s->peer));
 	if (s->proxy != NULL) {
 		json_t	*p = json_object();
 		char	 a[INET6_ADDRSTRLEN];
@@ -251,7 +255,7 @@ smtp_record_conn(struct smtp_session *s)
 		json_object_set_new(o, "proxy", p);
 	} else
 		json_object_set_new(o, "proxy", json_null());
-	json_object_set_new(o, "server", sockaddr_json(&s->local));
+	json_object_set_new(o, "server", smtp_sockaddr_json(&s->local));
 	if (s->helo != NULL) {
 		h = json_object();
 		json_object_set_new(h, "verb",

@@ -262,6 +262,7 @@ void		 smtp_finding(struct smtp_session *s, enum smtp_finding f);
 void		 smtp_transcript(struct smtp_session *s, char dir,
 		    const char *p, size_t len);
 json_t		*smtp_record_conn(struct smtp_session *s);
+json_t		*smtp_sockaddr_json(const struct sockaddr_storage *ss);
 json_t		*smtp_record_transcript(struct smtp_session *s, size_t from);
 json_t		*smtp_record_findings(struct smtp_session *s);
 void		 smtp_record_session(struct smtp_session *s);

@@ -243,6 +243,21 @@ class Trap:
         except OSError:
             return ""
 
+    def event_type_conflicts(self):
+        """Keys of the event log that carry values of more than one JSON
+        type across events (null aside): each is a mapping conflict in a
+        single Elasticsearch index. {key: sorted types}."""
+        def kind(v):
+            return "number" if type(v) in (int, float) else type(v).__name__
+        kinds = {}
+        for e in self.read_events():
+            for k, v in e.items():
+                # Elasticsearch has no array type: ["a"] maps like "a"
+                for x in (v if isinstance(v, list) else [v]):
+                    if x is not None:
+                        kinds.setdefault(k, set()).add(kind(x))
+        return {k: sorted(v) for k, v in kinds.items() if len(v) > 1}
+
     def read_events(self):
         out = []
         try:

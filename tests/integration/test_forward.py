@@ -281,6 +281,10 @@ def mixed_run(t, work):
         is_d(t, sorted((f.get("rcpt"), f.get("status")) for f in fj),
               [("box2@example.com", "delivered"), ("box3@example.org", "delivered")],
               "queue show --json lists the forward outcome per recipient")
+        bad = trap.event_type_conflicts()
+        t.ok(not bad and any(e.get("type") == "analysis" for e in trap.read_events()),
+             "forward and analysis events side by side: every key has one JSON "
+             "type", bad)
     finally:
         trap.stop()
         sink.stop()

@@ -71,6 +71,9 @@ def main():
         cs = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
         t.ok(any(c.get("id") == camp and c.get("count") == 2 for c in cs),
              "relaytrap campaigns lists it with 2 messages", cs)
+        bad = trap.event_type_conflicts()
+        t.ok(not bad, "session, message, relaytest and analysis events: every key has one JSON type (one Elasticsearch "
+             "mapping)", bad)
         ev = [e for e in trap.read_events() if e.get("type") == "analysis"]
         t.ok(any(e.get("country") == "GB" for e in ev), "analysis event carries the country")
 

@@ -189,6 +189,9 @@ def main():
               + [("PLAIN", "plainuser", "plainpass", "fail"),
                  ("CRAM-MD5", "cramuser", CRAM_DIGEST, "invalid")],
               "an auth event per attempt, credentials decoded")
+        bad = trap.event_type_conflicts()
+        t.ok(not bad, "session, auth and message events: every key has one JSON type (one Elasticsearch "
+             "mapping)", bad)
         mev = [e for e in events if e.get("type") == "message"]
         env = spool.by_queue_id().get(qid) or {}
         me = [e for e in mev if e.get("id") == env.get("id")]
