@@ -49,6 +49,7 @@ static const char *const smtp_finding_names[SMTP_F_COUNT] = {
 	[SMTP_F_STARTTLS] = "starttls",
 	[SMTP_F_STARTTLS_INJECTION] = "starttls_injection",
 	[SMTP_F_TLS_ERROR] = "tls_error",
+	[SMTP_F_UNTERMINATED] = "unterminated_line",
 };
 
 static const char *const smtp_close_names[] = {

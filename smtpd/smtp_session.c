@@ -31,8 +31,10 @@
 
 /* pause reading while this much output waits for a client that won't read */
 #define SMTP_OUTPUT_HIGH	(256 * 1024)
+#define SMTP_LEFTOVER_MAX	512	/* unterminated bytes kept at the end */
 
 static void	 smtp_read_cb(struct bufferevent *, void *);
+static void	 smtp_leftover(struct smtp_session *);
 static void	 smtp_write_cb(struct bufferevent *, void *);
 static void	 smtp_event_cb(struct bufferevent *, short, void *);
 static void	 smtp_input(struct smtp_session *);
@@ -586,6 +588,8 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 		return;
 	}
+	if (!(what & BEV_EVENT_WRITING))
+		smtp_leftover(s);
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (what & BEV_EVENT_WRITING) {
 			smtp_close(s, SMTP_C_IO_ERROR);
@@ -624,6 +628,32 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 		s->close = SMTP_C_EOF;
 	smtp_tx_free(s);
 	smtp_finish(s);
+}
+
+/*
+ * smtp_leftover -- what the client sent without ending its line when the
+ * session ends (EOF, timeout, error): a probe's bytes, a TLS ClientHello
+ * on the plain port. Recorded (the first SMTP_LEFTOVER_MAX bytes, escaped
+ * by the transcript) and counted, not dropped with the buffer.
+ */
+static void
+smtp_leftover(struct smtp_session *s)
+{
+	struct evbuffer *in;
+	size_t	 n, keep;
+
+	if (s->bev == NULL || s->state == SMTP_S_DATA ||
+	    s->state == SMTP_S_PROXY || s->state == SMTP_S_TLS)
+		return;
+	in = bufferevent_get_input(s->bev);
+	if ((n = evbuffer_get_length(in)) == 0)
+		return;
+	keep = n < SMTP_LEFTOVER_MAX ? n : SMTP_LEFTOVER_MAX;
+	smtp_finding(s, SMTP_F_UNTERMINATED);
+	smtp_transcript(s, 'C', (const char *)evbuffer_pullup(in,
+	    (ssize_t)keep), keep);
+	s->bytes_in += n;
+	evbuffer_drain(in, n);
 }
 
 /*

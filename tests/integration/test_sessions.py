@@ -90,6 +90,16 @@ def main():
         ports["junk"] = c.local_port
         c.close()
 
+        # 6b. a probe that never ends its line (a TLS ClientHello on the
+        # plain port, no LF in it), then EOF
+        c = Raw(trap.host, trap.port)
+        probe = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(11, 255)) * 3
+        c.send(probe)
+        c.s.shutdown(socket.SHUT_WR)
+        c.wait_eof(5)
+        ports["probe"] = c.local_port
+        c.close()
+
         # 7. one message, for the "message" event
         c = Raw(trap.host, trap.port)
         c.cmd(b"EHLO sender.example")
@@ -154,6 +164,14 @@ def main():
              "binary junk: findings recorded", fj)
         t.ok(close_of("junk") in CLOSE_NAMES, "binary junk: close reason recorded",
              close_of("junk"))
+        pr = by.get("probe") or {}
+        last = (pr.get("transcript") or [""])[-1]
+        t.ok(findings("probe").get("unterminated_line") == 1
+             and last.startswith("C: \\x16\\x03\\x01\\x02")
+             and pr.get("bytes_in") == len(probe),
+             "a probe without a line end: recorded (finding, its first bytes in "
+             "the transcript) and counted in bytes_in",
+             (findings("probe"), last[:60], pr.get("bytes_in"), len(probe)))
         m = (by.get("msg") or {}).get("messages") or []
         t.is_(len(m), 1, "message session lists its message id")
 
