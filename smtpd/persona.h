@@ -60,6 +60,7 @@ enum persona_msg {
 	PM_TOO_MANY_COMMANDS,	/* 421, closes */
 	PM_LINE_TOO_LONG,	/* 500 */
 	PM_TIMEOUT,		/* 421, closes */
+	PM_DATA_TIMEOUT,	/* DATA stalled; closes */
 	PM_SESSION_TIME,	/* 421, closes: total session time */
 	PM_TOO_MANY_SESSIONS,	/* 421 at connect: global cap */
 	PM_TOO_MANY_FROM_IP,	/* 421 at connect: per-address cap */

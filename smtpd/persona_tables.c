@@ -139,6 +139,7 @@ const struct persona persona_postfix = {
 		 */
 		[PM_LINE_TOO_LONG] = POSTFIX_UNKNOWN,
 		[PM_TIMEOUT] = POSTFIX_TIMEOUT,		/* [ref] + real logs */
+		[PM_DATA_TIMEOUT] = POSTFIX_TIMEOUT,	/* smtpd.c: one timer */
 		[PM_SESSION_TIME] = POSTFIX_TIMEOUT,
 		/* [src] postscreen/postscreen.c, "all server ports busy" */
 		[PM_TOO_MANY_SESSIONS] = "421 4.3.2 All server ports are busy",
@@ -193,6 +194,7 @@ const struct persona persona_postfix = {
 		[PM_TOO_MANY_ERRORS] = true,
 		[PM_TOO_MANY_COMMANDS] = true,
 		[PM_TIMEOUT] = true,
+		[PM_DATA_TIMEOUT] = true,
 		[PM_SESSION_TIME] = true,
 		[PM_TOO_MANY_SESSIONS] = true,
 		[PM_TOO_MANY_FROM_IP] = true,
@@ -353,6 +355,9 @@ const struct persona persona_sendmail = {
 		[PM_LINE_TOO_LONG] = SENDMAIL_UNKNOWN,
 		/* [src] srvrsmtp.c: sfgets() NULL, on EOF and on timeout */
 		[PM_TIMEOUT] = SENDMAIL_LOST,
+		/* [src] sendmail 8.17 collect.c, collect() on CollectTimeout */
+		[PM_DATA_TIMEOUT] = "451 4.4.1 timeout waiting for input during "
+		    "message collect",
 		[PM_SESSION_TIME] = SENDMAIL_LOST,
 		/* [ref] nmap match 3104, ConnectionRateThrottle */
 		[PM_TOO_MANY_SESSIONS] =
@@ -398,6 +403,7 @@ const struct persona persona_sendmail = {
 		[PM_TOO_MANY_ERRORS] = true,
 		[PM_TOO_MANY_COMMANDS] = true,
 		[PM_TIMEOUT] = true,
+		[PM_DATA_TIMEOUT] = true,
 		[PM_SESSION_TIME] = true,
 		[PM_TOO_MANY_SESSIONS] = true,
 		[PM_TOO_MANY_FROM_IP] = true,
@@ -521,6 +527,9 @@ const struct persona persona_exim = {
 		[PM_LINE_TOO_LONG] = EXIM_UNKNOWN,
 		/* [memory] smtp_in.c command_timeout_handler() */
 		[PM_TIMEOUT] = EXIM_TIMEOUT,
+		/* [src] exim 4.96 receive.c, receive_bomb_out("data-timeout") */
+		[PM_DATA_TIMEOUT] = "421 %h SMTP incoming data timeout - closing "
+		    "connection.",
 		[PM_SESSION_TIME] = EXIM_TIMEOUT,
 		/* [memory] daemon.c smtp_accept_max / _max_per_host; the
 		 * per-host text is common in bounce logs */
@@ -567,6 +576,7 @@ const struct persona persona_exim = {
 		[PM_TOO_MANY_ERRORS] = true,
 		[PM_TOO_MANY_COMMANDS] = true,
 		[PM_TIMEOUT] = true,
+		[PM_DATA_TIMEOUT] = true,
 		[PM_SESSION_TIME] = true,
 		[PM_TOO_MANY_SESSIONS] = true,
 		[PM_TOO_MANY_FROM_IP] = true,

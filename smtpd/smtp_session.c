@@ -607,7 +607,7 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 			smtp_close(s, SMTP_C_SESSION_TIME);
 		} else if (s->state == SMTP_S_DATA) {
 			smtp_tx_free(s);
-			smtp_reply(s, PM_TIMEOUT, NULL);
+			smtp_reply(s, PM_DATA_TIMEOUT, NULL);
 			smtp_close(s, SMTP_C_DATA_TIMEOUT);
 		} else {
 			smtp_reply(s, PM_TIMEOUT, NULL);

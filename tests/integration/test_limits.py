@@ -9,6 +9,7 @@ Conventions this test pins down (docs: relaytrapd contract):
   4.5.3.1.4: "including the command word and the <CRLF>").
 """
 import os
+import re
 import socket
 import sys
 import time
@@ -320,6 +321,28 @@ def test_timeouts(t):
             t.ok(True, "timeout_data: nothing left in tmp/")
         except TimeoutError:
             t.ok(False, "timeout_data: nothing left in tmp/", os.listdir(tmp))
+
+    # each persona answers a stalled DATA as its MTA does
+    want = {"postfix": rb"421 4\.4\.2 \S+ Error: timeout exceeded\r\n",
+            "sendmail": rb"451 4\.4\.1 timeout waiting for input during message collect\r\n",
+            "exim": rb"421 \S+ SMTP incoming data timeout - closing connection\.\r\n"}
+    for persona, pat in want.items():
+        with Trap(t, options={"timeout_data": 1, "timeout_idle": 30,
+                              "persona": persona}) as trap:
+            c = Raw(trap.host, trap.port)
+            c.cmd(b"EHLO data.example")
+            c.cmd(b"MAIL FROM:<a@example.org>")
+            c.cmd(b"RCPT TO:<b@example.com>")
+            c.cmd(b"DATA")
+            c.send(b"Subject: stalled\r\n\r\nhalf")
+            try:
+                r = c.reply_within(5)
+            except socket.timeout:
+                r = b""
+            closed, rest = c.wait_eof(5)
+            t.ok(re.fullmatch(pat, r) is not None and closed,
+                 "timeout_data, %s persona: its MTA's reply, then closed" % persona, r)
+            c.close()
 
     with Trap(t, options={"timeout_session": 2, "timeout_idle": 30}) as trap:
         c = Raw(trap.host, trap.port)

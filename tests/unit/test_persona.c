@@ -83,6 +83,12 @@ static const struct reply_case reply_cases[] = {
 	    "421 4.7.0 " HOST " Error: too many errors\r\n" },
 	{ "postfix", PM_TIMEOUT, NULL, NULL, NULL,
 	    "421 4.4.2 " HOST " Error: timeout exceeded\r\n" },
+	{ "postfix", PM_DATA_TIMEOUT, NULL, NULL, NULL,
+	    "421 4.4.2 " HOST " Error: timeout exceeded\r\n" },
+	{ "sendmail", PM_DATA_TIMEOUT, NULL, NULL, NULL,
+	    "451 4.4.1 timeout waiting for input during message collect\r\n" },
+	{ "exim", PM_DATA_TIMEOUT, NULL, NULL, NULL,
+	    "421 " HOST " SMTP incoming data timeout - closing connection.\r\n" },
 	{ "postfix", PM_TOO_MANY_FROM_IP, NULL, NULL, NULL,
 	    "421 4.7.0 " HOST " Error: too many connections from " ADDR
 	    "\r\n" },
