@@ -63,7 +63,7 @@ static const struct conf_opt conf_table[] = {
 	{ "max_sessions_per_ip", CONF_T_INT, O(max_sessions_per_ip),
 	    CONF_DEF_MAX_SESSIONS_PER_IP, NULL, 1, CONF_MAX_MAX_SESSIONS },
 	{ "max_message_size", CONF_T_INT, O(max_message_size),
-	    CONF_DEF_MAX_MESSAGE_SIZE, NULL, 1024, CONF_MAX_MAX_MESSAGE_SIZE },
+	    CONF_DEF_MAX_MESSAGE_SIZE, NULL, 0, CONF_MAX_MAX_MESSAGE_SIZE },
 	{ "max_recipients", CONF_T_INT, O(max_recipients),
 	    CONF_DEF_MAX_RECIPIENTS, NULL, 1, CONF_MAX_MAX_RECIPIENTS },
 	{ "max_line_length", CONF_T_INT, O(max_line_length),

@@ -14,7 +14,7 @@
 #define CONF_DEF_MAX_SESSIONS		1000
 #define CONF_MAX_MAX_SESSIONS		1000000
 #define CONF_DEF_MAX_SESSIONS_PER_IP	50
-#define CONF_DEF_MAX_MESSAGE_SIZE	10240000	/* Postfix message_size_limit */
+#define CONF_DEF_MAX_MESSAGE_SIZE	0	/* the persona's stock limit */
 #define CONF_MAX_MAX_MESSAGE_SIZE	(1024L * 1024 * 1024)
 #define CONF_DEF_MAX_RECIPIENTS		1000		/* smtpd_recipient_limit */
 #define CONF_MAX_MAX_RECIPIENTS		100000

@@ -341,8 +341,9 @@ queue_lock_pid(struct queue *q)
 	if (q->lockfd == -1)
 		return;
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(q->lockfd, 0) == -1 || pwrite(q->lockfd, buf, (size_t)n,
-	    0) != n)
+	/* over the old pid, then cut: never an empty file to a reader */
+	if (pwrite(q->lockfd, buf, (size_t)n, 0) != n ||
+	    ftruncate(q->lockfd, n) == -1)
 		log_warn("queue: cannot write %s/relaytrapd.lock", q->path);
 }
 

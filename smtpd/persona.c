@@ -129,6 +129,17 @@ persona_auth_mechs(const struct persona *p)
 }
 
 /*
+ * persona_size_limit -- the product's stock message size limit (Postfix
+ * message_size_limit, Exim message_size_limit), used when the
+ * configuration sets none; 0 for none (Sendmail's MaxMessageSize).
+ */
+long
+persona_size_limit(const struct persona *p)
+{
+	return p->size_limit;
+}
+
+/*
  * persona_closes -- true if the product closes the connection after
  * sending message m (QUIT, the 421s, Postfix's reply to non-SMTP).
  */
@@ -622,6 +633,12 @@ expand(const struct persona *p, const char *t, const struct persona_vars *v,
 			break;
 		case 'z':
 			pb_size(b, v->size_limit);
+			break;
+		case 'Z':
+			if (v->size_shown > 0) {
+				pb_add(b, " ", 1);
+				pb_size(b, v->size_shown);
+			}
 			break;
 		case 'd':
 			pb_date(b, p->style, v->now);

@@ -94,7 +94,8 @@ struct persona_vars {
 	const char	*helo;		/* HELO/EHLO argument (escaped) or NULL */
 	const char	*arg;		/* %a, already made printable */
 	const char	*queue_id;	/* %q */
-	long		 size_limit;	/* SIZE */
+	long		 size_limit;	/* %z: the limit enforced */
+	long		 size_shown;	/* %Z: " N" in EHLO; 0: nothing */
 	time_t		 now;
 };
 
@@ -127,6 +128,7 @@ size_t		 persona_ehlo(const struct persona *p,
 		    const struct persona_vars *v, unsigned int ext,
 		    char *out, size_t outsz);
 const char	*persona_auth_mechs(const struct persona *p);
+long		 persona_size_limit(const struct persona *p);
 bool		 persona_closes(const struct persona *p, enum persona_msg m);
 void		 persona_queue_id(const struct persona *p, time_t now,
 		    uint64_t seq, char *out, size_t outsz);

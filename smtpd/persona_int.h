@@ -44,6 +44,9 @@ struct persona {
 	enum persona_style	 style;	/* date, queue id, Received header */
 	bool			 ipv6_tag;	/* "[IPv6:addr]" in %n, %N */
 	const char		*auth_mechs;
+	long			 size_limit;	/* the stock message size
+						   limit; 0: none, a bare
+						   "SIZE" in EHLO */
 	const char		*ehlo_greeting;	/* "250 %h" */
 	const struct persona_ext *ehlo;		/* ends with { NULL, 0 } */
 	const char		*msg[PM_COUNT];

@@ -35,7 +35,7 @@
 /* smtpd.c ehlo_cmd() order [ref 2.4]; CHUNKING discarded */
 static const struct persona_ext postfix_ehlo[] = {
 	{ "PIPELINING", 0 },
-	{ "SIZE %z", 0 },
+	{ "SIZE%Z", 0 },
 	{ "VRFY", 0 },
 	{ "ETRN", 0 },
 	{ "STARTTLS", PERSONA_EXT_STARTTLS },
@@ -56,6 +56,7 @@ const struct persona persona_postfix = {
 	.style = PERSONA_POSTFIX,
 	.ipv6_tag = true,
 	.auth_mechs = "PLAIN LOGIN CRAM-MD5",
+	.size_limit = 10240000,		/* [src] mail_params.h DEF_MESSAGE_LIMIT */
 	.ehlo_greeting = "250 %h",
 	.ehlo = postfix_ehlo,
 	.msg = {
@@ -215,7 +216,7 @@ static const struct persona_ext sendmail_ehlo[] = {
 	{ "ENHANCEDSTATUSCODES", 0 },
 	{ "PIPELINING", 0 },
 	{ "8BITMIME", 0 },
-	{ "SIZE %z", 0 },
+	{ "SIZE%Z", 0 },
 	{ "DSN", 0 },
 	{ "ETRN", 0 },
 	{ "AUTH CRAM-MD5 LOGIN PLAIN", PERSONA_EXT_AUTH },
@@ -238,6 +239,7 @@ const struct persona persona_sendmail = {
 	/* Cyrus lists mechanisms strongest first ("DIGEST-MD5 CRAM-MD5
 	 * LOGIN PLAIN" in transcripts); we implement the last three */
 	.auth_mechs = "CRAM-MD5 LOGIN PLAIN",
+	.size_limit = 0,		/* [ref] MaxMessageSize unset: "SIZE" */
 	/* [src] srvrsmtp.c "250-%s Hello %s, %s" */
 	.ehlo_greeting = "250 %h Hello %N, pleased to meet you",
 	.ehlo = sendmail_ehlo,
@@ -422,7 +424,7 @@ const struct persona persona_sendmail = {
  * none of them), AUTH, STARTTLS, HELP.
  */
 static const struct persona_ext exim_ehlo[] = {
-	{ "SIZE %z", 0 },
+	{ "SIZE%Z", 0 },
 	{ "8BITMIME", 0 },
 	{ "PIPELINING", 0 },
 	{ "AUTH PLAIN LOGIN CRAM-MD5", PERSONA_EXT_AUTH },
@@ -440,6 +442,7 @@ const struct persona persona_exim = {
 	.style = PERSONA_EXIM,
 	.ipv6_tag = false,
 	.auth_mechs = "PLAIN LOGIN CRAM-MD5",
+	.size_limit = 52428800,		/* [ref] message_size_limit 50M */
 	/* [src] smtp_in.c "%.3s %s Hello %s%s%s" + " [%s]" */
 	.ehlo_greeting = "250 %h Hello %e [%c]",
 	.ehlo = exim_ehlo,

@@ -26,6 +26,7 @@
 
 #define IPTAB_BUCKETS	4096
 #define SHUTDOWN_GRACE	5	/* seconds for commits and final replies */
+#define SMTP_SIZE_CAP	52428800	/* bytes, when no limit is set */
 #define SMTP_RESCAN_RETRY 1	/* seconds between tries of a rescan notice */
 #define SMTP_RESCAN_ID	"0000000000000000"	/* QUEUE_ID_LEN, unused */
 
@@ -200,6 +201,14 @@ smtp_server_new(struct event_base *base, struct conf *conf,
 	srv->queue = q;
 	srv->ssl_ctx = ctx;
 	srv->notify_fd = notify_fd;
+	/*
+	 * max_message_size, or the persona's stock limit (0 = the persona's:
+	 * Sendmail has none and says a bare SIZE, the trap still enforces
+	 * SMTP_SIZE_CAP)
+	 */
+	srv->size_shown = conf->max_message_size > 0 ? conf->max_message_size :
+	    persona_size_limit(p);
+	srv->size_limit = srv->size_shown > 0 ? srv->size_shown : SMTP_SIZE_CAP;
 	srv->iptab = xcalloc(1, sizeof(*srv->iptab));
 	TAILQ_INIT(&srv->sessions);
 	if ((srv->committer = queue_committer_new(q)) == NULL)

@@ -186,7 +186,8 @@ smtp_vars(struct smtp_session *s, struct persona_vars *v, const char *arg)
 	v->client_name = NULL;		/* the SMTP role does no DNS */
 	v->helo = s->helo;
 	v->arg = arg;
-	v->size_limit = s->srv->conf->max_message_size;
+	v->size_limit = s->srv->size_limit;
+	v->size_shown = s->srv->size_shown;
 	v->now = time(NULL);
 }
 

@@ -193,6 +193,8 @@ struct smtp_server {
 	size_t			 nsessions;
 	struct smtp_iptab	*iptab;
 	uint64_t		 qid_seq;
+	long			 size_limit;	/* message bytes enforced */
+	long			 size_shown;	/* in EHLO; 0: a bare SIZE */
 	int			 notify_fd;	/* to the worker; -1 if none */
 	struct event		*rescan_ev;	/* retries a lost notice */
 	bool			 shutting_down;

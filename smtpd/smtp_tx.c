@@ -121,7 +121,7 @@ smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		    smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
 		return;
 	}
-	if (ma.size > s->srv->conf->max_message_size) {
+	if (ma.size > s->srv->size_limit) {
 		smtp_reply(s, PM_MAIL_TOOBIG, NULL);
 		return;
 	}
@@ -215,7 +215,7 @@ smtp_tx_emit(void *arg, const char *p, size_t n)
 	if (tx->too_big || tx->write_errno != 0)
 		return;
 	if (queue_msg_size(tx->msg) + n >
-	    (uint64_t)s->srv->conf->max_message_size) {
+	    (uint64_t)s->srv->size_limit) {
 		tx->too_big = true;
 		return;
 	}

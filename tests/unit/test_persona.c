@@ -38,6 +38,7 @@ vars(const char *name, const char *arg, const char *qid)
 	v.arg = arg;
 	v.queue_id = qid;
 	v.size_limit = 10240000;
+	v.size_shown = 10240000;
 	v.now = NOW;
 	return v;
 }
@@ -303,6 +304,23 @@ test_ehlo(void)
 		is_int(n, 0, "%s ehlo truncated", c->persona);
 		n = persona_ehlo(p, &v, c->ext, out, strlen(c->want) + 1);
 		is_int(n, strlen(c->want), "%s ehlo just fits", c->persona);
+	}
+
+	/* the stock limits (REFERENCE.md 2): Sendmail has none, says "SIZE" */
+	is_int(persona_size_limit(persona_find("postfix")), 10240000,
+	    "postfix stock size limit");
+	is_int(persona_size_limit(persona_find("exim")), 52428800,
+	    "exim stock size limit");
+	is_int(persona_size_limit(persona_find("sendmail")), 0,
+	    "sendmail: no stock size limit");
+	{
+		struct persona_vars v = vars(NULL, NULL, NULL);
+
+		v.size_shown = 0;
+		n = persona_ehlo(persona_find("sendmail"), &v, 0, out,
+		    sizeof(out));
+		ok(n > 0 && strstr(out, "\r\n250-SIZE\r\n250-DSN\r\n") != NULL,
+		    "sendmail without a limit: a bare SIZE");
 	}
 }
 
