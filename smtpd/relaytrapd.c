@@ -81,7 +81,34 @@ struct daemon {
 	char		*key;
 	struct role	 roles[ROLE_COUNT];
 	pid_t		 parent;	/* the roles' parent: this process */
+	const char	*conffile;	/* NULL: built-in defaults */
+	char		**overrides;	/* -o statements, in order */
+	size_t		 noverrides;
 };
+
+/*
+ * opt_src -- where option name got its value, for an error about it: the
+ * last -o statement that sets it ("-o 'user = root'"), else the file.
+ */
+static const char *
+opt_src(const struct daemon *d, const char *name)
+{
+	static char	 buf[512];
+	size_t		 i, n = strlen(name);
+	const char	*o;
+
+	for (i = d->noverrides; i-- > 0; ) {
+		for (o = d->overrides[i]; *o == ' ' || *o == '\t'; o++)
+			;
+		if (strncmp(o, name, n) == 0 && (o[n] == ' ' ||
+		    o[n] == '\t' || o[n] == '=')) {
+			(void)snprintf(buf, sizeof(buf), "-o '%s'",
+			    d->overrides[i]);
+			return buf;
+		}
+	}
+	return d->conffile != NULL ? d->conffile : "(built-in defaults)";
+}
 
 /*
  * What the worker role opens and writes, checked with the worker's own
@@ -89,14 +116,16 @@ struct daemon {
  * Printed on stderr; -1 if the worker would fail.
  */
 static int
-check_worker(const struct conf *c, const char *src)
+check_worker(const struct daemon *d)
 {
+	const struct conf *c = d->conf;
 	struct stat	 st;
 	char		 err[512];
 	const char	*why = NULL;
 
 	if (an_runner_check(c, err, sizeof(err)) == -1) {
-		fprintf(stderr, "relaytrapd: %s: %s\n", src, err);
+		fprintf(stderr, "relaytrapd: %s: %s\n", strstr(err, "geoip") ?
+		    opt_src(d, "geoip_db") : opt_src(d, "analyzers"), err);
 		return -1;
 	}
 	if (c->attachment_dir == NULL || c->attachment_dir[0] == '\0')
@@ -109,8 +138,9 @@ check_worker(const struct conf *c, const char *src)
 		why = strerror(errno);
 	if (why != NULL) {
 		fprintf(stderr, "relaytrapd: %s: option 'attachment_dir': %s: "
-		    "%s; make it a directory the user '%s' may write\n", src,
-		    c->attachment_dir, why, c->user);
+		    "%s; make it a directory the user '%s' may write\n",
+		    opt_src(d, "attachment_dir"), c->attachment_dir, why,
+		    c->user);
 		return -1;
 	}
 	return 0;
@@ -122,13 +152,13 @@ check_worker(const struct conf *c, const char *src)
  * a check made as root, and then the worker fails at every restart).
  */
 static int
-check_worker_as(const struct conf *c, const char *src)
+check_worker_as(const struct daemon *d)
 {
 	pid_t	 pid;
 	int	 status;
 
 	if (geteuid() != 0)
-		return check_worker(c, src);
+		return check_worker(d);
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) == -1) {
@@ -136,8 +166,8 @@ check_worker_as(const struct conf *c, const char *src)
 		return -1;
 	}
 	if (pid == 0) {
-		priv_drop(c->user, NULL);
-		status = check_worker(c, src);
+		priv_drop(d->conf->user, NULL);
+		status = check_worker(d);
 		fflush(stderr);
 		_exit(status == 0 ? 0 : 1);
 	}
@@ -151,45 +181,48 @@ check_worker_as(const struct conf *c, const char *src)
  * conf_check_start -- what the configuration file cannot say about itself
  * but the start needs: the analyzers and their GeoIP databases and the
  * attachment folder (as the configured user), the TLS certificate and
- * key, the user to run as. Printed on stderr; -1 if the trap would not
- * start (or would start without what was configured).
+ * key, the user to run as. Printed on stderr, each error naming where the
+ * option was set (the file, or the -o statement); -1 if the trap would
+ * not start (or would start without what was configured).
  */
 static int
-conf_check_start(struct daemon *d, const char *conffile)
+conf_check_start(struct daemon *d)
 {
 	const struct conf *c = d->conf;
-	const char	*src = conffile ? conffile : "-o";
 	uid_t		 uid;
 	gid_t		 gid;
+
 	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
 		fprintf(stderr, "relaytrapd: %s: options 'tls_cert' and "
 		    "'tls_key' go together (both empty: a self-signed "
-		    "certificate is made)\n", src);
+		    "certificate is made)\n", opt_src(d, c->tls_cert[0] !=
+		    '\0' ? "tls_cert" : "tls_key"));
 		return -1;
 	}
 	if (c->tls_cert[0] != '\0' && access(c->tls_cert, R_OK) == -1) {
 		fprintf(stderr, "relaytrapd: %s: option 'tls_cert': %s: %s\n",
-		    src, c->tls_cert, strerror(errno));
+		    opt_src(d, "tls_cert"), c->tls_cert, strerror(errno));
 		return -1;
 	}
 	if (c->tls_key[0] != '\0' && access(c->tls_key, R_OK) == -1) {
 		fprintf(stderr, "relaytrapd: %s: option 'tls_key': %s: %s\n",
-		    src, c->tls_key, strerror(errno));
+		    opt_src(d, "tls_key"), c->tls_key, strerror(errno));
 		return -1;
 	}
 	if (geteuid() == 0 && priv_lookup(c->user, &uid, &gid) == -1) {
 		fprintf(stderr, "relaytrapd: %s: option 'user': \"%s\" does "
 		    "not exist: create it (useradd --system --no-create-home "
-		    "%s) or set another\n", src, c->user, c->user);
+		    "%s) or set another\n", opt_src(d, "user"), c->user,
+		    c->user);
 		return -1;
 	}
 	if (geteuid() == 0 && uid == 0) {
 		fprintf(stderr, "relaytrapd: %s: option 'user': \"%s\" is "
 		    "root; relaytrapd refuses to keep running as root: set an "
-		    "unprivileged user\n", src, c->user);
+		    "unprivileged user\n", opt_src(d, "user"), c->user);
 		return -1;
 	}
-	return check_worker_as(c, src);
+	return check_worker_as(d);
 }
 
 static __attribute__((__noreturn__)) void
@@ -522,9 +555,12 @@ main(int argc, char *argv[])
 		free(d.conf->spool);
 		d.conf->spool = xstrdup(spool);
 	}
+	d.conffile = conffile;
+	d.overrides = overrides;
+	d.noverrides = noverrides;
 	if ((d.persona = persona_find(d.conf->persona)) == NULL) {
 		fprintf(stderr, "relaytrapd: %s: option 'persona': unknown "
-		    "persona \"%s\" (known: %s)\n", conffile ? conffile : "-o",
+		    "persona \"%s\" (known: %s)\n", opt_src(&d, "persona"),
 		    d.conf->persona, persona_names());
 		return 1;
 	}
@@ -533,7 +569,7 @@ main(int argc, char *argv[])
 		    "(listen = {\"127.0.0.1:2525\"} or -l)\n");
 		return 1;
 	}
-	if (conf_check_start(&d, conffile) == -1)
+	if (conf_check_start(&d) == -1)
 		return 1;
 	if (check) {
 		printf("relaytrapd: configuration %s is valid\n",

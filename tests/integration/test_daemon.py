@@ -68,6 +68,9 @@ def test_check(t, d):
                                                                      line), err)
     r = check(good, spool, "-o", "max_commands = -5")
     t.is_(r.returncode, 1, "-t with a bad -o exits 1")
+    r = check(good, spool, "-o", "persona = qmail")
+    t.ok(r.returncode == 1 and b"-o 'persona = qmail': option 'persona'" in r.stderr,
+         "-t blames a bad value from -o on the -o statement, not the file", r.stderr)
 
     # what the file cannot say about itself but the start needs: -t and
     # the start itself report it, instead of a worker that dies and is
