@@ -431,6 +431,84 @@ an_geoip_ndb(void *state)
 	return ((struct an_geoip *)state)->ndb;
 }
 
+/*
+ * geoip_verify -- walk the search tree as lookups do, from the root down:
+ * every record must be another node (no deeper than the address has
+ * bits), "empty", or point past the 16-byte separator into the data
+ * section, and every data record pointed at must decode (each offset
+ * once). A node is walked again only when reached deeper than before
+ * (the IPv4 subtree of an IPv6 database has aliases). The probes of
+ * geoip_open() look at a few addresses only: files broken in half their
+ * tree passed them and then failed for every client there. 0, or -1
+ * with a message in err.
+ */
+static int
+geoip_verify(MMDB_s *m, const char *path, char *err, size_t errlen)
+{
+	struct { uint32_t node; uint16_t depth; } stack[2 * 130];
+	MMDB_search_node_s	 node;
+	MMDB_entry_data_list_s	*list;
+	MMDB_entry_s		*ent;
+	uint64_t		 rec, n = m->metadata.node_count, off;
+	unsigned char		*seen, *deepest;
+	size_t			 sp = 0;
+	uint32_t		 at = 0;
+	uint16_t		 depth;
+	int			 side, merr = MMDB_SUCCESS;
+
+	if (n == 0)
+		return 0;
+	seen = xcalloc(m->data_section_size / 8 + 1, 1);
+	deepest = xcalloc(n, 1);	/* 1 + the deepest depth walked */
+	stack[sp].node = 0;
+	stack[sp++].depth = 0;
+	while (sp > 0 && merr == MMDB_SUCCESS) {
+		at = stack[--sp].node;
+		depth = stack[sp].depth;
+		if (deepest[at] > depth)
+			continue;	/* walked as deep already */
+		deepest[at] = (unsigned char)(depth + 1);
+		if (depth >= m->depth) {
+			merr = MMDB_CORRUPT_SEARCH_TREE_ERROR;
+			break;
+		}
+		if ((merr = MMDB_read_node(m, at, &node)) != MMDB_SUCCESS)
+			break;
+		for (side = 0; side < 2 && merr == MMDB_SUCCESS; side++) {
+			rec = side ? node.right_record : node.left_record;
+			ent = side ? &node.right_record_entry :
+			    &node.left_record_entry;
+			if (rec < n) {
+				stack[sp].node = (uint32_t)rec;
+				stack[sp++].depth = depth + 1;
+				continue;
+			}
+			if (rec == n)
+				continue;	/* empty */
+			if (rec < n + 16 || rec - n - 16 >=
+			    m->data_section_size) {
+				merr = MMDB_CORRUPT_SEARCH_TREE_ERROR;
+				break;
+			}
+			off = rec - n - 16;
+			if (seen[off / 8] & (1 << (off % 8)))
+				continue;
+			seen[off / 8] |= 1 << (off % 8);
+			list = NULL;
+			merr = MMDB_get_entry_data_list(ent, &list);
+			MMDB_free_entry_data_list(list);
+		}
+	}
+	free(seen);
+	free(deepest);
+	if (merr == MMDB_SUCCESS)
+		return 0;
+	(void)bsnprintf(err, errlen, "geoip: corrupt database %s: %s (search "
+	    "tree node %u of %llu)", path, MMDB_strerror(merr), at,
+	    (unsigned long long)n);
+	return -1;
+}
+
 static int
 geoip_open(struct an_geoip *g, const char *path, char *err, size_t errlen)
 {
@@ -478,6 +556,10 @@ geoip_open(struct an_geoip *g, const char *path, char *err, size_t errlen)
 			MMDB_close(&db->mmdb);
 			return -1;
 		}
+	}
+	if (geoip_verify(&db->mmdb, path, err, errlen) == -1) {
+		MMDB_close(&db->mmdb);
+		return -1;
 	}
 	db->path = xstrdup(path);
 	g->ndb++;
