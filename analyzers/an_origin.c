@@ -353,7 +353,7 @@ origin_decide(const struct an_received *rc, const struct origin_client *c,
 	char		 detail[600];
 	const char	*reason;
 	size_t		 k, top, next;
-	bool		 linked;
+	bool		 linked, wrote;
 
 	top = origin_next(rc, 0);
 	if (top == rc->n)
@@ -364,6 +364,7 @@ origin_decide(const struct an_received *rc, const struct origin_client *c,
 		linked = origin_by_names(&rc->hops[top],
 		    c->ptr[0] != '\0' ? c->ptr : NULL, c->addr);
 	reason = !c->have || c->priv ? "private_client" : "relayed";
+	wrote = linked;
 	for (k = top; linked && k < rc->n; k = next) {
 		h = &rc->hops[k];
 		if (h->from_addr[0] != '\0' &&
@@ -395,6 +396,12 @@ origin_decide(const struct an_received *rc, const struct origin_client *c,
 		if (h == NULL)
 			snprintf(detail, sizeof(detail), "no Received hop: "
 			    "the client is the origin");
+		else if (wrote)
+			snprintf(detail, sizeof(detail), "hop %zu (by %s) "
+			    "was written by the client, but no hop it or the "
+			    "private hosts behind it wrote names a public "
+			    "sender: the client is the origin", top,
+			    h->by[0] ? h->by : "?");
 		else
 			snprintf(detail, sizeof(detail), "hop %zu (by %s) "
 			    "was not written by the client: the client is the "

@@ -30,6 +30,7 @@ struct ocase {
 	const char	*want_reason;
 	const char	*want_claimed; /* NULL: null */
 	const char	*want_dns;
+	const char	*want_detail;	/* in "detail"; NULL: not checked */
 };
 
 static const struct ocase cases[] = {
@@ -38,7 +39,8 @@ static const struct ocase cases[] = {
 	{ "bot with a forged hop", "198.51.100.9",
 	  "Received: from friend ([203.0.113.77]) by mx.example.com; d\r\n"
 	  "\r\n", NULL, "198.51.100.9", -1, "client", "203.0.113.77",
-	  "skipped" },
+	  "skipped", "hop 0 (by mx.example.com) was not written by the "
+	  "client" },
 	{ "relay wrote hop 0 (by = its address)", "198.51.100.7",
 	  "Received: from pc (unknown [203.0.113.50]) by [198.51.100.7] "
 	  "with SMTP; d\r\n\r\n", NULL, "203.0.113.50", 0, "relayed", NULL,
@@ -52,7 +54,8 @@ static const struct ocase cases[] = {
 	{ "relay, chain broken below a private hop", "198.51.100.7",
 	  "Received: from internal (internal [10.0.0.2]) by 198.51.100.7; d"
 	  "\r\nReceived: from pc ([203.0.113.60]) by elsewhere; d\r\n\r\n",
-	  NULL, "198.51.100.7", -1, "client", NULL, "skipped" },
+	  NULL, "198.51.100.7", -1, "client", NULL, "skipped",
+	  "hop 0 (by 198.51.100.7) was written by the client, but no hop" },
 	{ "private client, nothing public", "127.0.0.1",
 	  "Received: from a ([10.1.1.1]) by b; d\n\n", NULL, "127.0.0.1", -1,
 	  "private_only", NULL, "private" },
@@ -166,6 +169,10 @@ run_case(const struct ocase *c)
 		is_int(json_integer_value(json_object_get(o, "hop")),
 		    c->want_hop, "%s: hop", c->name);
 	is_str(jstr(o, "reason"), c->want_reason, "%s: reason", c->name);
+	if (c->want_detail != NULL)
+		ok(jstr(o, "detail") != NULL && strstr(jstr(o, "detail"),
+		    c->want_detail) != NULL, "%s: detail \"%s\"", c->name,
+		    jstr(o, "detail") ? jstr(o, "detail") : "(null)");
 	is_str(jstr(o, "claimed"), c->want_claimed, "%s: claimed", c->name);
 	is_str(jstr(cl, "dns"), c->want_dns, "%s: dns", c->name);
 	ok(json_is_null(json_object_get(cl, "ptr")) &&
