@@ -1,6 +1,7 @@
 /*
- * cli_analyze.c -- `relaytrap analyze [--all | ID...]`: run the analyzers
- * again, in this process, over messages already in the spool, rewrite
+ * cli_analyze.c -- `relaytrap analyze [--all | --retry | ID...]`: run the
+ * analyzers again, in this process, over messages already in the spool,
+ * rewrite
  * their analysis.json, move them from new/ to cur/ and update the index.
  * The relay-test classifier runs read-only here (no memory updated,
  * nothing forwarded): forwarding stays the daemon's decision.
@@ -63,6 +64,46 @@ reindex_flush(struct cli_an *a)
 		json_decref(a->batch[i].an);
 	}
 	a->nids = 0;
+}
+
+/*
+ * The last analysis of e was incomplete: an analyzer failed temporarily
+ * (DNS) or ran past analysis_timeout, or the whole analysis timed out or
+ * crashed the worker. Not yet analysed (new/) counts too.
+ */
+static bool
+incomplete(struct cli_an *a, const struct queue_entry *e)
+{
+	char		 err[256];
+	json_t		*an, *st, *v;
+	const char	*k, *sv;
+	bool		 inc = false;
+
+	if (e->state == QUEUE_ST_NEW)
+		return true;
+	if ((an = queue_file_json(a->c->q, e, "analysis.json", err,
+	    sizeof(err))) == NULL)
+		return true;
+	st = json_object_get(json_object_get(an, "runner"), "status");
+	if (json_is_string(st))
+		inc = true;
+	json_object_foreach(json_is_object(st) ? st : NULL, k, v)
+		if ((sv = json_string_value(v)) != NULL &&
+		    (strcmp(sv, "tempfail") == 0 ||
+		    strcmp(sv, "timeout") == 0))
+			inc = true;
+	json_decref(an);
+	return inc;
+}
+
+static int analyze_one(const struct queue_entry *, void *);
+
+static int
+retry_one(const struct queue_entry *e, void *arg)
+{
+	if (e->state == QUEUE_ST_CORRUPT || !incomplete(arg, e))
+		return 0;
+	return analyze_one(e, arg);
 }
 
 static int
@@ -147,8 +188,10 @@ analyze_one(const struct queue_entry *ce, void *arg)
 }
 
 /*
- * cli_analyze -- argv: "analyze" [--all | ID...]. Exit 0 when every named
- * message was analyzed, 1 if one failed, 2 on usage errors.
+ * cli_analyze -- argv: "analyze" [--all | --retry | ID...]. --retry takes
+ * the messages whose last analysis was incomplete (incomplete()), for
+ * after a DNS outage. Exit 0 when every named message was analyzed, 1 if
+ * one failed, 2 on usage errors.
  */
 int
 cli_analyze(struct cli *c, int argc, char **argv)
@@ -157,19 +200,23 @@ cli_analyze(struct cli *c, int argc, char **argv)
 	struct queue_entry e;
 	const char *errstr = NULL;
 	char	 err[512], *path;
-	bool	 all = false;
+	bool	 all = false, retry = false;
 	int	 i, rc;
 
 	if (argc < 2)
-		return cli_usage_error("analyze: give --all or message ids");
+		return cli_usage_error("analyze: give --all, --retry or message "
+		    "ids");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--all") == 0)
 			all = true;
+		else if (strcmp(argv[i], "--retry") == 0)
+			retry = true;
 		else if ((rc = cli_check_id(argv[i])) != CLI_OK)
 			return rc;
 	}
-	if (all && argc > 2)
-		return cli_usage_error("analyze: --all or ids, not both");
+	if ((all || retry) && argc > 2)
+		return cli_usage_error("analyze: --all, --retry or ids, one of "
+		    "them");
 	if (c->conf == NULL)
 		return cli_error("analyze needs the configuration (-c FILE)");
 	if ((rc = cli_open(c, false)) != CLI_OK)
@@ -187,6 +234,9 @@ cli_analyze(struct cli *c, int argc, char **argv)
 	free(path);
 	if (all)
 		(void)queue_walk(c->q, QUEUE_ST_NEW | QUEUE_ST_CUR, analyze_one,
+		    &a);
+	else if (retry)
+		(void)queue_walk(c->q, QUEUE_ST_NEW | QUEUE_ST_CUR, retry_one,
 		    &a);
 	else
 		for (i = 1; i < argc; i++) {

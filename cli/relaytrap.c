@@ -44,7 +44,7 @@ cli_usage(FILE *fp)
 "             [--rcpt TEXT] [--auth TEXT] [--state new|cur|corrupt]\n"
 "             [--limit N] [--country CC] [--asn N] [--campaign ID]\n"
 "             [--verdict relay_test|spam|tester]\n"
-"  analyze --all | ID...\n"
+"  analyze --all | --retry | ID...\n"
 "  stats [--json]                (the same as queue stats)\n"
 "  queue show ID [--json]\n"
 "  queue cat ID\n"

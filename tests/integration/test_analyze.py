@@ -136,9 +136,9 @@ def main():
     # watchdog: a DNS server that never answers holds the analysis past
     # analysis_timeout; the worker is stopped and restarted, and analyses
     # the message once more without the analyzer that held it
-    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    hole.bind(("127.0.0.1", 0))
-    opts = {"resolver": '{"127.0.0.1:%d"}' % hole.getsockname()[1],
+    hole2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole2.bind(("127.0.0.1", 0))
+    opts = {"resolver": '{"127.0.0.1:%d"}' % hole2.getsockname()[1],
             "analysis_timeout": "1",
             "analyzers": '{"origin", "content", "relaytest"}'}
     with Trap(t, listeners=("proxy:127.0.0.1:0",), options=opts) as trap:
@@ -157,10 +157,25 @@ def main():
                              os.path.basename(os.path.dirname(files[0]))).stdout
         t.ok(re.search(rb"^analysis: +origin timeout$", out, re.M),
              "queue show names it", out)
+        # after the DNS outage, relaytrap analyze --retry re-runs exactly
+        # the incomplete analyses (a private client's needs no DNS)
+        t.is_(send_proxied(trap.host, trap.port, "10.1.2.3", "complete", "hello"),
+              b"250", "stored")
+        wait_for(lambda: len(analysis_files(trap)) == 2, 20, what="second analysis")
+        hole2.close()       # DNS now fails at once instead of never
+        r = subprocess_run(trap, "analyze", "--retry")
+        t.ok(r.returncode == 0 and b"1 analyzed, 0 failed" in r.stdout,
+             "analyze --retry takes the incomplete analysis only", r.stdout + r.stderr)
+        an = json.load(open(files[0]))
+        t.ok(an.get("runner", {}).get("status", {}).get("origin") not in (None, "timeout")
+             and "origin" in an, "and the origin analyzer ran this time",
+             an.get("runner"))
 
     # and when the retry is held too (both origin and spf ask the silent
     # DNS), the message is recorded as timed out and moved on, and the
     # pipeline goes on
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole.bind(("127.0.0.1", 0))
     opts = {"resolver": '{"127.0.0.1:%d"}' % hole.getsockname()[1],
             "analysis_timeout": "1"}
     # a public client address (PROXY), so that the analyzers ask DNS
