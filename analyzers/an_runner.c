@@ -95,8 +95,17 @@ an_runner_check(const struct conf *conf, char *err, size_t errlen)
 	for (i = 0; i < conf->analyzers.n; i++) {
 		const char *name = conf->analyzers.v[i];
 
-		if (strcmp(name, "relaytest") == 0)
+		if (strcmp(name, "relaytest") == 0) {
+			/* it reads the others' results: it runs after them */
+			if (i + 1 < conf->analyzers.n) {
+				(void)snprintf(err, errlen, "option "
+				    "'analyzers': \"relaytest\" must come "
+				    "last: the relay-test classifier uses the "
+				    "other analyzers' results (ASN, campaign)");
+				return -1;
+			}
 			continue;
+		}
 		if ((a = an_registry_find(name)) == NULL) {
 			(void)snprintf(err, errlen, "option 'analyzers': "
 			    "unknown analyzer \"%s\" (known: %s)", name,

@@ -88,6 +88,8 @@ def test_check(t, d):
          "go together"),
         ("a missing certificate", 'tls_cert = "%s"\ntls_key = "%s"\n' % (
             os.path.join(d, "none.pem"), good), "none.pem"),
+        ("relaytest before the analyzers it reads",
+         'analyzers = {"relaytest", "geoip", "campaign"}\n', '"relaytest" must come last'),
     ]
     if os.geteuid() == 0:
         # checked with the worker's rights, not root's
