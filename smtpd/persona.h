@@ -34,6 +34,7 @@ enum persona_msg {
 	PM_RCPT_NEED_MAIL,
 	PM_RCPT_SYNTAX,
 	PM_RCPT_BADADDR,
+	PM_RCPT_BADPARAM,	/* %a = the unknown parameter */
 	PM_RCPT_TOO_MANY,	/* recipient cap */
 	PM_DATA_GO,		/* 354 */
 	PM_DATA_NEED_MAIL,

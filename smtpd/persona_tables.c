@@ -87,6 +87,8 @@ const struct persona persona_postfix = {
 		[PM_RCPT_SYNTAX] = "501 5.5.4 Syntax: RCPT TO:<address>",
 		[PM_RCPT_BADADDR] =
 		    "501 5.1.3 Bad recipient address syntax",	/* [ref] */
+		/* [src] smtpd.c rcpt_cmd(), as mail_cmd() */
+		[PM_RCPT_BADPARAM] = "555 5.5.4 Unsupported option: %a",
 		[PM_RCPT_TOO_MANY] =
 		    "452 4.5.3 Error: too many recipients",	/* [ref] */
 		/* [ref] */
@@ -282,6 +284,8 @@ const struct persona persona_sendmail = {
 		[PM_RCPT_SYNTAX] = SENDMAIL_SYNTAX,
 		/* [src] */
 		[PM_RCPT_BADADDR] = "501 5.0.0 Missing recipient",
+		/* [src] srvrsmtp.c rcpt_esmtp_args(), as mail_esmtp_args() */
+		[PM_RCPT_BADPARAM] = "555 5.5.4 %a parameter unrecognized",
 		/* [src] */
 		[PM_RCPT_TOO_MANY] = "452 4.5.3 Too many recipients",
 		/* [ref] collect.c */
@@ -478,6 +482,7 @@ const struct persona persona_exim = {
 		/* [src] */
 		[PM_RCPT_SYNTAX] = "501 RCPT must have an address operand",
 		[PM_RCPT_BADADDR] = EXIM_BADADDR,
+		[PM_RCPT_BADPARAM] = EXIM_BADADDR,
 		/* [src] */
 		[PM_RCPT_TOO_MANY] = "452 too many recipients",
 		/* [src] */

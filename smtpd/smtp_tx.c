@@ -90,7 +90,7 @@ parse_error_msg(int rc, bool mail)
 {
 	switch (rc) {
 	case SMTP_E_PARAM:
-		return mail ? PM_MAIL_BADPARAM : PM_SYNTAX;
+		return mail ? PM_MAIL_BADPARAM : PM_RCPT_BADPARAM;
 	case SMTP_E_PARAM_VALUE:
 		return mail ? PM_MAIL_BADSIZE : PM_SYNTAX;
 	case SMTP_E_SYNTAX:
@@ -159,6 +159,7 @@ smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	rc = smtp_addr_parse_rcpt(c->arg, c->arglen, &ma);
 	if (rc != SMTP_E_OK) {
 		smtp_error(s, parse_error_msg(rc, false),
+		    rc == SMTP_E_PARAM ? ma.err_param :
 		    smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
 		return;
 	}

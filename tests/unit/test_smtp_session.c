@@ -118,6 +118,9 @@ static const struct scase cases[] = {
 	{ .name = "unknown MAIL parameter",
 	  .in = "EHLO x\r\nMAIL FROM:<a@b> FOO=1\r\nQUIT\r\n",
 	  .codes = "220 250 555 221" },
+	{ .name = "unknown RCPT parameter (Postfix: 555 Unsupported option)",
+	  .in = "EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d> FOO=1\r\n"
+	  "QUIT\r\n", .codes = "220 250 250 555 221" },
 	{ .name = "STARTTLS without TLS configured",
 	  .in = "EHLO x\r\nSTARTTLS\r\nQUIT\r\n", .codes = "220 250 502 221" },
 };
