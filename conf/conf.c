@@ -73,6 +73,7 @@ static const struct conf_opt conf_table[] = {
 	    CONF_DEF_MAX_COMMANDS, NULL, 1, 10000000 },
 	{ "max_unknown_commands", CONF_T_INT, O(max_unknown_commands),
 	    CONF_DEF_MAX_UNKNOWN, NULL, 1, 100000 },
+	{ "greet_pause", CONF_T_INT, O(greet_pause), 0, NULL, 0, 60000 },
 	{ "timeout_idle", CONF_T_INT, O(timeout_idle),
 	    CONF_DEF_TIMEOUT_IDLE, NULL, 1, CONF_MAX_TIMEOUT },
 	{ "timeout_data", CONF_T_INT, O(timeout_data),

@@ -43,6 +43,7 @@ struct conf {
 	long		 max_line_length;
 	long		 max_commands;
 	long		 max_unknown_commands;
+	long		 greet_pause;	/* ms before the banner; 0: none */
 	long		 timeout_idle;
 	long		 timeout_data;
 	long		 timeout_session;

@@ -41,6 +41,7 @@ static void	 smtp_input(struct smtp_session *);
 static bool	 smtp_line_input(struct smtp_session *, struct evbuffer *);
 static bool	 smtp_proxy_input(struct smtp_session *, struct evbuffer *);
 static void	 smtp_greet(struct smtp_session *);
+static void	 smtp_banner(struct smtp_session *);
 static bool	 smtp_session_expired(struct smtp_session *);
 
 static const char *const smtp_state_names[] = {
@@ -122,6 +123,7 @@ smtp_greet(struct smtp_session *s)
 {
 	char	 peek;
 	int	 fd = bufferevent_getfd(s->bev);
+	long	 ms = s->srv->conf->greet_pause;
 
 	smtp_enter_state(s, SMTP_S_BANNER);
 	if (!smtp_server_ip_acquire(s->srv, (struct sockaddr *)&s->client)) {
@@ -131,6 +133,19 @@ smtp_greet(struct smtp_session *s)
 		return;
 	}
 	s->ip_counted = true;
+	if (ms > 0 && !(s->lflags & ADDR_F_TLS)) {
+		/*
+		 * greet_pause (Sendmail's FEATURE(greet_pause)): say nothing
+		 * for ms; a client that talks meanwhile did not wait for the
+		 * banner (smtp_banner() looks). Its bytes wait in the input
+		 * buffer (bounded by the read watermark) and are served after
+		 * the banner.
+		 */
+		s->greet_paused = true;
+		clock_gettime(CLOCK_MONOTONIC, &s->t_greet);
+		smtp_session_set_timeout(s);
+		return;
+	}
 	/*
 	 * Bytes already waiting before we said a word: postscreen's pregreet.
 	 * On an implicit-TLS listener the client legitimately speaks first.
@@ -139,6 +154,23 @@ smtp_greet(struct smtp_session *s)
 	    (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0 ||
 	    recv(fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 1))
 		smtp_finding(s, SMTP_F_PREGREET);
+	smtp_banner(s);
+}
+
+/* the banner (after the TLS handshake on an implicit-TLS listener) */
+static void
+smtp_banner(struct smtp_session *s)
+{
+	char	 peek;
+
+	if (s->greet_paused) {
+		s->greet_paused = false;
+		if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0 ||
+		    recv(bufferevent_getfd(s->bev), &peek, 1,
+		    MSG_PEEK | MSG_DONTWAIT) == 1)
+			smtp_finding(s, SMTP_F_PREGREET);
+		bufferevent_enable(s->bev, EV_READ);
+	}
 	if ((s->lflags & ADDR_F_TLS) && smtp_tls_start(s) == -1) {
 		smtp_close(s, SMTP_C_TLS_ERROR);
 		return;
@@ -321,6 +353,18 @@ smtp_session_set_timeout(struct smtp_session *s)
 
 	if (s->bev == NULL)
 		return;
+	if (s->greet_paused) {
+		/* what is left of greet_pause (reading data restarts it) */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = c->greet_pause - ((now.tv_sec - s->t_greet.tv_sec) *
+		    1000 + (now.tv_nsec - s->t_greet.tv_nsec) / 1000000);
+		if (left < 1)
+			left = 1;
+		rt.tv_sec = left / 1000;
+		rt.tv_usec = (left % 1000) * 1000;
+		bufferevent_set_timeouts(s->bev, &rt, NULL);
+		return;
+	}
 	if (s->state == SMTP_S_DATA)
 		base = c->timeout_data;
 	else if (s->state == SMTP_S_PROXY)
@@ -386,10 +430,13 @@ smtp_input(struct smtp_session *s)
 		if (evbuffer_get_length(in) == 0)
 			return;
 		switch (s->state) {
+		case SMTP_S_BANNER:
+			if (s->greet_paused)
+				smtp_session_set_timeout(s);
+			return;
 		case SMTP_S_CLOSING:
 		case SMTP_S_WAIT_COMMIT:
 		case SMTP_S_TLS:
-		case SMTP_S_BANNER:
 			return;
 		default:
 			break;
@@ -587,6 +634,13 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 			smtp_enter_state(s, s->resume);
 			smtp_session_resume(s);
 		}
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+	    s->greet_paused) {
+		/* greet_pause is over: the banner, then what waited */
+		smtp_banner(s);
+		smtp_input(s);
 		return;
 	}
 	if (!(what & BEV_EVENT_WRITING))

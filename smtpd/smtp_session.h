@@ -144,6 +144,8 @@ struct smtp_session {
 	char		 client_addr[INET6_ADDRSTRLEN];
 	struct proxy_info *proxy;	/* NULL without a PROXY header */
 	bool		 ip_counted;	/* holds a per-address slot */
+	bool		 greet_paused;	/* in greet_pause: no banner yet */
+	struct timespec	 t_greet;	/* when the pause began */
 
 	char		*helo;		/* escaped HELO/EHLO argument */
 	enum smtp_verb	 helo_verb;

@@ -7,6 +7,7 @@ import base64
 import os
 import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rtlib import Tap, Trap, wait_for  # noqa: E402
@@ -234,7 +235,75 @@ def main():
         t.ok(any(l.endswith(want) for l in lines) and
              all(b"\x1b" not in l and b'"' not in l for l in lines),
              "client text in the log is escaped", lines)
+    greet_pause(t)
     t.done()
+
+
+def greet_pause(t):
+    """greet_pause: no banner for that long; a client that talks first did
+    not wait for it (finding pregreet) and is served after the banner; one
+    that waits is not flagged; dripping bytes do not put the banner off."""
+    with Trap(t, options={"greet_pause": 400}) as trap:
+        ports = {}
+        t0 = time.monotonic()
+        c = Raw(trap.host, trap.port, read_banner=False)
+        c.send(b"EHLO talker.example\r\n")
+        banner = c.reply_within(5)
+        waited = time.monotonic() - t0
+        r = c.reply_within(5)
+        t.ok(code(banner) == 220 and code(r) == 250 and waited >= 0.35,
+             "greet_pause=400: the banner after the pause, then the command "
+             "sent before it is answered", (banner, r, waited))
+        c.cmd(b"QUIT")
+        ports["talker"] = c.local_port
+        c.close()
+
+        t0 = time.monotonic()
+        c = Raw(trap.host, trap.port, read_banner=False)
+        banner = c.reply_within(5)
+        waited = time.monotonic() - t0
+        t.ok(code(banner) == 220 and waited >= 0.35,
+             "greet_pause: a client that waits gets the banner after the pause",
+             (banner, waited))
+        r = c.cmd(b"EHLO polite.example")
+        t.ok(code(r) == 250, "and is served", r)
+        c.cmd(b"QUIT")
+        ports["polite"] = c.local_port
+        c.close()
+
+        t0 = time.monotonic()
+        c = Raw(trap.host, trap.port, read_banner=False)
+        c.s.setblocking(False)
+        got = b""
+        while b"\r\n" not in got and time.monotonic() - t0 < 3:
+            try:
+                c.s.send(b"x")      # a byte every 50 ms, no line end
+            except OSError:
+                break
+            try:
+                got += c.s.recv(4096)
+            except BlockingIOError:
+                pass
+            time.sleep(0.05)
+        waited = time.monotonic() - t0
+        t.ok(got.startswith(b"220 ") and waited < 1.0,
+             "greet_pause: bytes dripping in do not put the banner off",
+             (got[:40], waited))
+        c.close()
+
+        spool = Spool(trap)
+        recs = {}
+        try:
+            wait_for(lambda: set(ports.values()) <= set(spool.sessions_by_port(recs)), 15,
+                     what="session records")
+        except (TimeoutError, RuntimeError) as e:
+            t.diag(str(e))
+        talker = (recs.get(ports["talker"]) or {}).get("findings") or {}
+        polite = (recs.get(ports["polite"]) or {}).get("findings") or {}
+        t.ok(talker.get("pregreet") == 1, "the client that talked first: finding "
+             "pregreet", talker)
+        t.ok("pregreet" not in polite, "the one that waited: none", polite)
+
 
 
 if __name__ == "__main__":
