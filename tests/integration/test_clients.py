@@ -325,6 +325,34 @@ def main_trap(t, have, d):
             t.skip("openssl s_client", "openssl not installed")
 
 
+def configured_cert_trap(t, d):
+    """tls_cert/tls_key: both STARTTLS and the implicit-TLS listener present
+    the configured certificate, not a self-signed one of their own."""
+    ossl = shutil.which("openssl")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    r = subprocess.run([ossl, "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-subj", "/CN=mx.configured.example", "-days", "2",
+                        "-keyout", key, "-out", cert],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    if r.returncode != 0:
+        t.ok(False, "openssl req made a certificate", r.stdout)
+        return
+    opts = persona_opts("postfix")
+    opts.update({"tls_cert": '"%s"' % cert, "tls_key": '"%s"' % key})
+    with Trap(t, listeners=("127.0.0.1:0", "tls:127.0.0.1:0"), options=opts) as trap:
+        (h1, p1), (h2, p2) = trap.addrs[0], trap.addrs[1]
+        for what, extra, port in (("STARTTLS", ["-starttls", "smtp"], p1),
+                                  ("implicit TLS", [], p2)):
+            r = subprocess.run([ossl, "s_client", "-connect", "127.0.0.1:%d" % port,
+                                "-servername", "mx.configured.example"] + extra,
+                               input=b"QUIT\r\n", stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=30)
+            out = r.stdout.decode(errors="replace")
+            t.ok(re.search(r"subject=\s*CN\s*=\s*mx\.configured\.example", out),
+                 "tls_cert: %s presents the configured certificate" % what,
+                 out[-1500:])
+
+
 def accept_trap(t):
     with Trap(t, options=persona_opts("postfix",
                                       auth_accept='{"alice:s3cret"}')) as trap:
@@ -342,6 +370,8 @@ def main():
     d = tempfile.mkdtemp(prefix="rt-clients-")
     have = {n: tool(n) for n in ("swaks", "curl", "openssl", "smtp-source")}
     guard(t, "clients trap", main_trap, t, have, d)
+    if have["openssl"]:
+        guard(t, "configured certificate", configured_cert_trap, t, d)
     if have["swaks"]:
         guard(t, "auth_accept trap", accept_trap, t)
     else:

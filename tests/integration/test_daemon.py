@@ -268,6 +268,49 @@ def test_spool_lock(t, d):
         trap.stop()
 
 
+def free_low_port():
+    """A port below 1024 free on 127.0.0.1 (root only), or None."""
+    for port in random.sample(range(600, 1024), 40):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    return None
+
+
+def test_low_port(t, d):
+    """As root relaytrapd binds a port below 1024 (25 on the internet), then
+    serves it from roles that run as the configured user."""
+    if os.geteuid() != 0:
+        t.skip("a port below 1024", "not root")
+        return
+    port = free_low_port()
+    if port is None:
+        t.skip("a port below 1024", "none free on 127.0.0.1")
+        return
+    os.makedirs(os.path.join(d, "low"))
+    trap = Trap(t, workdir=os.path.join(d, "low"), listeners=("127.0.0.1:%d" % port,))
+    trap.start()
+    try:
+        t.is_(trap.port, port, "as root: listening on 127.0.0.1:%d (below 1024)" % port)
+        c = Raw(trap.host, trap.port)
+        t.ok(code(c.banner) == 220, "and serving it", c.banner)
+        c.cmd(b"QUIT")
+        c.close()
+        want = pwd.getpwnam(RUN_USER).pw_uid
+        kids = wait_for(lambda: (lambda k: k if len(k) >= 2 else None)(
+            children(trap.proc.pid)), 10, what="two role processes")
+        got = {k: uids(k) for k in kids}
+        t.ok(all(u and set(u) == {want} for u in got.values()),
+             "from roles that run as %s, not root" % RUN_USER, got)
+    finally:
+        trap.stop()
+
+
 def test_foreign_spool(t, d):
     """A spool path that names somebody else's directory (say /var/spool,
     from a relative path started in /) is refused, not taken over."""
@@ -412,7 +455,7 @@ def main():
     os.chmod(d, 0o755)
     failed_before = 0
     for f in (test_check, test_override, test_sigterm_and_user,
-              test_parent_killed, test_spool_lock, test_foreign_spool,
+              test_parent_killed, test_spool_lock, test_low_port, test_foreign_spool,
               test_retention):
         try:
             f(t, d)
