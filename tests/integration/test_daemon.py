@@ -340,6 +340,16 @@ def old_id(day="20200101"):
     return "%013x%03x" % (us, random.randrange(4096))
 
 
+def ok_within(t, cond, timeout, name, diag=None):
+    """One test point: cond() becomes true within timeout seconds; diag()
+    explains a failure."""
+    try:
+        wait_for(cond, timeout, what=name)
+        t.ok(True, name)
+    except (TimeoutError, RuntimeError) as e:
+        t.ok(False, name, "%s\n%s" % (e, diag() if diag else ""))
+
+
 def test_retention(t, d):
     work = os.path.join(d, "ret")
     os.makedirs(work)
@@ -360,18 +370,11 @@ def test_retention(t, d):
                  options={"retention_max_age": 30})
     trap2.start()
     try:
-        try:
-            wait_for(lambda: not os.path.exists(bucket), 20, what="20200101 bucket removed")
-            t.ok(True, "retention_max_age=30: the 2020 day bucket is removed")
-        except TimeoutError as e:
-            t.ok(False, "retention_max_age=30: the 2020 day bucket is removed",
-                 "%s\n%s" % (e, trap2.read_log()))
+        ok_within(t, lambda: not os.path.exists(bucket), 20,
+                  "retention_max_age=30: the 2020 day bucket is removed", trap2.read_log)
         sp2 = Spool(trap2)
-        try:
-            wait_for(lambda: mid not in sp2.ids(), 10, what="index follows")
-            t.ok(True, "retention: the index follows (old id no longer listed)")
-        except (TimeoutError, RuntimeError) as e:
-            t.ok(False, "retention: the index follows (old id no longer listed)", str(e))
+        ok_within(t, lambda: mid not in sp2.ids(), 10,
+                  "retention: the index follows (old id no longer listed)")
         today = sp2.by_queue_id().get(queued_id(resp)) or {}
         t.ok(today and sp2.cat(today["id"]) == body, "retention: today's message stays",
              today)
@@ -388,18 +391,12 @@ def test_retention(t, d):
                  options={"retention_max_size": '"150K"'})
     trap3.start()
     try:
-        try:
-            wait_for(lambda: not os.path.exists(big_bucket), 20, what="20200102 removed")
-            t.ok(True, "retention_max_size=150K: the oldest day (300 KB) is removed")
-        except TimeoutError as e:
-            t.ok(False, "retention_max_size=150K: the oldest day (300 KB) is removed",
-                 "%s\n%s" % (e, trap3.read_log()))
+        ok_within(t, lambda: not os.path.exists(big_bucket), 20,
+                  "retention_max_size=150K: the oldest day (300 KB) is removed",
+                  trap3.read_log)
         sp3 = Spool(trap3)
-        try:
-            wait_for(lambda: big not in sp3.ids(), 10, what="index follows")
-            t.ok(True, "retention by size: the index follows")
-        except (TimeoutError, RuntimeError) as e:
-            t.ok(False, "retention by size: the index follows", str(e))
+        ok_within(t, lambda: big not in sp3.ids(), 10,
+                  "retention by size: the index follows")
         ids = sp3.ids()
         t.ok(os.path.isdir(small_bucket) and small in ids,
              "retention by size: the next day stays once the spool is under the limit",
