@@ -325,10 +325,16 @@ worker_analyze(struct worker *w, const char *id)
 		    "status", timedout ? "timeout" : "crashed");
 	} else {
 		if (attempts >= 0) {
+			char	 names[sizeof(skip)], *p;
+
+			/* "a\nb\n" -> "a b" for the log line */
+			strlcpy(names, skip, sizeof(names));
+			for (p = names; (p = strchr(p, '\n')) != NULL; p++)
+				*p = p[1] != '\0' ? ' ' : '\0';
 			log_warnx("%s worker: its last analysis did not "
 			    "finish (%s); once more%s%s", id, timedout ?
 			    "past analysis_timeout" : "the worker died",
-			    skip[0] ? " without " : "", skip);
+			    names[0] ? " without " : "", names);
 			fd = queue_open_file(w->q, &e, "analysis.lock",
 			    O_WRONLY | O_APPEND);
 			if (fd == -1 || write(fd, "attempt\n", 8) != 8)
