@@ -157,7 +157,10 @@ smtp_greet(struct smtp_session *s)
 	smtp_banner(s);
 }
 
-/* the banner (after the TLS handshake on an implicit-TLS listener) */
+/*
+ * smtp_banner -- the end of a greet_pause (did the client talk?), TLS on
+ * an implicit-TLS listener, then the banner.
+ */
 static void
 smtp_banner(struct smtp_session *s)
 {
