@@ -84,13 +84,6 @@ queue_mkdir_p(const char *path)
 }
 
 /*
- * queue_open -- open the spool at path; with QUEUE_F_CREATE create the
- * directory and its layout (tmp new cur corrupt sessions) when missing.
- * Without it, the spool must exist and have new/ and cur/.
- * Returns the handle, or NULL with errno set and a message for the
- * operator in err (what failed and what to do).
- */
-/*
  * A directory that holds files but no new/ is somebody else's (a
  * relative spool path resolved against the wrong directory, -s /var/spool):
  * creating the layout in it and giving it to the trap's user would take
@@ -120,6 +113,13 @@ queue_foreign(int fd)
 	return foreign;
 }
 
+/*
+ * queue_open -- open the spool at path; with QUEUE_F_CREATE create the
+ * directory and its layout (tmp new cur corrupt sessions) when missing.
+ * Without it, the spool must exist and have new/ and cur/.
+ * Returns the handle, or NULL with errno set and a message for the
+ * operator in err (what failed and what to do).
+ */
 struct queue *
 queue_open(const char *path, int flags, char *err, size_t errlen)
 {
