@@ -116,7 +116,8 @@ queue_foreign(int fd)
 /*
  * queue_open -- open the spool at path; with QUEUE_F_CREATE create the
  * directory and its layout (tmp new cur corrupt sessions) when missing.
- * Without it, the spool must exist and have new/ and cur/.
+ * Without it, the spool must exist and have new/ and cur/. A directory
+ * that holds other files and no new/ is refused (queue_foreign()).
  * Returns the handle, or NULL with errno set and a message for the
  * operator in err (what failed and what to do).
  */
