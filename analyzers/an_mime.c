@@ -15,37 +15,101 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include <gmime/gmime.h>
 
 #include "an.h"
 
-/* an_mime - the message parsed by GMime, cached in ctx->mime */
+/*
+ * Charsets GMime must not be handed. GMime 3.2.13 (Debian 12) decoding an
+ * RFC 2047 encoded word in ISO-2022-CN-EXT whose text is a lone SO byte
+ * ("=?ISO-2022-CN-EXT?B?Dg==?=") asks g_realloc() for 2^64 - 12 bytes,
+ * and GLib aborts the process: one header killed the worker. Found by
+ * sending every charset of `iconv -l` in encoded words, RFC 2231
+ * parameters and text parts through `relaytrap analyze`; this was the
+ * only one. Each name is replaced in GMime's copy of the message by one
+ * of the same length that no iconv knows, so GMime keeps the encoded
+ * text undecoded; the stored message is not touched.
+ */
+static const char *const an_mime_unsafe[][2] = {
+	{ "iso-2022-cn-ext", "x-unsafe-cn-ext" },
+};
+
+/* haystack position of needle (lower case ASCII), ignoring case */
+static const char *
+an_mime_casemem(const char *p, size_t n, const char *needle)
+{
+	size_t	 k = strlen(needle), i, j;
+
+	for (i = 0; k <= n && i <= n - k; i++) {
+		for (j = 0; j < k; j++)
+			if (tolower((unsigned char)p[i + j]) != needle[j])
+				break;
+		if (j == k)
+			return p + i;
+	}
+	return NULL;
+}
+
+/*
+ * an_mime_parse -- GMime's message of msg[0..len) (a new reference the
+ * caller unrefs), or NULL; never hands GMime a charset of
+ * an_mime_unsafe.
+ */
 void *
-an_mime(struct an_ctx *ctx)
+an_mime_parse(const char *msg, size_t len)
 {
 	static bool	 inited;
 	GMimeStream	*stream;
 	GMimeParser	*parser;
 	GMimeMessage	*m;
+	char		*copy = NULL;
+	const char	*hit;
+	size_t		 i;
 
-	if (ctx->mime != NULL)
-		return ctx->mime;
-	if (ctx->msg == NULL)
-		return NULL;
 	if (!inited) {
 		g_mime_init();
 		inited = true;
 	}
-	stream = g_mime_stream_mem_new_with_buffer(ctx->msg, ctx->msglen);
+	for (i = 0; i < sizeof(an_mime_unsafe) / sizeof(an_mime_unsafe[0]);
+	    i++) {
+		const char *from = an_mime_unsafe[i][0];
+		size_t	 k = strlen(from), at = 0;
+
+		while ((hit = an_mime_casemem((copy ? copy : msg) + at,
+		    len - at, from)) != NULL) {
+			at = (size_t)(hit - (copy ? copy : msg));
+			if (copy == NULL) {
+				copy = g_malloc(len);
+				memcpy(copy, msg, len);
+			}
+			memcpy(copy + at, an_mime_unsafe[i][1], k);
+			at += k;
+		}
+	}
+	stream = g_mime_stream_mem_new_with_buffer(copy ? copy : msg, len);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	m = g_mime_parser_construct_message(parser, NULL);
 	g_object_unref(parser);
 	g_object_unref(stream);
-	ctx->mime = m;
+	g_free(copy);
 	return m;
+}
+
+/* an_mime - the message parsed by GMime, cached in ctx->mime */
+void *
+an_mime(struct an_ctx *ctx)
+{
+	if (ctx->mime != NULL)
+		return ctx->mime;
+	if (ctx->msg == NULL)
+		return NULL;
+	ctx->mime = an_mime_parse(ctx->msg, ctx->msglen);
+	return ctx->mime;
 }
 
 /*

@@ -510,8 +510,6 @@ collect_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 static void
 text_extract(const char *msg, size_t len, void *mime, struct rt_text *t)
 {
-	GMimeStream	*stream;
-	GMimeParser	*parser;
 	GMimeMessage	*m;
 	GMimeHeaderList	*hl;
 	GMimeHeader	*h;
@@ -529,13 +527,8 @@ text_extract(const char *msg, size_t len, void *mime, struct rt_text *t)
 	}
 	if (mime != NULL && GMIME_IS_MESSAGE(mime))
 		m = g_object_ref(mime);		/* the analyzers' parse */
-	else {
-		stream = g_mime_stream_mem_new_with_buffer(msg, len);
-		parser = g_mime_parser_new_with_stream(stream);
-		g_object_unref(stream);
-		m = g_mime_parser_construct_message(parser, NULL);
-		g_object_unref(parser);
-	}
+	else
+		m = an_mime_parse(msg, len);
 	if (m == NULL) {
 		/* not MIME enough for GMime: search the raw body */
 		if ((p = memmem(msg, len, "\n\n", 2)) != NULL ||

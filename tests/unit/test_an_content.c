@@ -447,9 +447,30 @@ test_hostile(struct conf *c)
 	static const char badutf8[] =
 	    "Subject: t\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
 	    "ok \300\257 http://u.example/\r\n";
+	/*
+	 * GMime 3.2.13 aborted the process decoding this encoded word (a
+	 * lone SO in ISO-2022-CN-EXT); an_mime_parse() keeps the charset
+	 * from it, in either case, in the header and in a part's name
+	 */
+	static const char cnext[] =
+	    "Subject: =?ISO-2022-CN-EXT?B?Dg==?= x =?iso-2022-cn-ext?B?Dg==?=\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=B\r\n\r\n"
+	    "--B\r\nContent-Type: text/plain\r\n\r\nsee http://cn.example/\r\n"
+	    "--B\r\nContent-Type: application/octet-stream; "
+	    "name=\"=?ISO-2022-cn-EXT?B?Dg==?=\"\r\n\r\nabc\r\n--B--\r\n";
 	json_t	*r;
 	char	*deep, *many;
 	size_t	 o, i, sz;
+
+	r = analyze_str(c, cnext, sizeof(cnext) - 1, "ISO-2022-CN-EXT");
+	ok(jstr(r, "subject") != NULL, "ISO-2022-CN-EXT encoded words: no "
+	    "abort, a subject");
+	is_str(first(r, "urls"), "http://cn.example/",
+	    "ISO-2022-CN-EXT: the rest of the message analysed");
+	is_int(json_array_size(json_object_get(r, "attachments")), 1,
+	    "ISO-2022-CN-EXT: the part whose name used it listed");
+	json_decref(r);
 
 	r = analyze_str(c, trunc, sizeof(trunc) - 1, "truncated MIME");
 	is_str(first(r, "urls"),
