@@ -38,6 +38,7 @@ static void	 smtp_leftover(struct smtp_session *);
 static void	 smtp_write_cb(struct bufferevent *, void *);
 static void	 smtp_event_cb(struct bufferevent *, short, void *);
 static void	 smtp_input(struct smtp_session *);
+static bool	 smtp_input_run(struct smtp_session *);
 static bool	 smtp_line_input(struct smtp_session *, struct evbuffer *);
 static bool	 smtp_proxy_input(struct smtp_session *, struct evbuffer *);
 static void	 smtp_greet(struct smtp_session *);
@@ -417,13 +418,50 @@ smtp_session_resume(struct smtp_session *s)
 {
 	if (s->bev == NULL || s->state == SMTP_S_CLOSING)
 		return;
-	bufferevent_enable(s->bev, EV_READ);
+	if (!s->eof)
+		bufferevent_enable(s->bev, EV_READ);
 	smtp_session_set_timeout(s);
 	smtp_input(s);
 }
 
+/*
+ * smtp_input -- serve what the client sent, as far as the state allows;
+ * after its EOF (s->eof: it may have half-closed right after pipelining
+ * a whole dialogue, as `printf ... | nc -N` does), end the session once
+ * everything it sent has been served and answered.
+ */
 static void
 smtp_input(struct smtp_session *s)
+{
+	struct evbuffer *in;
+
+	if (!smtp_input_run(s))
+		return;		/* s is gone */
+	if (!s->eof || s->bev == NULL)
+		return;
+	in = bufferevent_get_input(s->bev);
+	switch (s->state) {
+	case SMTP_S_BANNER:
+	case SMTP_S_CLOSING:
+	case SMTP_S_WAIT_COMMIT:	/* its callback comes back here */
+	case SMTP_S_TLS:
+		return;
+	default:
+		break;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) >
+	    SMTP_OUTPUT_HIGH && evbuffer_get_length(in) > 0)
+		return;		/* the write callback comes back here */
+	/* no complete line left: a message cut off, an unended line */
+	if (s->state == SMTP_S_DATA)
+		smtp_tx_free(s);
+	smtp_leftover(s);
+	smtp_close(s, SMTP_C_EOF);
+}
+
+/* smtp_input()'s loop; false when the session was freed */
+static bool
+smtp_input_run(struct smtp_session *s)
 {
 	struct evbuffer *in, *out;
 
@@ -431,16 +469,16 @@ smtp_input(struct smtp_session *s)
 		in = bufferevent_get_input(s->bev);
 		out = bufferevent_get_output(s->bev);
 		if (evbuffer_get_length(in) == 0)
-			return;
+			return true;
 		switch (s->state) {
 		case SMTP_S_BANNER:
 			if (s->greet_paused)
 				smtp_session_set_timeout(s);
-			return;
+			return true;
 		case SMTP_S_CLOSING:
 		case SMTP_S_WAIT_COMMIT:
 		case SMTP_S_TLS:
-			return;
+			return true;
 		default:
 			break;
 		}
@@ -449,16 +487,16 @@ smtp_input(struct smtp_session *s)
 			bufferevent_disable(s->bev, EV_READ);
 			bufferevent_setcb(s->bev, smtp_read_cb, smtp_write_cb,
 			    smtp_event_cb, s);
-			return;
+			return true;
 		}
 		if (s->state == SMTP_S_PROXY) {
 			size_t	 before = evbuffer_get_length(in);
 
 			if (!smtp_proxy_input(s, in))
-				return;	/* closed: s is gone */
+				return false;	/* closed: s is gone */
 			if (s->state == SMTP_S_PROXY &&
 			    evbuffer_get_length(in) == before)
-				return;	/* need more bytes */
+				return true;	/* need more bytes */
 			continue;
 		}
 		if (s->state == SMTP_S_DATA) {
@@ -466,15 +504,16 @@ smtp_input(struct smtp_session *s)
 			size_t	 n;
 
 			if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-				return;
+				return true;
 			n = smtp_tx_feed(s, v.iov_base, v.iov_len);
 			evbuffer_drain(in, n);
 			s->bytes_in += n;
 			continue;
 		}
 		if (!smtp_line_input(s, in))
-			return;
+			return true;
 	}
+	return true;
 }
 
 /*
@@ -643,6 +682,18 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 	    s->greet_paused) {
 		/* greet_pause is over: the banner, then what waited */
 		smtp_banner(s);
+		smtp_input(s);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    s->state != SMTP_S_PROXY && s->state != SMTP_S_TLS &&
+	    s->state != SMTP_S_CLOSING && (s->state == SMTP_S_WAIT_COMMIT ||
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)) {
+		/* serve and answer what it sent before it hung up */
+		s->eof = true;
+		bufferevent_disable(s->bev, EV_READ);
+		if (s->greet_paused)
+			smtp_banner(s);
 		smtp_input(s);
 		return;
 	}

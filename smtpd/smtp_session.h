@@ -145,6 +145,7 @@ struct smtp_session {
 	struct proxy_info *proxy;	/* NULL without a PROXY header */
 	bool		 ip_counted;	/* holds a per-address slot */
 	bool		 greet_paused;	/* in greet_pause: no banner yet */
+	bool		 eof;		/* the client sent EOF: serve, then end */
 	struct timespec	 t_greet;	/* when the pause began */
 
 	char		*helo;		/* escaped HELO/EHLO argument */

@@ -154,6 +154,38 @@ def pipelining_whole(t, trap, ev):
          "one write: pipelining_after_data recorded", e.get("findings"))
 
 
+def half_close(t, trap, ev):
+    """`printf 'EHLO..QUIT' | nc -N host port`: the whole dialogue in one
+    write, then the client's EOF (a half-close: it still reads). Every
+    message is stored and every reply sent, in order, before the close;
+    without the QUIT the session ends as eof once all is served."""
+    import socket
+    bodies = [b"Subject: half-close %d\r\n\r\nbody %d\r\n" % (i, i) for i in range(3)]
+    for quit_ in (True, False):
+        c = Conn(trap.host, trap.port)
+        dialogue = b"EHLO client.example\r\n"
+        for i, b in enumerate(bodies):
+            dialogue += (b"MAIL FROM:<half%d@example.org>\r\nRCPT TO:<dropbox@example.com>"
+                         b"\r\nDATA\r\n" % i) + b + b".\r\n"
+        if quit_:
+            dialogue += b"QUIT\r\n"
+        c.send(dialogue)
+        c.s.shutdown(socket.SHUT_WR)
+        rs = [c.reply() for _ in range(1 + 4 * 3 + (1 if quit_ else 0))]
+        want = [250] + [250, 250, 354, 250] * 3 + ([221] if quit_ else [])
+        what = "with QUIT" if quit_ else "without QUIT"
+        t.is_([code(x) for x in rs], want,
+              "half-close after the whole dialogue (%s): every reply, in order" % what)
+        t.ok(c.wait_eof(10) == b"", "half-close (%s): then closed" % what)
+        c.close()
+        for i, b in enumerate(bodies):
+            e = ev.find(lambda e: client_port(e) == c.local_port and
+                        e["mail_from"]["addr"] == "half%d@example.org" % i, 20,
+                        "half-close message %d" % i)
+            t.is_(ev.cat(e["id"]) if e else None, b,
+                  "half-close (%s): message %d stored exactly" % (what, i + 1))
+
+
 def pipelining_helo(t, trap, ev):
     """After HELO there is no PIPELINING: sending ahead is a finding."""
     c = Conn(trap.host, trap.port)
@@ -274,6 +306,7 @@ def run_all(t):
         guard(t, "text line limit", text_line_limit, t, trap, ev)
         guard(t, "pipelining", pipelining_ok, t, trap, ev)
         guard(t, "pipelining whole", pipelining_whole, t, trap, ev)
+        guard(t, "half-close", half_close, t, trap, ev)
         guard(t, "pipelining after HELO", pipelining_helo, t, trap, ev)
         guard(t, "pregreet", pregreet, t, trap, ev)
         guard(t, "utf8", utf8, t, trap, ev)
