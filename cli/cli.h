@@ -58,6 +58,7 @@ int	 cli_error(const char *fmt, ...)
 int	 cli_parse_simple(int argc, char **argv, bool *json, char **ops,
 	    int max, int *nops);
 int	 cli_open(struct cli *c, bool sync);
+int	 cli_open_files(struct cli *c);
 int	 cli_check_id(const char *id);
 int	 cli_parse_when(const char *s, int64_t *us);
 int	 cli_filter_opt(int ch, const char *arg, struct queue_index_filter *f);

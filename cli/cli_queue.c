@@ -292,7 +292,7 @@ queue_cat_cmd(struct cli *c, int argc, char **argv)
 		return rc == -1 ? CLI_OK : rc;
 	if ((rc = cli_check_id(nops ? ops[0] : NULL)) != CLI_OK)
 		return rc;
-	if ((rc = cli_open(c, false)) != CLI_OK ||
+	if ((rc = cli_open_files(c)) != CLI_OK ||
 	    (rc = cli_find(c, ops[0], &e)) != CLI_OK)
 		return rc;
 	if ((fd = queue_open_file(c->q, &e, "message", O_RDONLY)) == -1)
@@ -478,15 +478,17 @@ queue_delete_cmd(struct cli *c, int argc, char **argv)
 		return rc == -1 ? CLI_OK : rc;
 	if ((rc = cli_check_id(nops ? ops[0] : NULL)) != CLI_OK)
 		return rc;
-	if ((rc = cli_open(c, false)) != CLI_OK ||
+	if ((rc = cli_open_files(c)) != CLI_OK ||
 	    (rc = cli_find(c, ops[0], &e)) != CLI_OK)
 		return rc;
 	if (queue_delete(c->q, &e) == -1)
 		return cli_error("cannot delete %s: %s; check permissions on "
 		    "%s", ops[0], strerror(errno), c->spooldir);
-	if (queue_index_sync(c->ix, NULL) == -1)
-		return cli_error("deleted %s, but the index: %s", ops[0],
-		    queue_index_error(c->ix));
+	/* deleted: an index that cannot follow now does at its next sync */
+	if (c->ix != NULL && queue_index_sync(c->ix, NULL) == -1)
+		fprintf(stderr, "relaytrap: warning: deleted %s, but the index "
+		    "could not follow (%s); it does at its next sync\n",
+		    ops[0], queue_index_error(c->ix));
 	printf("deleted %s\n", ops[0]);
 	return CLI_OK;
 }

@@ -321,6 +321,25 @@ cli_open(struct cli *c, bool sync)
 }
 
 /*
+ * cli_open_files -- cli_open() for commands that work on the files alone
+ * (cat, delete): an index that cannot be opened (a full disk with no
+ * room for SQLite's shared-memory file) is a warning, and c->ix NULL.
+ */
+int
+cli_open_files(struct cli *c)
+{
+	char	 err[512];
+
+	if ((c->q = queue_open(c->spooldir, 0, err, sizeof(err))) == NULL)
+		return cli_error("%s", err);
+	if ((c->ix = queue_index_open(c->q, c->spooldir, err,
+	    sizeof(err))) == NULL)
+		fprintf(stderr, "relaytrap: warning: %s; going on without the "
+		    "index\n", err);
+	return CLI_OK;
+}
+
+/*
  * cli_find -- look message id up in the spool (new, cur, corrupt).
  * Returns CLI_OK, or CLI_ERR with a message if it is not there.
  */

@@ -526,6 +526,16 @@ queue_journal_main(void *arg)
 				r[nr].msg = it->msg->mem;
 				r[nr].msglen = it->msg->memlen;
 			}
+			/*
+			 * Larger than a segment (an envelope of a thousand
+			 * long recipients, a session of thousands of AUTH
+			 * attempts): the committer threads store and sync it
+			 * themselves; the rest of the batch is journaled.
+			 */
+			if (!queue_journal_fits(r[nr].envlen, r[nr].msglen)) {
+				it->viaj = false;
+				continue;
+			}
 			r[nr].id = it->id;
 			r[nr].seg = NULL;
 			nr++;
@@ -547,7 +557,7 @@ queue_journal_main(void *arg)
 		pthread_mutex_lock(&c->mtx);
 		for (i = 0, k = 0; i < n; i++) {
 			it = items[i];
-			if (it->jerror == 0) {
+			if (it->viaj && it->jerror == 0) {
 				if ((size_t)k < nw)
 					it->jseg = r[k].seg;
 				else

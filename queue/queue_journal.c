@@ -506,6 +506,16 @@ out:
 }
 
 /*
+ * queue_journal_fits -- whether a record of these payloads fits into a
+ * segment at all; one that does not is committed the old, synced way.
+ */
+bool
+queue_journal_fits(size_t envlen, size_t msglen)
+{
+	return sizeof(struct queue_jhdr) + envlen + msglen <= QUEUE_JSEG_SIZE;
+}
+
+/*
  * queue_journal_write -- the writer thread: make records r[0..n-1]
  * durable, as many as fit into one segment with one pwrite() and one
  * fdatasync(). Sets r[i].seg for each one written; each then counts

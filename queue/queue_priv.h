@@ -117,6 +117,7 @@ typedef int	(*queue_jrec_cb)(void *arg, struct queue_jseg *s, int kind,
 		    const void *msg, size_t msglen);
 struct queue_journal *queue_journal_open(struct queue *q, queue_jrec_cb cb,
 	    void *arg);
+bool	 queue_journal_fits(size_t envlen, size_t msglen);
 int	 queue_journal_write(struct queue_journal *j, struct queue_jrec *r,
 	    size_t n);
 void	 queue_journal_release(struct queue_journal *j, struct queue_jseg *s);

@@ -46,6 +46,10 @@ def main():
         trap = Trap(t, spool=mnt, workdir=top)
         trap.start()
         spool = Spool(trap)
+        # the index exists before the disk fills (a reader cannot create
+        # one on a full disk; it need not write one that exists)
+        r = trap.cli("queue", "list")
+        t.ok(r.returncode == 0, "queue list before filling", r.stderr)
         accepted, refusal = [], None
         for n in range(30):
             try:
@@ -91,11 +95,14 @@ def main():
             pass
         r = trap.cli("queue", "list", "--json")
         listed = {json.loads(x)["id"] for x in r.stdout.decode().splitlines() if x.strip()}
-        # (the index cannot take the newest entries now: then it says so)
-        t.ok(r.returncode == 0 and ({m for d, m, p in stored} <= listed
-                                    or b"could not be brought up to date" in r.stderr),
-             "disk full: queue list works, and lists every stored message or "
-             "warns that the index is behind", r.stderr.decode(errors="replace"))
+        # (the index cannot take the newest entries now: then it says so;
+        # SQLite may not even open it without room for its -shm file:
+        # then it says that, and cat and delete still work on the files)
+        t.ok((r.returncode == 0 and ({m for d, m, p in stored} <= listed or
+                                     b"could not be brought up to date" in r.stderr))
+             or (r.returncode == 1 and b"index" in r.stderr),
+             "disk full: queue list lists every stored message, or says the "
+             "index is behind or cannot be opened", r.stderr.decode(errors="replace"))
         if stored:
             r = trap.cli("queue", "cat", stored[0][1])
             t.ok(r.returncode == 0 and r.stdout == big_body(0),

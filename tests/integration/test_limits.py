@@ -374,10 +374,51 @@ def test_timeouts(t):
         still_serves(t, trap, "timeout_session")
 
 
+def test_huge_envelope(t):
+    """A message whose envelope is larger than a journal segment (4 MiB:
+    a thousand recipients of 500 escaped 8-bit bytes each) is stored the
+    old, synced way; it and the messages committed beside it get 250."""
+    rcpt = b"RCPT TO:<" + b"\xff" * 500 + b"@d.example>"
+    with Trap(t, options={"max_recipients": 1000}) as trap:
+        spool = Spool(trap)
+        big = Raw(trap.host, trap.port)
+        big.send(b"EHLO big.example\r\nMAIL FROM:<big@example.org>\r\n"
+                 + (rcpt + b"\r\n") * 1000 + b"DATA\r\n")
+        rs = [big.reply() for _ in range(1 + 1 + 1000 + 1)]
+        t.ok([code(x) for x in rs[2:]] == [250] * 1000 + [354],
+             "1,000 long 8-bit recipients: 250 each, then 354", rs[-3:])
+        others = []
+        for i in range(5):
+            c = Raw(trap.host, trap.port)
+            for l in (b"EHLO small.example", b"MAIL FROM:<small%d@example.org>" % i,
+                      b"RCPT TO:<dropbox@example.com>", b"DATA"):
+                c.cmd(l)
+            others.append(c)
+        # the big one and the small ones end their data together
+        big.send(b"Subject: big envelope\r\n\r\nbody\r\n.\r\n")
+        for i, c in enumerate(others):
+            c.send(b"Subject: small %d\r\n\r\nbody\r\n.\r\n" % i)
+        r = big.reply()
+        t.ok(code(r) == 250, "an envelope larger than a journal segment: 250", r)
+        rs = [c.reply() for c in others]
+        t.ok(all(code(x) == 250 for x in rs),
+             "the messages committed beside it: 250 each", rs)
+        for c in others + [big]:
+            c.close()
+        try:
+            env = wait_for(lambda: spool.by_queue_id().get(queued_id(r)), 20,
+                           what="the big-envelope message")
+            t.ok(spool.cat(env["id"]) == b"Subject: big envelope\r\n\r\nbody\r\n"
+                 and len(spool.show(env["id"]).get("rcpt") or []) == 1000,
+                 "and it is stored with its 1,000 recipients")
+        except (TimeoutError, RuntimeError) as e:
+            t.ok(False, "and it is stored with its 1,000 recipients", str(e))
+
+
 def main():
     t = Tap()
     for f in (test_sessions_cap, test_per_ip_cap, test_message_limits,
-              test_commands, test_timeouts):
+              test_commands, test_timeouts, test_huge_envelope):
         try:
             f(t)
         except Exception as e:  # noqa: BLE001 - report, go on with the next
