@@ -21,6 +21,13 @@
 #include "smtp_session.h"
 #include "xmalloc.h"
 
+/*
+ * Attempts kept in full per session (envelope, session record, events):
+ * up to 1.5 KB of decoded credentials each, so a client looping on AUTH
+ * must not grow the session without bound. Past it they are counted.
+ */
+#define SMTP_AUTH_KEEP	100
+
 static void	 auth_finish(struct smtp_session *, const char *result);
 static char	 auth_last[SMTP_ARG_TEXT_MAX];	/* %a for PM_AUTH_BADB64 */
 
@@ -68,6 +75,11 @@ auth_record(struct smtp_session *s, const char *mech, const char *result)
 	json_t	*a, *ev;
 	char	 esc[LOG_ESC_MAX];
 
+	smtp_finding(s, SMTP_F_AUTH_ATTEMPT);
+	if (s->auth != NULL && json_array_size(s->auth) >= SMTP_AUTH_KEEP) {
+		s->auth_unrecorded++;
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	a = json_object();
 	json_object_set_new(a, "mechanism", json_string(mech));
@@ -90,7 +102,6 @@ auth_record(struct smtp_session *s, const char *mech, const char *result)
 	if (s->auth == NULL)
 		s->auth = json_array();
 	json_array_append(s->auth, a);
-	smtp_finding(s, SMTP_F_AUTH_ATTEMPT);
 
 	ev = json_deep_copy(a);
 	json_decref(a);
@@ -140,16 +151,16 @@ auth_finish(struct smtp_session *s, const char *result)
 			s->authenticated = true;
 			smtp_reply(s, PM_AUTH_OK, NULL);
 		} else {
+			/* a failed AUTH is an error, as in Postfix */
 			auth_record(s, mech, "fail");
-			smtp_reply(s, PM_AUTH_FAILED, NULL);
+			smtp_error(s, PM_AUTH_FAILED, NULL);
 		}
 	} else if (strcmp(result, "aborted") == 0) {
 		auth_record(s, mech, "aborted");
 		smtp_reply(s, PM_AUTH_ABORTED, NULL);
 	} else {
 		auth_record(s, mech, "invalid");
-		s->errors++;
-		smtp_reply(s, PM_AUTH_BADB64, auth_last);
+		smtp_error(s, PM_AUTH_BADB64, auth_last);
 	}
 	auth_leave(s);
 }
@@ -232,8 +243,7 @@ smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c)
 	char	 name[40];
 
 	if (c->arglen == 0) {
-		s->errors++;
-		smtp_reply(s, PM_AUTH_SYNTAX, NULL);
+		smtp_error(s, PM_AUTH_SYNTAX, NULL);
 		return;
 	}
 	m = smtp_auth_mech_parse(c->arg, mlen);
@@ -246,8 +256,7 @@ smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c)
 			    c->arg[i] : '?';
 		name[n] = '\0';
 		auth_record(s, name, "unsupported");
-		s->errors++;
-		smtp_reply(s, PM_AUTH_BADMECH, name);
+		smtp_error(s, PM_AUTH_BADMECH, name);
 		return;
 	}
 	free(s->authx);
@@ -265,8 +274,7 @@ smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_arg_text(ir, irlen, auth_last, sizeof(auth_last));
 		(void)smtp_auth_cram(ir, irlen, &s->authx->cred);
 		auth_record(s, "CRAM-MD5", "invalid");
-		s->errors++;
-		smtp_reply(s, PM_AUTH_FAILED, NULL);
+		smtp_error(s, PM_AUTH_FAILED, NULL);
 		auth_leave(s);
 		return;
 	}

@@ -267,6 +267,9 @@ smtp_record_conn(struct smtp_session *s)
 		json_object_set_new(o, "helo", json_null());
 	json_object_set_new(o, "auth", s->auth ? json_deep_copy(s->auth) :
 	    json_array());
+	if (s->auth_unrecorded > 0)
+		json_object_set_new(o, "auth_unrecorded",
+		    json_integer((json_int_t)s->auth_unrecorded));
 	if (s->tls) {
 		t = json_object();
 		json_object_set_new(t, "version", json_string(s->tls_version));
@@ -329,8 +332,9 @@ smtp_record_session(struct smtp_session *s)
 	json_object_set(ev, "findings", json_object_get(rec, "findings"));
 	json_object_set(ev, "commands", json_object_get(rec, "commands"));
 	json_object_set(ev, "tls", json_object_get(rec, "tls"));
-	json_object_set_new(ev, "auth", json_integer(s->auth ?
-	    (json_int_t)json_array_size(s->auth) : 0));
+	json_object_set_new(ev, "auth", json_integer((s->auth ?
+	    (json_int_t)json_array_size(s->auth) : 0) +
+	    (json_int_t)s->auth_unrecorded));
 	json_object_set(ev, "start", json_object_get(rec, "start"));
 	json_object_set(ev, "end", json_object_get(rec, "end"));
 	json_object_set(ev, "persona", json_object_get(rec, "persona"));

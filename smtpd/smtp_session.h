@@ -163,6 +163,7 @@ struct smtp_session {
 	struct smtp_tx	*tx;
 	struct smtp_authx *authx;
 	json_t		*auth;		/* array of attempts, or NULL */
+	unsigned long	 auth_unrecorded; /* attempts past SMTP_AUTH_KEEP */
 	json_t		*messages;	/* array of message ids, or NULL */
 	struct buf	*transcript;	/* raw lines, '\n'-separated */
 	size_t		 transcript_mark; /* where the current message's part

@@ -236,7 +236,52 @@ def main():
              all(b"\x1b" not in l and b'"' not in l for l in lines),
              "client text in the log is escaped", lines)
     greet_pause(t)
+    auth_bounds(t)
     t.done()
+
+
+def auth_bounds(t):
+    """A failed AUTH is an error (Postfix counts it toward its error limit):
+    AUTH guessing ends in 421 at max_unknown_commands. Past 100 attempts a
+    session keeps counting them but no longer records each one in full."""
+    plain = b"AUTH PLAIN " + base64.b64encode(b"\0guess\0" + b"p" * 900)
+    with Trap(t, options={"max_unknown_commands": 5}) as trap:
+        c = Raw(trap.host, trap.port)
+        c.cmd(b"EHLO guesser.example")
+        rs = [c.cmd(plain) for _ in range(5)]
+        last = c.reply_within(5)
+        t.ok([code(x) for x in rs] == [535] * 5 and code(last) == 421,
+             "max_unknown_commands=5: the 5th failed AUTH gets its 535, then 421",
+             (rs[-1], last))
+        closed, _ = c.wait_eof(5)
+        t.ok(closed, "and the connection is closed")
+        c.close()
+    with Trap(t, options={"max_unknown_commands": 1000}) as trap:
+        c = Raw(trap.host, trap.port)
+        c.cmd(b"EHLO guesser.example")
+        c.send((plain + b"\r\n") * 150)
+        rs = [c.reply() for _ in range(150)]
+        t.ok(all(code(x) == 535 for x in rs), "150 failed AUTH PLAIN: 535 each")
+        c.cmd(b"QUIT")
+        port = c.local_port
+        c.close()
+        spool, recs = Spool(trap), {}
+        try:
+            wait_for(lambda: port in spool.sessions_by_port(recs), 15,
+                     what="the session record")
+        except (TimeoutError, RuntimeError) as e:
+            t.diag(str(e))
+        rec = recs.get(port) or {}
+        t.ok(len(rec.get("auth") or []) == 100 and rec.get("auth_unrecorded") == 50,
+             "the session record keeps 100 attempts in full and counts the 50 "
+             "more", (len(rec.get("auth") or []), rec.get("auth_unrecorded")))
+        sev = [e for e in trap.read_events() if e.get("type") == "session"
+               and e.get("id") == rec.get("id")]
+        t.ok(sev and sev[0].get("auth") == 150,
+             "the session event counts all 150", sev)
+        aev = [e for e in trap.read_events() if e.get("type") == "auth"
+               and e.get("session") == rec.get("id")]
+        t.is_(len(aev), 100, "an auth event for each attempt kept")
 
 
 def greet_pause(t):
