@@ -19,6 +19,9 @@
 
 #define TRANSCRIPT_INITIAL	512
 
+static void	 transcript_line(struct smtp_session *, char, const char *,
+		    size_t);
+
 static const char *const smtp_finding_names[SMTP_F_COUNT] = {
 	[SMTP_F_PREGREET] = "pregreet",
 	[SMTP_F_PIPELINING_NOEXT] = "pipelining_without_extension",
@@ -121,11 +124,31 @@ smtp_path_findings(struct smtp_session *s, unsigned int flags)
 
 /*
  * smtp_transcript -- append one line ("C: ..." client, "S: ..." server)
- * of len raw bytes; lines never contain LF, so LF separates them. Capped
- * at transcript_max: beyond it only the truncation is noted.
+ * of len raw bytes; LF separates lines, so raw bytes holding LFs (a
+ * rejected PROXY header, bytes left at the end) become several lines,
+ * each with its prefix. Capped at transcript_max: beyond it only the
+ * truncation is noted.
  */
 void
 smtp_transcript(struct smtp_session *s, char dir, const char *p, size_t len)
+{
+	const char *nl;
+	size_t	 n;
+
+	while ((nl = memchr(p, '\n', len)) != NULL) {
+		n = (size_t)(nl - p);
+		transcript_line(s, dir, p, n);
+		p += n + 1;
+		len -= n + 1;
+		if (len == 0)
+			return;		/* it ended with its LF */
+	}
+	transcript_line(s, dir, p, len);
+}
+
+/* one line of smtp_transcript(): p holds no LF */
+static void
+transcript_line(struct smtp_session *s, char dir, const char *p, size_t len)
 {
 	size_t	 max = (size_t)s->srv->conf->transcript_max;
 	char	 hdr[3] = { dir, ':', ' ' };
