@@ -14,6 +14,9 @@
 #include "xmalloc.h"
 
 static size_t	url_match_scheme(const char *, size_t, size_t, size_t *);
+#define AN_URL_SCAN_MAX	(4 * AN_URL_MAX)	/* input bytes normalised */
+#define AN_URL_NESTED_MAX 16	/* URLs taken from inside one URL */
+
 static bool	url_end(const char *, size_t, size_t);
 static size_t	url_normalize(const char *, size_t, char *, size_t);
 static bool	url_host(const char *, size_t, char *, size_t, size_t *);
@@ -268,7 +271,7 @@ an_urls_scan(const char *text, size_t len, struct an_strset *urls,
     struct an_strset *domains, struct an_strset *emails)
 {
 	char	 url[AN_URL_MAX + 16], host[256];
-	size_t	 i, pl, tls, e, bl, ul, hend;
+	size_t	 i, pl, tls, e, bl, ul, hend, in, last_e = 0, nested = 0;
 
 	i = 0;
 	while (i < len) {
@@ -286,13 +289,37 @@ an_urls_scan(const char *text, size_t len, struct an_strset *urls,
 			i++;
 			continue;
 		}
-		for (e = i + pl; e < len && !url_end(text, len, e); e++)
-			;
+		/*
+		 * Where the URL ends depends on the bytes there only: a match
+		 * inside the run of the previous one ends where it did. So a
+		 * line of 50,000 "(www.a" is scanned once, not once a match.
+		 */
+		if (i + pl < last_e) {
+			/*
+			 * Inside the previous URL: a scheme there may be a
+			 * redirect's target and is a URL of its own; a
+			 * "www." is part of the one around it. A run holding
+			 * more than AN_URL_NESTED_MAX is padding: skipped.
+			 */
+			e = last_e;
+			if (tls == 2 || ++nested > AN_URL_NESTED_MAX) {
+				i += pl;
+				continue;
+			}
+		} else {
+			for (e = i + pl; e < len && !url_end(text, len, e); e++)
+				;
+			nested = 0;
+		}
+		last_e = e;
 		/* "www." belongs to the body; a scheme does not */
 		ul = strlcpy(url, tls == 1 ? "https://" : "http://",
 		    sizeof(url));
-		bl = url_normalize(text + i + (tls == 2 ? 0 : pl),
-		    e - i - (tls == 2 ? 0 : pl), url + ul, AN_URL_MAX - ul);
+		in = e - i - (tls == 2 ? 0 : pl);
+		if (in > AN_URL_SCAN_MAX)
+			in = AN_URL_SCAN_MAX;	/* kept: AN_URL_MAX at most */
+		bl = url_normalize(text + i + (tls == 2 ? 0 : pl), in,
+		    url + ul, AN_URL_MAX - ul);
 		while (bl > 0 && strchr(".,;:!?)]'*", url[ul + bl - 1]) != NULL)
 			bl--;
 		url[ul + bl] = '\0';

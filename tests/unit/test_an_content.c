@@ -184,6 +184,42 @@ test_urls(void)
 		ok(u.full, "cap flagged");
 		an_strset_free(&u);
 	}
+
+	/* a redirect's target inside a URL is a URL of its own */
+	an_strset_init(&u, 10);
+	an_urls_scan("go http://r.example/?u=http://t.example/x now", 45, &u,
+	    NULL, NULL);
+	ok(u.n == 2 && strcmp(u.v[1], "http://t.example/x") == 0,
+	    "a redirect target inside a URL is found too");
+	an_strset_free(&u);
+
+	/*
+	 * a 300 KB line of 50,000 "(www.a", and 600 KB of "(http://a.b/":
+	 * each match used to scan to the end of the line and normalise all
+	 * of it (49 s). The run is scanned once; a "www." inside a URL is
+	 * part of it, and at most AN_URL_NESTED_MAX schemes inside one are
+	 * taken as URLs of their own.
+	 */
+	{
+		size_t	 n = 50000, k;
+		char	*big = malloc(n * 12 + 1);
+
+		for (k = 0; k < n; k++)
+			memcpy(big + k * 6, "(www.a", 6);
+		an_strset_init(&u, 20);
+		an_urls_scan(big, n * 6, &u, NULL, NULL);
+		is_int(u.n, 0, "a line of 50,000 (www.a: no plausible URL");
+		an_strset_free(&u);
+		for (k = 0; k < n; k++)
+			memcpy(big + k * 12, "(http://a.b/", 12);
+		an_strset_init(&u, 20);
+		an_urls_scan(big, n * 12, &u, NULL, NULL);
+		ok(u.n == 1 && strncmp(u.v[0], "http://a.b/(http://a.b/", 23) ==
+		    0 && strlen(u.v[0]) < AN_URL_MAX, "a line of 50,000 "
+		    "(http://a.b/: one URL, cut at AN_URL_MAX");
+		an_strset_free(&u);
+		free(big);
+	}
 }
 
 static void
