@@ -61,6 +61,7 @@ struct an_analyzer {
 /* the message parsed by GMime, once per message (NULL if unparseable) */
 void	*an_mime(struct an_ctx *ctx);
 void	*an_mime_parse(const char *msg, size_t len);
+const char *an_mime_refused(const char *msg, size_t len);
 const char *an_mime_part_text(void *part);	/* a GMimeTextPart */
 
 #endif

@@ -691,7 +691,10 @@ ct_run(void *state, struct an_ctx *ctx, json_t **out)
 	if (ctx->msglen == 0)
 		return AN_SKIP;
 	if ((m = an_mime(ctx)) == NULL) {
-		*out = json_pack("{s:s}", "error", "message not parseable");
+		const char *why = an_mime_refused(ctx->msg, ctx->msglen);
+
+		*out = json_pack("{s:s}", "error", why != NULL ? why :
+		    "message not parseable");
 		return AN_ERROR;
 	}
 	memset(&w, 0, sizeof(w));
