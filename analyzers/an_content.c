@@ -69,6 +69,7 @@ static json_t		*ct_addrs(InternetAddressList *, bool *);
 static json_t		*ct_decoded(const char *, bool *);
 static json_t		*ct_set_json(struct an_strset *);
 static bool		 ct_has_8bit(const char *);
+static size_t		 ct_cut(const char *, size_t);
 static bool		 ct_memcasemem(const unsigned char *, size_t,
 			    const char *);
 
@@ -197,7 +198,30 @@ ct_decoded(const char *s, bool *issues)
 		return json_null();
 	if (!g_utf8_validate(s, -1, NULL) || strstr(s, "\357\277\275"))
 		*issues = true;
-	return jsu_bytes(s, strlen(s));
+	return jsu_bytes(s, ct_cut(s, strlen(s)));
+}
+
+/*
+ * ct_cut -- len, or AN_CT_HEADER_MAX stepped back to the start of a UTF-8
+ * character: a 900 KB Subject is not analysis.json's to keep in full (the
+ * message keeps it).
+ */
+static size_t
+ct_cut(const char *s, size_t len)
+{
+	if (len <= AN_CT_HEADER_MAX)
+		return len;
+	len = AN_CT_HEADER_MAX;
+	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		len--;
+	return len;
+}
+
+/* a copy of at most AN_CT_HEADER_IN_MAX bytes of header value raw */
+static char *
+ct_head_in(const char *raw)
+{
+	return g_strndup(raw, AN_CT_HEADER_IN_MAX);
 }
 
 static const char *
@@ -236,7 +260,7 @@ ct_header_raw(GMimeMessage *m, const char *name, bool *issues)
 		i++;
 	while (o > i && (buf[o - 1] == ' ' || buf[o - 1] == '\t'))
 		o--;
-	j = jsu_bytes(buf + i, o - i);
+	j = jsu_bytes(buf + i, ct_cut(buf + i, o - i));
 	free(buf);
 	return j;
 }
@@ -325,12 +349,14 @@ static json_t *
 ct_header_text(GMimeMessage *m, const char *name, bool *issues)
 {
 	const char	*raw;
-	char		*fixed, *dec;
+	char		*fixed, *dec, *cut;
 	json_t		*j;
 
 	if ((raw = ct_raw(m, name)) == NULL)
 		return json_null();
-	fixed = ct_merge_bwords(raw);
+	cut = ct_head_in(raw);
+	fixed = ct_merge_bwords(cut);
+	g_free(cut);
 	dec = g_mime_utils_header_decode_text(NULL, fixed);
 	g_strstrip(dec);
 	j = ct_decoded(dec, issues);
@@ -345,12 +371,14 @@ ct_header_addrs(GMimeMessage *m, const char *name, bool *issues)
 {
 	InternetAddressList	*l;
 	const char		*raw;
-	char			*fixed;
+	char			*fixed, *cut;
 	json_t			*j;
 
 	if ((raw = ct_raw(m, name)) == NULL)
 		return json_null();
-	fixed = ct_merge_bwords(raw);
+	cut = ct_head_in(raw);
+	fixed = ct_merge_bwords(cut);
+	g_free(cut);
 	l = internet_address_list_parse(NULL, fixed);
 	j = ct_addrs(l, issues);
 	if (l != NULL)

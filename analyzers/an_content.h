@@ -12,7 +12,8 @@
  *	   "saved": path|null}]}
  *
  * Headers are decoded (RFC 2047, charsets to UTF-8); subject_raw is the
- * header as sent, unfolded. Text parts (text/ types, not attachments, no file
+ * header as sent, unfolded. Each is cut to AN_CT_HEADER_MAX bytes (at a
+ * character), of at most AN_CT_HEADER_IN_MAX decoded. Text parts (text/ types, not attachments, no file
  * name) are converted to UTF-8 and scanned for URLs and addresses
  * (an_urls.h); at most AN_CT_TEXT_MAX bytes of text are analyzed
  * (text_bytes), never stored. charset_issues: an undeclared 8-bit header
@@ -38,6 +39,8 @@
 #include "an.h"
 
 #define AN_CT_TEXT_MAX		(256 * 1024)	/* UTF-8 text analyzed */
+#define AN_CT_HEADER_MAX	2048		/* bytes kept of a header */
+#define AN_CT_HEADER_IN_MAX	(64 * 1024)	/* bytes of it decoded */
 #define AN_CT_DEPTH_MAX		16	/* MIME nesting followed */
 #define AN_CT_PARTS_MAX		256	/* MIME parts visited */
 #define AN_CT_URLS_MAX		200

@@ -499,6 +499,30 @@ test_hostile(struct conf *c)
 	char	*deep, *many;
 	size_t	 o, i, sz;
 
+	/*
+	 * A long Subject: analysis.json keeps 2 KB of it, whole characters
+	 * ("xy " then 6,000 bytes of "é": 2,048 falls inside one, so 2,047).
+	 */
+	{
+		static const char head[] = "Subject: xy =?utf-8?B?";
+		size_t	 n = 1000, k, hl = sizeof(head) - 1, o;
+		char	*big = xmalloc(hl + n * 8 + 64);
+
+		memcpy(big, head, hl);
+		o = hl;
+		for (k = 0; k < n; k++, o += 8)
+			memcpy(big + o, "w6nDqcOp", 8);	/* "ééé" */
+		o += snprintf(big + o, 64, "?=\r\n\r\nbody\r\n");
+		r = analyze_str(c, big, o, "a 6 KB encoded Subject");
+		ok(jstr(r, "subject") != NULL && strlen(jstr(r, "subject")) ==
+		    AN_CT_HEADER_MAX - 1 && g_utf8_validate(jstr(r, "subject"),
+		    -1, NULL), "subject cut to AN_CT_HEADER_MAX, at a character");
+		ok(jstr(r, "subject_raw") != NULL && strlen(jstr(r,
+		    "subject_raw")) <= AN_CT_HEADER_MAX, "subject_raw cut too");
+		json_decref(r);
+		free(big);
+	}
+
 	/* a part flood is not handed to GMime (2.1 GB for 1.45 million) */
 	{
 		static const char head[] = "Subject: flood\r\nMIME-Version: "
