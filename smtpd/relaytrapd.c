@@ -47,6 +47,13 @@
 
 #define LISTEN_BACKLOG		4096
 #define ROLE_BACKOFF_MAX	60
+/*
+ * The worker's deaths that a message causes are bounded by the message
+ * (analysis.lock: two attempts, then recorded and passed over), so a
+ * short wait makes no crash loop of one message; a long one held up the
+ * analysis of every message behind it (4 poison messages: 8 minutes).
+ */
+#define WORKER_BACKOFF_MAX	4
 #define ROLE_STABLE		60	/* a role that ran this long was healthy */
 #define STOP_GRACE		10
 #define WORKER_NICE		10
@@ -385,8 +392,10 @@ roles_reap(struct daemon *d, bool stopping)
 				r->backoff = 1;
 			else
 				r->backoff = r->backoff ? r->backoff * 2 : 1;
-			if (r->backoff > ROLE_BACKOFF_MAX)
-				r->backoff = ROLE_BACKOFF_MAX;
+			if (r->backoff > (k == ROLE_WORKER ?
+			    WORKER_BACKOFF_MAX : ROLE_BACKOFF_MAX))
+				r->backoff = k == ROLE_WORKER ?
+				    WORKER_BACKOFF_MAX : ROLE_BACKOFF_MAX;
 			r->restart_at = now + r->backoff;
 			if (WIFSIGNALED(status))
 				log_warnx("%s role pid=%ld killed by signal %d;"

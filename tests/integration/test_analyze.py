@@ -210,7 +210,35 @@ def main():
         t.ok("timeout" in st and any(isinstance(x, dict) for x in st),
              "the next message has its full analysis", st)
     lost_notices(t)
+    worker_backoff(t)
     t.done()
+
+
+def worker_backoff(t):
+    """The worker's restarts wait at most 4 s: each message that stops it
+    is bounded by its analysis.lock, and a long wait held up the analysis
+    of everything behind it. Four messages whose origin lookup never ends:
+    four watchdog stops in a row, restarts after 1, 2, 4 and 4 s."""
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole.bind(("127.0.0.1", 0))
+    opts = {"resolver": '{"127.0.0.1:%d"}' % hole.getsockname()[1],
+            "analysis_timeout": "1", "analyzers": '{"origin", "content"}'}
+    with Trap(t, listeners=("proxy:127.0.0.1:0",), options=opts) as trap:
+        for i in range(4):
+            send_proxied(trap.host, trap.port, "2.125.160.%d" % (10 + i),
+                         "stuck %d" % i, "hello")
+        try:
+            wait_for(lambda: len(analysis_files(trap)) == 4, 60,
+                     what="four messages analysed without origin")
+            t.ok(True, "four messages that stop the worker are all analysed")
+        except TimeoutError as e:
+            t.ok(False, "four messages that stop the worker are all analysed", str(e))
+        waits = [int(x) for x in re.findall(
+            rb"worker role pid=\d+ killed by signal 14; restarting in (\d+)s",
+            open(trap.logpath, "rb").read())]
+        t.ok(len(waits) >= 4 and max(waits) == 4,
+             "the worker's restart waits stop growing at 4 s", waits)
+    hole.close()
 
 
 def new_count(trap):
