@@ -158,6 +158,10 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *c)
 	free(s->helo);
 	s->helo = xmalloc(c->arglen + 1);
 	smtp_arg_text(c->arg, c->arglen, s->helo, c->arglen + 1);
+	free(s->helo_raw);
+	s->helo_raw = xmalloc(c->arglen);
+	memcpy(s->helo_raw, c->arg, c->arglen);
+	s->helo_rawlen = c->arglen;
 	s->helo_verb = c->verb;
 	s->esmtp = c->verb == SMTP_CMD_EHLO;
 	smtp_enter_state(s, SMTP_S_IDLE);
@@ -343,6 +347,8 @@ cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 	/* the TLS session starts from scratch: forget HELO (RFC 3207 4.2) */
 	free(s->helo);
 	s->helo = NULL;
+	free(s->helo_raw);
+	s->helo_raw = NULL;
 	s->esmtp = false;
 	if (smtp_tls_start(s) == -1) {
 		smtp_close(s, SMTP_C_TLS_ERROR);

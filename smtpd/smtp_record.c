@@ -284,7 +284,9 @@ smtp_record_conn(struct smtp_session *s)
 		h = json_object();
 		json_object_set_new(h, "verb",
 		    json_string(smtp_verb_name(s->helo_verb)));
-		json_object_set_new(h, "name", jsu_str(s->helo));
+		/* the bytes sent, escaped (s->helo is for replies) */
+		json_object_set_new(h, "name", jsu_bytes(s->helo_raw,
+		    s->helo_rawlen));
 		json_object_set_new(o, "helo", h);
 	} else
 		json_object_set_new(o, "helo", json_null());

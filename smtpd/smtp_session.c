@@ -859,6 +859,7 @@ smtp_finish(struct smtp_session *s)
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;
 	free(s->helo);
+	free(s->helo_raw);
 	free(s->tls_version);
 	free(s->tls_cipher);
 	free(s->tls_sni);

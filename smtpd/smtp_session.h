@@ -149,6 +149,8 @@ struct smtp_session {
 	struct timespec	 t_greet;	/* when the pause began */
 
 	char		*helo;		/* escaped HELO/EHLO argument */
+	char		*helo_raw;	/* the argument's bytes, for records */
+	size_t		 helo_rawlen;
 	enum smtp_verb	 helo_verb;
 	bool		 esmtp;
 	bool		 tls;

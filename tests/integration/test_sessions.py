@@ -224,8 +224,18 @@ def main():
         c = Raw(trap.host, trap.port)
         c.cmd(b'EHLO evil" x=1\x1b[31m\xff\\')
         c.cmd(b"QUIT")
+        evil_port = c.local_port
         c.close()
         want = b"helo verb=EHLO name=evil\\x22\\x20x=1\\x1b[31m\\xff\\x5c"
+        # the session record keeps the bytes sent (escaped as docs/SPOOL.md
+        # says), not the '?' that replies show for control bytes
+        try:
+            wait_for(lambda: evil_port in spool.sessions_by_port(recs), 10,
+                     what="the evil HELO's session")
+        except (TimeoutError, RuntimeError) as e:
+            t.diag(str(e))
+        name = ((recs.get(evil_port) or {}).get("helo") or {}).get("name")
+        t.is_(name, 'evil" x=1\\x1b[31m\\xff\\\\', "the HELO name is recorded as sent, escaped")
 
         def logged():
             with open(trap.logpath, "rb") as f:
