@@ -62,6 +62,7 @@ struct an_analyzer {
 void	*an_mime(struct an_ctx *ctx);
 void	*an_mime_parse(const char *msg, size_t len);
 const char *an_mime_refused(const char *msg, size_t len);
+const char *an_casemem(const void *p, size_t n, const char *needle);
 const char *an_mime_part_text(void *part);	/* a GMimeTextPart */
 
 #endif

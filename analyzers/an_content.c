@@ -70,8 +70,6 @@ static json_t		*ct_decoded(const char *, bool *);
 static json_t		*ct_set_json(struct an_strset *);
 static bool		 ct_has_8bit(const char *);
 static size_t		 ct_cut(const char *, size_t);
-static bool		 ct_memcasemem(const unsigned char *, size_t,
-			    const char *);
 
 const struct an_analyzer an_content = {
 	.name = "content",
@@ -95,24 +93,6 @@ ct_fini(void *state)
 	(void)state;
 }
 
-/* case-insensitive search for the ASCII string s in p[0..n) */
-static bool
-ct_memcasemem(const unsigned char *p, size_t n, const char *s)
-{
-	size_t	 sl = strlen(s), i, j;
-	int	 c0 = g_ascii_tolower(s[0]);
-
-	for (i = 0; i + sl <= n; i++) {
-		if (g_ascii_tolower(p[i]) != c0)
-			continue;
-		for (j = 1; j < sl && g_ascii_tolower(p[i + j]) ==
-		    g_ascii_tolower(s[j]); j++)
-			;
-		if (j == sl)
-			return true;
-	}
-	return false;
-}
 
 /* an_content_magic - the detected type of p[0..n); see an_content.h */
 const char *
@@ -146,7 +126,7 @@ an_content_magic(const unsigned char *p, size_t n)
 		if (n < tab[i].off + tab[i].len ||
 		    memcmp(p + tab[i].off, tab[i].sig, tab[i].len) != 0)
 			continue;
-		if (strcmp(tab[i].type, "zip") == 0 && ct_memcasemem(p,
+		if (strcmp(tab[i].type, "zip") == 0 && an_casemem(p,
 		    n < 65536 ? n : 65536, "[Content_Types].xml"))
 			return "ooxml";
 		return tab[i].type;
@@ -167,16 +147,16 @@ an_content_magic(const unsigned char *p, size_t n)
 		return "unknown";
 	if (head >= 2 && p[s] == '#' && p[s + 1] == '!')
 		return "script";
-	if (ct_memcasemem(p + s, head, "<!doctype html") ||
-	    ct_memcasemem(p + s, head, "<html") ||
-	    ct_memcasemem(p + s, head, "<body") ||
-	    ct_memcasemem(p + s, head, "<head"))
+	if (an_casemem(p + s, head, "<!doctype html") ||
+	    an_casemem(p + s, head, "<html") ||
+	    an_casemem(p + s, head, "<body") ||
+	    an_casemem(p + s, head, "<head"))
 		return "html";
-	if (ct_memcasemem(p + s, head, "<script") ||
-	    ct_memcasemem(p + s, head, "wscript.") ||
-	    ct_memcasemem(p + s, head, "createobject(") ||
-	    ct_memcasemem(p + s, head, "powershell") ||
-	    ct_memcasemem(p + s, head, "@echo off"))
+	if (an_casemem(p + s, head, "<script") ||
+	    an_casemem(p + s, head, "wscript.") ||
+	    an_casemem(p + s, head, "createobject(") ||
+	    an_casemem(p + s, head, "powershell") ||
+	    an_casemem(p + s, head, "@echo off"))
 		return "script";
 	return "text";
 }

@@ -41,18 +41,28 @@ static const char *const an_mime_unsafe[][2] = {
 	{ "iso-2022-cn-ext", "x-unsafe-cn-ext" },
 };
 
-/* haystack position of needle (lower case ASCII), ignoring case */
-static const char *
-an_mime_casemem(const char *p, size_t n, const char *needle)
+/*
+ * an_casemem -- the first place in p[0..n) where the ASCII string needle
+ * is, ignoring case, or NULL. p may hold any bytes, NULs included.
+ */
+const char *
+an_casemem(const void *p, size_t n, const char *needle)
 {
+	const unsigned char *u = p;
 	size_t	 k = strlen(needle), i, j;
+	int	 c0;
 
-	for (i = 0; k <= n && i <= n - k; i++) {
-		for (j = 0; j < k; j++)
-			if (tolower((unsigned char)p[i + j]) != needle[j])
-				break;
+	if (k == 0 || k > n)
+		return NULL;
+	c0 = tolower((unsigned char)needle[0]);
+	for (i = 0; i <= n - k; i++) {
+		if (tolower(u[i]) != c0)
+			continue;
+		for (j = 1; j < k && tolower(u[i + j]) ==
+		    tolower((unsigned char)needle[j]); j++)
+			;
 		if (j == k)
-			return p + i;
+			return (const char *)u + i;
 	}
 	return NULL;
 }
@@ -106,7 +116,7 @@ an_mime_parse(const char *msg, size_t len)
 		const char *from = an_mime_unsafe[i][0];
 		size_t	 k = strlen(from), at = 0;
 
-		while ((hit = an_mime_casemem((copy ? copy : msg) + at,
+		while ((hit = an_casemem((copy ? copy : msg) + at,
 		    len - at, from)) != NULL) {
 			at = (size_t)(hit - (copy ? copy : msg));
 			if (copy == NULL) {

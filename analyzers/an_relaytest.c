@@ -614,14 +614,7 @@ msf_shape(const struct rt_text *t)
 static bool
 ci_contains(const char *hay, size_t hlen, const char *needle)
 {
-	size_t	 nlen = strlen(needle), i;
-
-	if (nlen == 0 || nlen > hlen)
-		return false;
-	for (i = 0; i + nlen <= hlen; i++)
-		if (strncasecmp(hay + i, needle, nlen) == 0)
-			return true;
-	return false;
+	return an_casemem(hay, hlen, needle) != NULL;
 }
 
 static bool
