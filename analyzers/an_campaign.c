@@ -476,7 +476,7 @@ an_campaign_group(struct an_cstore *st, int threshold,
 	char		*norm, *sn;
 	json_t		*subj, *client;
 	int		 score = 0, sscore = 0;
-	bool		 found = false;
+	bool		 found = false, counted = false;
 
 	*out = NULL;
 	norm = an_campaign_normalise(m->text, m->textlen, m->rcpt, m->nrcpt);
@@ -504,6 +504,7 @@ an_campaign_group(struct an_cstore *st, int threshold,
 	if (m->msgid != NULL && an_cstore_member(st, m->msgid, id, sizeof(id),
 	    kind, sizeof(kind), &score, &found) == -1)
 		goto fail;
+	counted = found;
 	if (!found) {
 		if (an_cstore_find_exact(st, exact, id, sizeof(id),
 		    &found) == -1)
@@ -537,6 +538,8 @@ an_campaign_group(struct an_cstore *st, int threshold,
 		}
 		json_decref(subj);
 	}
+	if (counted)
+		goto done;	/* its answer from the first time */
 	/* the envelope's strings are escaped already; be sure of it */
 	client = m->client != NULL ? jsu_str(m->client) : NULL;
 	if (an_cstore_add(st, id, m->msgid, exact, client != NULL ?
@@ -545,6 +548,7 @@ an_campaign_group(struct an_cstore *st, int threshold,
 		goto fail;
 	}
 	json_decref(client);
+done:
 	if (an_cstore_commit(st) == -1)
 		goto fail;
 	*out = json_pack("{s:s, s:b, s:s, s:s, s:i, s:s}", "campaign", id,

@@ -545,18 +545,12 @@ an_cstore_add(struct an_cstore *st, const char *id, const char *msgid,
     int score)
 {
 	sqlite3_stmt	*stmt;
-	char		 have[AN_CAMP_ID_MAX], hkind[16];
-	int		 hscore;
-	bool		 found;
 
 	if (msgid != NULL) {
-		if (an_cstore_member(st, msgid, have, sizeof(have), hkind,
-		    sizeof(hkind), &hscore, &found) == -1)
-			return -1;
-		if (found)
-			return 0;
-		if ((stmt = prep(st, "INSERT INTO member (msgid, campaign,"
-		    " kind, score) VALUES (?1, ?2, ?3, ?4)")) == NULL)
+		/* one statement: a member already there is not counted */
+		if ((stmt = prep(st, "INSERT OR IGNORE INTO member (msgid,"
+		    " campaign, kind, score) VALUES (?1, ?2, ?3, ?4)")) ==
+		    NULL)
 			return -1;
 		sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(stmt, 2, id, -1, SQLITE_TRANSIENT);
@@ -564,6 +558,8 @@ an_cstore_add(struct an_cstore *st, const char *id, const char *msgid,
 		sqlite3_bind_int(stmt, 4, score);
 		if (step_done(st, stmt, "member") == -1)
 			return -1;
+		if (sqlite3_changes(st->db) == 0)
+			return 0;
 	}
 
 	if ((stmt = prep(st, "INSERT OR IGNORE INTO exact (hash, campaign)"

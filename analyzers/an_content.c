@@ -33,8 +33,9 @@
 
 struct ct_walk {
 	const struct conf	*conf;
-	char			*text;		/* AN_CT_TEXT_MAX bytes */
-	size_t			 textlen;
+	char			*text;		/* cap bytes, grown to */
+	size_t			 textlen;	/* at most AN_CT_TEXT_MAX */
+	size_t			 cap;
 	size_t			 parts;
 	bool			 issues;
 	bool			 truncated;
@@ -46,6 +47,7 @@ static enum an_status	 ct_run(void *, struct an_ctx *, json_t **);
 static void		 ct_fini(void *);
 static void		 ct_walk(struct ct_walk *, GMimeObject *, int);
 static void		 ct_text(struct ct_walk *, GMimePart *);
+static size_t		 ct_room(struct ct_walk *, size_t);
 static void		 ct_textbytes(struct ct_walk *, const char *,
 			    const unsigned char *, size_t);
 static void		 ct_attachment(struct ct_walk *, GMimePart *);
@@ -197,11 +199,14 @@ ct_cut(const char *s, size_t len)
 	return len;
 }
 
-/* a copy of at most AN_CT_HEADER_IN_MAX bytes of header value raw */
+/*
+ * a copy of at most AN_CT_HEADER_IN_MAX bytes of header value raw
+ * (g_strndup() alone would allocate and zero-fill all of them)
+ */
 static char *
 ct_head_in(const char *raw)
 {
-	return g_strndup(raw, AN_CT_HEADER_IN_MAX);
+	return g_strndup(raw, strnlen(raw, AN_CT_HEADER_IN_MAX));
 }
 
 static const char *
@@ -404,6 +409,31 @@ ct_decode(GMimePart *part, GMimeStream **st)
 }
 
 /*
+ * ct_room - room for want more bytes in the text buffer, growing it (by
+ * doubling) up to AN_CT_TEXT_MAX in all; returns the room there is, which
+ * is less than want only at that limit. Most messages have a few KB of
+ * text: a buffer of the whole limit for each was a 256 KB allocation and
+ * free per message, and glibc consolidates its free lists at each.
+ */
+static size_t
+ct_room(struct ct_walk *w, size_t want)
+{
+	size_t	 need, cap;
+
+	need = want > AN_CT_TEXT_MAX - w->textlen ? AN_CT_TEXT_MAX :
+	    w->textlen + want;
+	if (need > w->cap) {
+		for (cap = w->cap > 0 ? w->cap : 4096; cap < need; cap *= 2)
+			;
+		if (cap > AN_CT_TEXT_MAX)
+			cap = AN_CT_TEXT_MAX;
+		w->text = xreallocarray(w->text, cap, 1);
+		w->cap = cap;
+	}
+	return w->cap - w->textlen;
+}
+
+/*
  * ct_copy_utf8 - append valid UTF-8 in[0..n) to the text buffer as it is,
  * up to AN_CT_TEXT_MAX and never splitting a character: what iconv from
  * UTF-8 to UTF-8 gives, without opening a converter for it (most parts).
@@ -412,10 +442,11 @@ ct_decode(GMimePart *part, GMimeStream **st)
 static size_t
 ct_copy_utf8(struct ct_walk *w, const unsigned char *in, size_t n)
 {
-	size_t	 room = AN_CT_TEXT_MAX - w->textlen;
+	size_t	 room;
 
 	if (n == 0)
 		return 0;	/* in may be NULL (an empty part) */
+	room = ct_room(w, n);
 	if (room < 8) {
 		w->truncated = true;
 		return 0;
@@ -442,7 +473,7 @@ ct_convert(struct ct_walk *w, const char *cs, const unsigned char *in,
 {
 	iconv_t		 cd;
 	char		*ip, *op;
-	size_t		 il, ol, start = w->textlen, r;
+	size_t		 il, ol, start = w->textlen, r, want;
 	const char	*from;
 
 	if (cs == NULL || strcasecmp(cs, "us-ascii") == 0 ||
@@ -461,9 +492,11 @@ ct_convert(struct ct_walk *w, const char *cs, const unsigned char *in,
 	}
 	ip = (char *)in;
 	il = n;
+	/* a byte mostly becomes at most 3 of UTF-8 (U+FFFD included) */
+	want = il > AN_CT_TEXT_MAX / 3 ? AN_CT_TEXT_MAX : il * 3 + 8;
 	while (il > 0) {
+		ol = ct_room(w, want);
 		op = w->text + w->textlen;
-		ol = AN_CT_TEXT_MAX - w->textlen;
 		if (ol < 8) {
 			w->truncated = true;
 			break;
@@ -473,12 +506,16 @@ ct_convert(struct ct_walk *w, const char *cs, const unsigned char *in,
 		if (r != (size_t)-1)
 			break;
 		if (errno == E2BIG) {
+			if (w->cap < AN_CT_TEXT_MAX) {
+				want = AN_CT_TEXT_MAX;	/* more than there is */
+				continue;
+			}
 			w->truncated = true;
 			break;
 		}
 		/* EILSEQ, EINVAL: one bad byte */
 		w->issues = true;
-		if (AN_CT_TEXT_MAX - w->textlen < 3) {
+		if (ct_room(w, 3) < 3) {
 			w->truncated = true;
 			break;
 		}
@@ -517,7 +554,7 @@ ct_textbytes(struct ct_walk *w, const char *cs, const unsigned char *p,
 		return;
 	}
 	ct_convert(w, cs, p, n);
-	if (w->textlen < AN_CT_TEXT_MAX)
+	if (ct_room(w, 1) >= 1)
 		w->text[w->textlen++] = '\n';
 }
 
@@ -707,7 +744,7 @@ ct_run(void *state, struct an_ctx *ctx, json_t **out)
 	}
 	memset(&w, 0, sizeof(w));
 	w.conf = state != NULL ? state : ctx->conf;
-	w.text = xmalloc(AN_CT_TEXT_MAX);
+	(void)ct_room(&w, 4096);
 	w.atts = json_array();
 	r = json_object();
 	json_object_set_new(r, "subject",
