@@ -24,6 +24,7 @@
 struct an_state {
 	sqlite3			*db;
 	struct dbu_stmts	 stmts;	/* prepared once, reset after use */
+	enum an_state_batch	 batch;	/* statements grouped in a txn */
 };
 
 static const char an_state_schema[] =
@@ -69,15 +70,59 @@ an_state_close(struct an_state *st)
 {
 	if (st == NULL)
 		return;
+	an_state_flush(st);
 	dbu_stmts_free(&st->stmts);
 	sqlite3_close(st->db);
 	free(st);
+}
+
+/*
+ * an_state_batch -- from now on the statements on st are grouped into one
+ * transaction until an_state_flush(): AN_STATE_WRITER takes the write
+ * lock at its start (BEGIN IMMEDIATE: a writer that began reading could
+ * not write later if another process wrote in between), AN_STATE_READER
+ * only reads (one snapshot). In autocommit mode each statement was a
+ * transaction of its own, with its locks and WAL checks, several per
+ * classified message. AN_STATE_AUTOCOMMIT ends the grouping (flushing).
+ */
+void
+an_state_batch(struct an_state *st, enum an_state_batch mode)
+{
+	if (st == NULL)
+		return;
+	an_state_flush(st);
+	st->batch = mode;
+}
+
+/*
+ * an_state_flush -- commit the grouped statements (an_state_batch()) so
+ * that other processes see them and may write; call it at the end of
+ * each batch of messages and before waiting. Nothing to do in autocommit
+ * mode. A failed commit is logged and rolled back: only sightings are
+ * lost, which makes a later message look first-seen again.
+ */
+void
+an_state_flush(struct an_state *st)
+{
+	/* a failed statement may have rolled the transaction back */
+	if (st == NULL || sqlite3_get_autocommit(st->db))
+		return;
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_warnx("an_state: commit: %s", sqlite3_errmsg(st->db));
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	}
 }
 
 static sqlite3_stmt *
 prep(struct an_state *st, const char *sql)
 {
 	sqlite3_stmt	*stmt;
+
+	if (st->batch != AN_STATE_AUTOCOMMIT &&
+	    sqlite3_get_autocommit(st->db) && sqlite3_exec(st->db,
+	    st->batch == AN_STATE_WRITER ? "BEGIN IMMEDIATE" : "BEGIN", NULL,
+	    NULL, NULL) != SQLITE_OK)	/* this statement runs on its own */
+		log_warnx("an_state: begin: %s", sqlite3_errmsg(st->db));
 
 	if ((stmt = dbu_prep(&st->stmts, st->db, sql)) == NULL) {
 		log_warnx("an_state: prepare: %s", sqlite3_errmsg(st->db));

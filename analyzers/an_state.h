@@ -15,6 +15,13 @@ enum an_db_source {
 	AN_DB_LEARNED = 1,	/* received a forwarded relay test */
 };
 
+/* how statements are grouped into transactions (an_state_batch()) */
+enum an_state_batch {
+	AN_STATE_AUTOCOMMIT = 0,	/* each statement on its own */
+	AN_STATE_READER,		/* BEGIN ... an_state_flush() */
+	AN_STATE_WRITER			/* BEGIN IMMEDIATE ... */
+};
+
 struct an_state;
 
 /* one row of an_state_dropbox_list(); strings valid during the callback */
@@ -27,6 +34,8 @@ struct an_dropbox {
 
 struct an_state	*an_state_open(const char *path, const char **errstr);
 void		 an_state_close(struct an_state *st);
+void		 an_state_batch(struct an_state *st, enum an_state_batch mode);
+void		 an_state_flush(struct an_state *st);
 int		 an_state_seen(struct an_state *st, const char *key,
 		    int64_t now, int64_t window, bool update, bool *first,
 		    int64_t *count);

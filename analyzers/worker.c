@@ -230,6 +230,8 @@ worker_done(struct worker *w)
 {
 	size_t	 i;
 
+	/* the classifier's sightings, even of messages that failed */
+	an_state_flush(w->state);
 	if (w->ndone == 0)
 		return;
 	an_runner_flush(w->runner);
@@ -585,6 +587,8 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 		if ((w.state = an_state_open(path, &errstr)) == NULL)
 			log_warnx("worker: %s: %s; classifying without memory",
 			    path, errstr);
+		/* one transaction per batch, committed by worker_done() */
+		an_state_batch(w.state, AN_STATE_WRITER);
 		free(path);
 		w.fwd = worker_fwd_new(w.base, conf, q, spool, w.state,
 		    w.rtcfg);

@@ -307,9 +307,11 @@ wfwd_done(void *arg, const struct fwd_outcome *out)
 	    "tempfail";
 	(void)snprintf(host, sizeof(host), "%s%s[%s]:%d", out->host.name,
 	    out->host.name[0] ? " " : "", out->host.addr, out->host.port);
-	if (out->status == FWD_DELIVERED && wf->state != NULL)
+	if (out->status == FWD_DELIVERED && wf->state != NULL) {
 		(void)an_state_dropbox_add(wf->state, j->item.rcpt,
 		    AN_DB_LEARNED, now);
+		an_state_flush(wf->state);	/* not held till a batch */
+	}
 	wfwd_record(wf, j->item.msgid, j->item.rcpt, st, NULL, out->code,
 	    out->reply, out->host.addr[0] ? host : NULL, j->item.attempts + 1);
 	wfwd_unbusy(wf, &j->item);

@@ -55,6 +55,7 @@ reindex_flush(struct cli_an *a)
 {
 	size_t	 i;
 
+	an_state_flush(a->state);	/* the snapshot read since the last */
 	if (a->nids > 0 && queue_index_put(a->c->ix, a->batch, a->nids) ==
 	    -1)
 		fprintf(stderr, "relaytrap: warning: index: %s; run relaytrap "
@@ -231,6 +232,8 @@ cli_analyze(struct cli *c, int argc, char **argv)
 	xasprintf(&path, "%s/state.sqlite", c->spooldir);
 	if (access(path, F_OK) == 0)
 		a.state = an_state_open(path, &errstr);
+	/* reads only (in.update is false): one snapshot per batch */
+	an_state_batch(a.state, AN_STATE_READER);
 	free(path);
 	if (all)
 		(void)queue_walk(c->q, QUEUE_ST_NEW | QUEUE_ST_CUR, analyze_one,

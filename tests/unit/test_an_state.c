@@ -41,6 +41,65 @@ stop_cb(const struct an_dropbox *d, void *arg)
 	return 7;
 }
 
+/*
+ * an_state_batch(): a writer's statements form one transaction that
+ * another connection (the operator's CLI) sees only after the flush, and
+ * that does not hold the write lock after it; a reader sees one snapshot.
+ */
+static void
+batch_checks(const char *path)
+{
+	struct an_state	*w, *o;
+	const char	*errstr;
+	bool		 first, found;
+	int64_t		 count;
+
+	w = an_state_open(path, &errstr);
+	o = an_state_open(path, &errstr);
+	ok(w != NULL && o != NULL, "batch: two connections");
+	if (w == NULL || o == NULL)
+		return;
+	an_state_batch(w, AN_STATE_WRITER);
+	an_state_seen(w, "ip:198.51.100.1", 5000, 3600, true, &first, &count);
+	an_state_seen(w, "ip:198.51.100.1", 5001, 3600, true, &first, &count);
+	is_int(count, 2, "batch: the writer sees its own sightings");
+	an_state_seen(o, "ip:198.51.100.1", 5002, 3600, false, &first,
+	    &count);
+	ok(first, "batch: another connection does not see them yet");
+	an_state_flush(w);
+	an_state_seen(o, "ip:198.51.100.1", 5002, 3600, false, &first,
+	    &count);
+	ok(!first && count == 3, "batch: it does after the flush (%lld)",
+	    (long long)count);
+	ok(an_state_dropbox_add(o, "op@example.org", AN_DB_OPERATOR, 5003) ==
+	    0, "batch: and may write then");
+	an_state_flush(w);
+	ok(1, "batch: a second flush has nothing to do");
+
+	/* a reader keeps its snapshot until it flushes */
+	an_state_batch(o, AN_STATE_READER);
+	an_state_dropbox_get(o, "late@example.org", false, &found, NULL);
+	ok(!found, "batch: reader, not there");
+	ok(an_state_dropbox_add(w, "late@example.org", AN_DB_OPERATOR, 5004)
+	    == 0, "batch: a writer adds beside a reader");
+	an_state_flush(w);
+	an_state_dropbox_get(o, "late@example.org", false, &found, NULL);
+	ok(!found, "batch: the reader's snapshot is kept");
+	an_state_flush(o);
+	an_state_dropbox_get(o, "late@example.org", false, &found, NULL);
+	ok(found, "batch: seen after the reader's flush");
+
+	/* closing commits what is pending */
+	an_state_seen(w, "ip:198.51.100.2", 5005, 3600, true, &first, &count);
+	an_state_close(w);
+	an_state_flush(o);
+	an_state_seen(o, "ip:198.51.100.2", 5006, 3600, false, &first,
+	    &count);
+	ok(!first, "batch: close commits");
+	an_state_batch(o, AN_STATE_AUTOCOMMIT);
+	an_state_close(o);
+}
+
 int
 main(void)
 {
@@ -139,6 +198,8 @@ main(void)
 	ok(!first, "sighting persisted");
 	is_int(count, 2, "sighting count persisted");
 	an_state_close(st);
+
+	batch_checks(path);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
