@@ -543,16 +543,21 @@ queue_move_cur_flags(struct queue *q, struct queue_entry *e, int flags)
 	if (queue_entry_dir(e, src, sizeof(src)) == -1 ||
 	    queue_entry_dir(&to, dst, sizeof(dst)) == -1)
 		return -1;
-	(void)bsnprintf(dst, sizeof(dst), "cur/%s", e->day);
-	if (mkdirat(q->rootfd, dst, QUEUE_DIR_MODE) == 0)
-		created = 1;
-	else if (errno != EEXIST)
-		return -1;
-	if (created && queue_fsync_path(q->rootfd, "cur") == -1)
-		return -1;
-	(void)queue_entry_dir(&to, dst, sizeof(dst));
-	if (renameat(q->rootfd, src, q->rootfd, dst) == -1)
-		return -1;
+	/* the day's bucket in cur/ exists but for the day's first message */
+	if (renameat(q->rootfd, src, q->rootfd, dst) == -1) {
+		if (errno != ENOENT)
+			return -1;
+		(void)bsnprintf(dst, sizeof(dst), "cur/%s", e->day);
+		if (mkdirat(q->rootfd, dst, QUEUE_DIR_MODE) == 0)
+			created = 1;
+		else if (errno != EEXIST)
+			return -1;
+		if (created && queue_fsync_path(q->rootfd, "cur") == -1)
+			return -1;
+		(void)queue_entry_dir(&to, dst, sizeof(dst));
+		if (renameat(q->rootfd, src, q->rootfd, dst) == -1)
+			return -1;
+	}
 	e->state = QUEUE_ST_CUR;
 	if (flags & QUEUE_W_NOSYNC)
 		return 0;

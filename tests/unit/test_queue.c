@@ -773,6 +773,40 @@ test_enospc(void)
 		printf("# umount %s: %s\n", mnt, strerror(errno));
 }
 
+/*
+ * move_cur: the day's first message makes the cur/ bucket, the next ones
+ * find it; an entry whose directory is gone fails with ENOENT and leaves
+ * nothing behind.
+ */
+static void
+test_move_cur(void)
+{
+	struct queue	*q = spool("movecur");
+	struct queue_committer *c = queue_committer_new(q);
+	struct queue_entry e1, e2, stale;
+	char	 a[17], b[17], path[64];
+
+	is_int(commit(q, c, "A\r\n", a), 0, "move: commit a");
+	is_int(commit(q, c, "B\r\n", b), 0, "move: commit b");
+	ok(queue_find(q, a, &e1) == 0 && queue_find(q, b, &e2) == 0,
+	    "move: both found");
+	snprintf(path, sizeof(path), "cur/%s", e1.day);
+	ok(!exists(q, path), "move: no cur/ bucket yet");
+	is_int(queue_move_cur_flags(q, &e1, QUEUE_W_NOSYNC), 0,
+	    "move: the first makes the bucket");
+	stale = e2;
+	is_int(queue_move_cur_flags(q, &e2, QUEUE_W_NOSYNC), 0,
+	    "move: the second finds it");
+	ok(e1.state == QUEUE_ST_CUR && e2.state == QUEUE_ST_CUR &&
+	    queue_find(q, b, &e2) == 0 && e2.state == QUEUE_ST_CUR,
+	    "move: both in cur/");
+	ok(queue_move_cur_flags(q, &stale, QUEUE_W_NOSYNC) == -1 &&
+	    errno == ENOENT && stale.state == QUEUE_ST_NEW,
+	    "move: an entry already moved: ENOENT, state kept");
+	queue_committer_free(c);
+	queue_close(q);
+}
+
 int
 main(void)
 {
@@ -783,6 +817,7 @@ main(void)
 	test_ids();
 	test_open();
 	test_entries();
+	test_move_cur();
 	test_sessions();
 	test_recover();
 	test_retention();
