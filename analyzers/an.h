@@ -63,6 +63,10 @@ void	*an_mime(struct an_ctx *ctx);
 void	*an_mime_parse(const char *msg, size_t len);
 const char *an_mime_refused(const char *msg, size_t len);
 const char *an_casemem(const void *p, size_t n, const char *needle);
-const char *an_mime_part_text(void *part);	/* a GMimeTextPart */
+bool	 an_mime_blank(const char *p, size_t n);
+const char *an_mime_crline(const char *msg, size_t len);
+size_t	 an_strip_nul(char *p, size_t n);
+/* the text of a GMimeTextPart, UTF-8, without NULs, and its length */
+const char *an_mime_part_text(void *part, size_t *len);
 
 #endif

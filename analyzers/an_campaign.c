@@ -327,27 +327,29 @@ mime_part(GMimeObject *parent, GMimeObject *part, gpointer arg)
 	struct mime_acc	*acc = arg;
 	GMimeContentType *ct;
 	const char	*text;
+	size_t		 len;
 
 	(void)parent;
 	if (!GMIME_IS_TEXT_PART(part) ||
 	    g_mime_part_is_attachment(GMIME_PART(part)))
 		return;
 	ct = g_mime_object_get_content_type(part);
-	if ((text = an_mime_part_text(part)) == NULL)
+	if ((text = an_mime_part_text(part, &len)) == NULL)
 		return;
 	if (ct != NULL && g_mime_content_type_is_type(ct, "text", "html"))
-		html_text(acc->html, text, strlen(text));
+		html_text(acc->html, text, len);
 	else if (ct == NULL || g_mime_content_type_is_type(ct, "text",
 	    "plain")) {
-		(void)buf_addstr(acc->plain, text);
+		(void)buf_add(acc->plain, text, len);
 		(void)buf_addc(acc->plain, '\n');
 	}
 }
 
 /*
  * an_campaign_text_mime -- the text of a GMimeMessage *: its text/plain
- * parts that are not attachments, converted to UTF-8, one after another;
- * if there are none, its text/html parts without markup. At most
+ * parts that are not attachments, converted to UTF-8 without NUL bytes
+ * (an_mime_part_text), one after another; if there are none, its
+ * text/html parts without markup. At most
  * AN_CAMP_TEXT_MAX bytes. Returns a string to free() (maybe "") and its
  * length in *len.
  */
@@ -373,10 +375,12 @@ an_campaign_text_mime(void *message, size_t *len)
 
 /*
  * an_campaign_text_raw -- the fallback without MIME: the bytes after the
- * first empty line (none if there is none), without markup when they
- * hold an <html or <body tag, at most AN_CAMP_TEXT_MAX; *subject gets the
- * unfolded Subject header as sent (NULL if none), to free(). Returns a
- * string to free() and its length in *len.
+ * first empty line or line of CRs (an_mime_blank; none if there is none),
+ * without markup when they hold an <html or <body tag, and without NUL
+ * bytes (an_mime_part_text() says why), at most AN_CAMP_TEXT_MAX of the
+ * message's bytes; *subject gets the unfolded Subject header as sent
+ * (NULL if none), to free(). Returns a string to free() and its length
+ * in *len.
  */
 char *
 an_campaign_text_raw(const char *msg, size_t msglen, size_t *len,
@@ -392,7 +396,7 @@ an_campaign_text_raw(const char *msg, size_t msglen, size_t *len,
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			break;
 		n = (size_t)(nl - p);
-		if (n == 0 || (n == 1 && *p == '\r')) {
+		if (an_mime_blank(p, n)) {
 			body = nl + 1;
 			break;
 		}
@@ -425,15 +429,17 @@ an_campaign_text_raw(const char *msg, size_t msglen, size_t *len,
 	    memmem(body, n, "<BODY", 5) != NULL) {
 		b = buf_new(n + 1, n + 1);
 		html_text(b, body, n);
-		*len = b->len;
-		ret = xstrdup(b->data);
+		*len = an_strip_nul(b->data, b->len);
+		ret = xmalloc(*len + 1);
+		memcpy(ret, b->data, *len);
+		ret[*len] = '\0';
 		buf_free(b);
 		return ret;
 	}
 	ret = xmalloc(n + 1);
 	memcpy(ret, body, n);
-	ret[n] = '\0';
-	*len = n;
+	*len = an_strip_nul(ret, n);
+	ret[*len] = '\0';
 	return ret;
 }
 

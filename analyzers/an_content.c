@@ -60,9 +60,16 @@ static char		*ct_save(const char *, const char *,
 			    const unsigned char *, size_t);
 static json_t		*ct_header_raw(GMimeMessage *, const char *, bool *);
 static const char	*ct_raw(GMimeMessage *, const char *);
+static size_t		 ct_eword(const char *, char *, size_t, char *,
+			    const char **, size_t *);
 static size_t		 ct_bword(const char *, char *, size_t, const char **,
 			    size_t *);
 static char		*ct_merge_bwords(const char *);
+static void		 ct_word_bytes(GByteArray *, char, const char *,
+			    size_t);
+static bool		 ct_bytes_clean(const char *, const unsigned char *,
+			    size_t);
+static bool		 ct_words_clean(const char *);
 static json_t		*ct_header_text(GMimeMessage *, const char *,
 			    bool *);
 static json_t		*ct_header_addrs(GMimeMessage *, const char *,
@@ -251,11 +258,13 @@ ct_header_raw(GMimeMessage *m, const char *name, bool *issues)
 }
 
 /*
- * ct_bword - a B-encoded word "=?cs?B?text?=" at p? Returns its length
- * (0: none), the charset in cs (size cssz), the text in *t, *tl.
+ * ct_eword - an encoded word "=?cs?X?text?=" at p, X one of B, b, Q, q?
+ * Returns its length (0: none), the charset in cs (size cssz), X in
+ * *enc, the text in *t, *tl.
  */
 static size_t
-ct_bword(const char *p, char *cs, size_t cssz, const char **t, size_t *tl)
+ct_eword(const char *p, char *cs, size_t cssz, char *enc, const char **t,
+    size_t *tl)
 {
 	size_t	 i, c;
 
@@ -264,12 +273,13 @@ ct_bword(const char *p, char *cs, size_t cssz, const char **t, size_t *tl)
 	for (i = 2; p[i] != '\0' && p[i] != '?' && p[i] > ' ' &&
 	    i - 2 + 1 < cssz; i++)
 		;
-	if (p[i] != '?' || i == 2 || (p[i + 1] != 'B' && p[i + 1] != 'b') ||
-	    p[i + 2] != '?')
+	if (p[i] != '?' || i == 2 || p[i + 1] == '\0' ||
+	    strchr("BbQq", p[i + 1]) == NULL || p[i + 2] != '?')
 		return 0;
 	c = i - 2;
 	memcpy(cs, p + 2, c);
 	cs[c] = '\0';
+	*enc = p[i + 1];
 	*t = p + i + 3;
 	for (i += 3; p[i] != '\0' && p[i] != '?' && p[i] > ' '; i++)
 		;
@@ -277,6 +287,17 @@ ct_bword(const char *p, char *cs, size_t cssz, const char **t, size_t *tl)
 		return 0;
 	*tl = p + i - *t;
 	return i + 2;
+}
+
+/* ct_bword - a B-encoded word at p? As ct_eword(). */
+static size_t
+ct_bword(const char *p, char *cs, size_t cssz, const char **t, size_t *tl)
+{
+	size_t	 n;
+	char	 enc = '\0';
+
+	n = ct_eword(p, cs, cssz, &enc, t, tl);
+	return enc == 'B' || enc == 'b' ? n : 0;
 }
 
 /*
@@ -329,6 +350,119 @@ ct_merge_bwords(const char *raw)
 	return g_string_free(out, FALSE);
 }
 
+/* the bytes of encoded word text t[0..tl) in encoding enc, appended */
+static void
+ct_word_bytes(GByteArray *out, char enc, const char *t, size_t tl)
+{
+	guchar	*dec;
+	gint	 state = 0;
+	guint	 save = 0;
+	size_t	 i, n = 0;
+
+	/* Q: a byte per character at most; B: 3 per 4, + 3 (GLib's rule) */
+	dec = g_malloc(tl + 3);
+	if (enc == 'B' || enc == 'b')
+		n = g_base64_decode_step(t, tl, dec, &state, &save);
+	else
+		for (i = 0; i < tl; i++) {
+			if (t[i] == '=' && i + 2 < tl &&
+			    g_ascii_isxdigit(t[i + 1]) &&
+			    g_ascii_isxdigit(t[i + 2])) {
+				dec[n++] = g_ascii_xdigit_value(t[i + 1]) * 16 +
+				    g_ascii_xdigit_value(t[i + 2]);
+				i += 2;
+			} else
+				dec[n++] = t[i] == '_' ? ' ' : t[i];
+		}
+	g_byte_array_append(out, dec, n);
+	g_free(dec);
+}
+
+/*
+ * ct_bytes_clean - whether p[0..n) converts from charset cs (with an RFC
+ * 2231 "*language" or not) to UTF-8 without an error, and holds no NUL.
+ */
+static bool
+ct_bytes_clean(const char *cs, const unsigned char *p, size_t n)
+{
+	iconv_t	 cd;
+	char	 name[64], out[256], *ip, *op, *star;
+	size_t	 il, ol;
+	bool	 clean = true;
+
+	if (n > 0 && memchr(p, '\0', n) != NULL)
+		return false;		/* p is NULL for an empty word */
+	strlcpy(name, cs, sizeof(name));
+	if ((star = strchr(name, '*')) != NULL)
+		*star = '\0';
+	/* the usual charsets without a converter (iconv_open is costly) */
+	if (g_ascii_strcasecmp(name, "utf-8") == 0 ||
+	    g_ascii_strcasecmp(name, "utf8") == 0)
+		return g_utf8_validate((const char *)p, (gssize)n, NULL);
+	if (g_ascii_strcasecmp(name, "us-ascii") == 0) {
+		for (il = 0; il < n; il++)
+			if (p[il] >= 0x80)
+				return false;
+		return true;
+	}
+	if ((cd = iconv_open("UTF-8", g_mime_charset_iconv_name(name))) ==
+	    (iconv_t)-1)
+		return false;
+	ip = (char *)p;
+	il = n;
+	while (clean && il > 0) {
+		op = out;
+		ol = sizeof(out);
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 &&
+		    errno != E2BIG)
+			clean = false;	/* EILSEQ, EINVAL */
+	}
+	iconv_close(cd);
+	return clean;
+}
+
+/*
+ * ct_words_clean - whether every RFC 2047 encoded word of header text s
+ * decodes cleanly: its charset is one iconv knows, and its bytes are
+ * valid in it and hold no NUL (ct_bytes_clean), taking a run of adjacent
+ * words of one charset and encoding together, as GMime 3.2 converts
+ * them (a Q word and a B word it converts apart). GMime writes '?' for
+ * what is not clean and reads an unknown charset as a fallback one:
+ * neither shows in the decoded text, so ct_decoded() cannot see them.
+ */
+static bool
+ct_words_clean(const char *s)
+{
+	GByteArray	*run;
+	const char	*q, *t;
+	char		 cs[64], cs2[64], enc, enc2;
+	size_t		 n, tl;
+	bool		 clean = true;
+
+	while (clean && *s != '\0') {
+		if ((n = ct_eword(s, cs, sizeof(cs), &enc, &t, &tl)) == 0) {
+			s++;
+			continue;
+		}
+		run = g_byte_array_new();
+		for (;;) {
+			ct_word_bytes(run, enc, t, tl);
+			s += n;
+			for (q = s; *q == ' ' || *q == '\t' || *q == '\r' ||
+			    *q == '\n'; q++)
+				;
+			if ((n = ct_eword(q, cs2, sizeof(cs2), &enc2, &t,
+			    &tl)) == 0 || g_ascii_strcasecmp(cs, cs2) != 0 ||
+			    g_ascii_toupper(enc) != g_ascii_toupper(enc2))
+				break;
+			s = q;
+		}
+		clean = ct_bytes_clean(cs, run->data, run->len);
+		g_byte_array_unref(run);
+	}
+	return clean;
+}
+
 /* a text header (Subject) decoded to UTF-8, or null */
 static json_t *
 ct_header_text(GMimeMessage *m, const char *name, bool *issues)
@@ -342,6 +476,8 @@ ct_header_text(GMimeMessage *m, const char *name, bool *issues)
 	cut = ct_head_in(raw);
 	fixed = ct_merge_bwords(cut);
 	g_free(cut);
+	if (!ct_words_clean(fixed))
+		*issues = true;
 	dec = g_mime_utils_header_decode_text(NULL, fixed);
 	g_strstrip(dec);
 	j = ct_decoded(dec, issues);
@@ -364,6 +500,8 @@ ct_header_addrs(GMimeMessage *m, const char *name, bool *issues)
 	cut = ct_head_in(raw);
 	fixed = ct_merge_bwords(cut);
 	g_free(cut);
+	if (!ct_words_clean(fixed))
+		*issues = true;
 	l = internet_address_list_parse(NULL, fixed);
 	j = ct_addrs(l, issues);
 	if (l != NULL)

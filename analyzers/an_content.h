@@ -17,7 +17,9 @@
  * name) are converted to UTF-8 and scanned for URLs and addresses
  * (an_urls.h); at most AN_CT_TEXT_MAX bytes of text are analyzed
  * (text_bytes), never stored. charset_issues: an undeclared 8-bit header
- * or body, an unknown charset, or bytes invalid in their charset.
+ * or body, an unknown charset, or bytes invalid in their charset, in a
+ * part or in an RFC 2047 encoded word of Subject, From, To or Reply-To
+ * (GMime writes '?' for those, or reads them in a fallback charset).
  * truncated: a cap was hit (depth, parts, text, URLs, addresses,
  * attachments). Attachments are hashed (SHA-256 of the decoded part) and,
  * when conf->attachment_dir is not "", stored as attachment_dir/<sha256>,

@@ -12,6 +12,10 @@
  * The runner calls g_mime_init() at worker start; an_mime() calls it once
  * itself as well, which is harmless (GMime counts its initialisations).
  * GMime copies the bytes; ctx->msg is not referenced after the call.
+ * GMime's copy may differ from the stored message in two ways, of the
+ * same length, so offsets agree: the charsets of an_mime_unsafe are
+ * renamed, and a header ended by a line of CRs gets an empty line
+ * there (an_mime_crline()).
  */
 #include "config.h"
 
@@ -40,6 +44,10 @@
 static const char *const an_mime_unsafe[][2] = {
 	{ "iso-2022-cn-ext", "x-unsafe-cn-ext" },
 };
+
+static char		*mime_dup(const char *, size_t);
+static char		*mime_copy(const char *, size_t);
+static GByteArray	*mime_text(GMimeObject *);
 
 /*
  * an_casemem -- the first place in p[0..n) where the ASCII string needle
@@ -90,9 +98,99 @@ an_mime_refused(const char *msg, size_t len)
 }
 
 /*
+ * an_mime_blank -- whether line p[0..n) (without its LF) ends a header:
+ * it is empty or holds nothing but CRs. RFC 5322 knows only the empty
+ * line; "\r\r\n" is none, but an MTA ends the header at the first line
+ * that is no header field (Postfix's cleanup does), so what follows is
+ * delivered and read as the body.
+ */
+bool
+an_mime_blank(const char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != '\r')
+			return false;
+	return true;
+}
+
+/*
+ * an_mime_crline -- the line of two or more CRs (then LF) that ends the
+ * header of msg[0..len) before any empty line does, or NULL. GMime 3.2
+ * ends a header only at an empty line: it reads "\r\r\n" and every line
+ * after it as header lines, drops those that are no header field, and
+ * the message has no body. A spammer's "\r\n\r\r\n" hid the body from
+ * every analyzer. XXX the header of a MIME part ended so still loses
+ * that part's body: finding it would take the multipart boundaries.
+ */
+const char *
+an_mime_crline(const char *msg, size_t len)
+{
+	const char	*p, *end = msg + len, *nl;
+	size_t		 n;
+
+	for (p = msg; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return NULL;
+		n = (size_t)(nl - p);
+		if (n < 2 && an_mime_blank(p, n))
+			return NULL;	/* the header ends as it should */
+		if (an_mime_blank(p, n))
+			return p;
+	}
+	return NULL;
+}
+
+/* a copy of msg[0..len), len > 0, to g_free() */
+static char *
+mime_dup(const char *msg, size_t len)
+{
+	char	*copy = g_malloc(len);
+
+	memcpy(copy, msg, len);
+	return copy;
+}
+
+/*
+ * mime_copy -- the bytes GMime gets instead of msg[0..len), same length,
+ * to g_free(); NULL when msg is fine as it is. Each charset of
+ * an_mime_unsafe is renamed; a header-ending line of CRs (an_mime_crline)
+ * becomes an empty line, "\r\n", then a body line of the CRs left.
+ */
+static char *
+mime_copy(const char *msg, size_t len)
+{
+	char		*copy = NULL;
+	const char	*hit;
+	size_t		 i, k, at;
+
+	for (i = 0; i < sizeof(an_mime_unsafe) / sizeof(an_mime_unsafe[0]);
+	    i++) {
+		k = strlen(an_mime_unsafe[i][0]);
+		at = 0;
+		while ((hit = an_casemem((copy ? copy : msg) + at,
+		    len - at, an_mime_unsafe[i][0])) != NULL) {
+			at = (size_t)(hit - (copy ? copy : msg));
+			if (copy == NULL)
+				copy = mime_dup(msg, len);
+			memcpy(copy + at, an_mime_unsafe[i][1], k);
+			at += k;
+		}
+	}
+	if ((hit = an_mime_crline(copy ? copy : msg, len)) != NULL) {
+		at = (size_t)(hit - (copy ? copy : msg));
+		if (copy == NULL)
+			copy = mime_dup(msg, len);
+		copy[at + 1] = '\n';
+	}
+	return copy;
+}
+
+/*
  * an_mime_parse -- GMime's message of msg[0..len) (a new reference the
- * caller unrefs), or NULL (also when an_mime_refused() says why); never
- * hands GMime a charset of an_mime_unsafe.
+ * caller unrefs), or NULL (also when an_mime_refused() says why); GMime
+ * reads the bytes mime_copy() makes of it.
  */
 void *
 an_mime_parse(const char *msg, size_t len)
@@ -101,9 +199,7 @@ an_mime_parse(const char *msg, size_t len)
 	GMimeStream	*stream;
 	GMimeParser	*parser;
 	GMimeMessage	*m;
-	char		*copy = NULL;
-	const char	*hit;
-	size_t		 i;
+	char		*copy;
 
 	if (!inited) {
 		g_mime_init();
@@ -111,22 +207,7 @@ an_mime_parse(const char *msg, size_t len)
 	}
 	if (an_mime_refused(msg, len) != NULL)
 		return NULL;
-	for (i = 0; i < sizeof(an_mime_unsafe) / sizeof(an_mime_unsafe[0]);
-	    i++) {
-		const char *from = an_mime_unsafe[i][0];
-		size_t	 k = strlen(from), at = 0;
-
-		while ((hit = an_casemem((copy ? copy : msg) + at,
-		    len - at, from)) != NULL) {
-			at = (size_t)(hit - (copy ? copy : msg));
-			if (copy == NULL) {
-				copy = g_malloc(len);
-				memcpy(copy, msg, len);
-			}
-			memcpy(copy + at, an_mime_unsafe[i][1], k);
-			at += k;
-		}
-	}
+	copy = mime_copy(msg, len);
 	stream = g_mime_stream_mem_new_with_buffer(copy ? copy : msg, len);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
@@ -150,22 +231,85 @@ an_mime(struct an_ctx *ctx)
 }
 
 /*
- * an_mime_part_text -- the decoded text (UTF-8) of text part part, exactly
- * what g_mime_text_part_get_text() returns, made once per part: the
- * campaign analyzer and the relay-test classifier both want it, and each
- * call converts the charset anew. The string is kept on the part and freed
- * with it; the caller must not free it. NULL if GMime gives none.
+ * an_strip_nul -- p[0..n) without its NUL bytes, moved down in place;
+ * returns the new length.
+ */
+size_t
+an_strip_nul(char *p, size_t n)
+{
+	size_t	 i, o;
+
+	for (i = o = 0; i < n; i++)
+		if (p[i] != '\0')
+			p[o++] = p[i];
+	return o;
+}
+
+/*
+ * mime_text -- the content of text part part, transfer encoding undone
+ * and converted from its charset to UTF-8 by GMime's charset filter,
+ * exactly as g_mime_text_part_get_text() does it (bytes invalid in the
+ * charset become '?'; without a charset, or with one iconv does not
+ * know, the bytes are kept as they are), but with the length kept, and
+ * then without NUL bytes; a NUL is appended (ba->len counts it). NULL
+ * if the part has no content.
+ */
+static GByteArray *
+mime_text(GMimeObject *part)
+{
+	GMimeDataWrapper *w;
+	GMimeStream	*mem, *filtered;
+	GMimeFilter	*f;
+	GByteArray	*ba;
+	const char	*cs;
+
+	if ((w = g_mime_part_get_content(GMIME_PART(part))) == NULL)
+		return NULL;
+	mem = g_mime_stream_mem_new();
+	cs = g_mime_object_get_content_type_parameter(part, "charset");
+	if (cs != NULL && (f = g_mime_filter_charset_new(cs, "utf-8")) !=
+	    NULL) {
+		filtered = g_mime_stream_filter_new(mem);
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), f);
+		g_object_unref(f);
+		(void)g_mime_data_wrapper_write_to_stream(w, filtered);
+		(void)g_mime_stream_flush(filtered);
+		g_object_unref(filtered);
+	} else
+		(void)g_mime_data_wrapper_write_to_stream(w, mem);
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_object_unref(mem);
+	g_byte_array_set_size(ba, an_strip_nul((char *)ba->data, ba->len));
+	g_byte_array_append(ba, (const guint8 *)"", 1);
+	return ba;
+}
+
+/*
+ * an_mime_part_text -- the decoded text (UTF-8) of text part part
+ * (mime_text()) and its length in *len, made once per part: the
+ * campaign analyzer and the relay-test classifier both want it. NUL
+ * bytes are left out: they carry no text, and a NUL cut the C string
+ * GMime gave, so one at the start of a body hid all of it. Without NULs
+ * the text is byte for byte what g_mime_text_part_get_text() gives. The
+ * text is kept on the part and freed with it; the caller must not free
+ * it. It is NUL-terminated. NULL (*len 0) if GMime gives none.
  */
 const char *
-an_mime_part_text(void *part)
+an_mime_part_text(void *part, size_t *len)
 {
 	static GQuark	 key;
-	char		*s;
+	GByteArray	*ba;
 
 	if (key == 0)
 		key = g_quark_from_static_string("relaytrap-decoded-text");
-	if ((s = g_object_get_qdata(G_OBJECT(part), key)) == NULL &&
-	    (s = g_mime_text_part_get_text(GMIME_TEXT_PART(part))) != NULL)
-		g_object_set_qdata_full(G_OBJECT(part), key, s, g_free);
-	return s;
+	*len = 0;
+	if ((ba = g_object_get_qdata(G_OBJECT(part), key)) == NULL) {
+		if ((ba = mime_text(GMIME_OBJECT(part))) == NULL)
+			return NULL;
+		g_object_set_qdata_full(G_OBJECT(part), key, ba,
+		    (GDestroyNotify)g_byte_array_unref);
+	}
+	*len = ba->len - 1;	/* without the NUL mime_text() appended */
+	return (const char *)ba->data;
 }

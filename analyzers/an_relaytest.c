@@ -494,11 +494,12 @@ collect_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 {
 	struct rt_text	*t = data;
 	const char	*s;
+	size_t		 len;
 
 	(void)parent;
 	if (GMIME_IS_TEXT_PART(part)) {
-		if ((s = an_mime_part_text(part)) != NULL) {
-			gs_add(t->body, s, strlen(s));
+		if ((s = an_mime_part_text(part, &len)) != NULL) {
+			gs_add(t->body, s, len);
 			gs_add(t->body, "\n", 1);
 		}
 		if (g_mime_part_is_attachment(GMIME_PART(part)))

@@ -1,5 +1,6 @@
 /*
  * test_an_campaign.c -- the campaign analyzer: the normalisation table,
+ * the text taken from a message (NUL bytes, a header ended by CRs),
  * hashes of short bodies (with the padding measured against plain
  * ssdeep), grouping of copies of a real spam template (other recipients,
  * links, numbers, an added line) apart from unrelated real spam
@@ -79,6 +80,63 @@ static const struct norm_case norm_cases[] = {
 	  .want = "!!! ... ???" },
 };
 
+/*
+ * The text an_campaign_text_mime() takes from the analyzers' parse
+ * (an_mime_parse) of a message. NUL bytes are left out of it: GMime's C
+ * string ended at the first one, so a NUL first in every body left only
+ * the subject to group by. A header ended by a line of CRs ("\r\r\n")
+ * has its body read: GMime alone read on as header lines and dropped it.
+ */
+struct text_case {
+	const char	*name;
+	const char	*msg;
+	size_t		 len;
+	const char	*want;
+};
+
+#define TEXT_CASE(n, m, w)	{ .name = (n), .msg = (m), \
+				  .len = sizeof(m) - 1, .want = (w) }
+
+static const struct text_case text_cases[] = {
+	TEXT_CASE("no NUL", "Subject: s\r\n\r\nBuy now\r\n",
+	    "Buy now\r\n\n"),
+	TEXT_CASE("NUL first in the body", "Subject: s\r\n\r\n\0Buy now\r\n",
+	    "Buy now\r\n\n"),
+	TEXT_CASE("NULs inside the body",
+	    "Subject: s\r\n\r\nBuy\0 n\0\0ow\r\n\0", "Buy now\r\n\n"),
+	TEXT_CASE("NUL from base64",
+	    "Subject: s\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	    "AEJ1eSBub3c=\r\n", "Buy now\n"),
+	TEXT_CASE("NUL in latin-1",
+	    "Subject: s\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+	    "\r\n\0caf\351\0\r\n", "caf\303\251\r\n\n"),
+	TEXT_CASE("U+0000 in UTF-16",
+	    "Subject: s\r\nContent-Type: text/plain; charset=utf-16be\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nAAAASABp\r\n", "Hi\n"),
+	TEXT_CASE("NUL in HTML",
+	    "Subject: s\r\nContent-Type: text/html\r\n\r\n"
+	    "\0<p>Buy\0 now</p>", " Buy now "),
+	TEXT_CASE("NUL in the second part",
+	    "Subject: s\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+	    "--B\r\n\r\none\r\n--B\r\n\r\n\0two\r\n--B--\r\n",
+	    "one\ntwo\n"),
+	TEXT_CASE("CR CRLF ends the header",
+	    "From: a@b.example\r\nSubject: s\r\n\r\r\nBuy now\r\n",
+	    "\nBuy now\r\n\n"),
+	TEXT_CASE("three CRs end the header",
+	    "Subject: s\r\n\r\r\r\nBuy now\r\n", "\r\nBuy now\r\n\n"),
+	TEXT_CASE("CR CR LF after LF lines", "Subject: s\n\r\r\nBuy now\n",
+	    "\nBuy now\n\n"),
+	TEXT_CASE("CR CRLF, then base64",
+	    "Subject: s\r\nContent-Transfer-Encoding: base64\r\n\r\r\n"
+	    "QnV5IG5vdw==\r\n", "Buy now\n"),
+	TEXT_CASE("header-like line after CR CRLF is body",
+	    "Subject: s\r\n\r\r\nX-Foo: bar\r\n\r\nBuy now\r\n",
+	    "\nX-Foo: bar\r\n\r\nBuy now\r\n\n"),
+	TEXT_CASE("CR CRLF after the empty line is body",
+	    "Subject: s\r\n\r\n\r\r\nBuy now\r\n", "\r\r\nBuy now\r\n\n"),
+};
+
 static char *
 slurp(const char *rel, size_t *len)
 {
@@ -137,6 +195,28 @@ test_normalise(void)
 		    c->rcpt != NULL ? 1 : 0);
 		is_str(got, c->want, "normalise: %s", c->name);
 		free(got);
+	}
+}
+
+static void
+test_text_mime(void)
+{
+	const struct text_case *c;
+	void		*m;
+	char		*got;
+	size_t		 i, len;
+
+	for (i = 0; i < sizeof(text_cases) / sizeof(text_cases[0]); i++) {
+		c = &text_cases[i];
+		m = an_mime_parse(c->msg, c->len);
+		got = an_campaign_text_mime(m, &len);
+		is_mem(got, len, c->want, strlen(c->want), "text: %s",
+		    c->name);
+		ok(strlen(got) == len, "text: %s: NUL-terminated at its "
+		    "length", c->name);
+		free(got);
+		if (m != NULL)
+			g_object_unref(m);
 	}
 }
 
@@ -596,6 +676,9 @@ test_raw(void)
 {
 	static const char m[] = "From: a@b\r\nSubject: Hello\r\n  World\r\n"
 	    "\r\n<html><style>p{}</style><p>Buy&nbsp;now &amp; save</p>";
+	static const char crcr[] = "Subject: s\r\n\r\r\n\0Buy\0 now\r\n";
+	static const char crcrhtml[] = "Subject: s\r\n\r\r\n"
+	    "<html>\0<p>Buy\0 now</p>";
 	char	*subj, *t;
 	size_t	 len;
 
@@ -607,6 +690,16 @@ test_raw(void)
 	t = an_campaign_text_raw("no header end", 13, &len, &subj);
 	ok(subj == NULL && len == 0, "raw: no empty line, no body");
 	free(t);
+	t = an_campaign_text_raw(crcr, sizeof(crcr) - 1, &len, &subj);
+	is_str(subj, " s", "raw: subject before a line of CRs");
+	is_mem(t, len, "Buy now\r\n", 9, "raw: a line of CRs ends the "
+	    "header; NULs left out");
+	free(t);
+	free(subj);
+	t = an_campaign_text_raw(crcrhtml, sizeof(crcrhtml) - 1, &len, &subj);
+	is_mem(t, len, "  Buy now ", 10, "raw: html without NULs");
+	free(t);
+	free(subj);
 }
 
 /* run cmd; its stdout into out (NUL-terminated); its exit code */
@@ -761,6 +854,7 @@ main(int argc, char **argv)
 	g_mime_init();
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, AN_CAMP_DB);
 	test_normalise();
+	test_text_mime();
 	test_hash_short();
 	test_raw();
 	test_grouping(path);

@@ -4,7 +4,8 @@
  * with values checked by hand (subjects decoded with Python's email
  * package, SHA-256 of decoded parts with hashlib), the attachment folder,
  * and hostile input (truncated MIME, missing boundaries, deep nesting,
- * 8-bit junk). Needs RT_TOP_SRCDIR (set by make check) or argv[1].
+ * 8-bit junk, encoded words GMime cannot decode cleanly, a header ended
+ * by a line of CRs). Needs RT_TOP_SRCDIR (set by make check) or argv[1].
  */
 #include "config.h"
 
@@ -647,6 +648,140 @@ test_hostile(struct conf *c)
 	}
 }
 
+/*
+ * charset_issues from encoded words that GMime turns into '?' or reads in
+ * a fallback charset: their decoded text looks clean. Each header comes
+ * with a body that raises no issue.
+ */
+struct word_case {
+	const char	*name;
+	const char	*hdr;
+	bool		 issues;
+};
+
+static const struct word_case word_cases[] = {
+	{ .name = "plain", .hdr = "Subject: hello", .issues = false },
+	{ .name = "utf-8 B", .hdr = "Subject: =?utf-8?B?w6k=?=",
+	  .issues = false },
+	{ .name = "latin-1 Q", .hdr = "Subject: =?iso-8859-1?Q?caf=E9?=",
+	  .issues = false },
+	{ .name = "alias latin1", .hdr = "Subject: =?latin1?Q?caf=E9?=",
+	  .issues = false },
+	{ .name = "RFC 2231 language",
+	  .hdr = "Subject: =?utf-8*en?Q?caf=C3=A9?=", .issues = false },
+	{ .name = "utf-8 split over two Q words",
+	  .hdr = "Subject: =?utf-8?Q?caf=C3?= =?utf-8?Q?=A9?=",
+	  .issues = false },
+	{ .name = "utf-8 split over padded B words",
+	  .hdr = "Subject: =?utf-8?B?w6nD?= =?utf-8?B?qQ==?=",
+	  .issues = false },
+	{ .name = "iso-2022-jp in From",
+	  .hdr = "From: =?iso-2022-jp?B?GyRCJDMkcyRLJEEkTxsoQg==?= "
+	  "<j@x.example>",
+	  .issues = false },
+	{ .name = "no encoded word", .hdr = "Subject: =?utf-8?X?abc?=",
+	  .issues = false },
+	{ .name = "invalid utf-8 B", .hdr = "Subject: =?utf-8?B?/w==?=",
+	  .issues = true },
+	{ .name = "invalid utf-8 Q", .hdr = "Subject: =?UTF-8?Q?caf=E9?=",
+	  .issues = true },
+	{ .name = "utf-8 surrogate", .hdr = "Subject: =?utf-8?B?7aCA?=",
+	  .issues = true },
+	{ .name = "unknown charset", .hdr = "Subject: =?x-nonsense?Q?abc?=",
+	  .issues = true },
+	{ .name = "8-bit in us-ascii", .hdr = "Subject: =?us-ascii?Q?caf=E9?=",
+	  .issues = true },
+	{ .name = "cut shift_jis", .hdr = "Subject: =?shift_jis?B?gQ==?=",
+	  .issues = true },
+	{ .name = "NUL in a word", .hdr = "Subject: =?utf-8?Q?a=00b?=",
+	  .issues = true },
+	{ .name = "utf-8 split over a Q and a B word",
+	  .hdr = "Subject: =?utf-8?Q?caf=C3?= =?utf-8?B?qQ==?=",
+	  .issues = true },
+	{ .name = "second word bad",
+	  .hdr = "Subject: ok =?utf-8?Q?fine?= x =?utf-8?B?/w==?=",
+	  .issues = true },
+	{ .name = "unknown charset in From",
+	  .hdr = "From: =?x-nonsense?Q?J=E4ger?= <j@x.example>",
+	  .issues = true },
+	{ .name = "invalid utf-8 in To",
+	  .hdr = "To: =?utf-8?B?/w==?= <a@b.example>", .issues = true },
+	{ .name = "unknown charset in Reply-To",
+	  .hdr = "Reply-To: =?x-nonsense?B?YWJj?= <r@b.example>",
+	  .issues = true },
+};
+
+static void
+test_words(struct conf *c)
+{
+	const struct word_case *w;
+	char	 msg[512];
+	json_t	*r;
+	size_t	 i;
+	int	 n;
+
+	for (i = 0; i < sizeof(word_cases) / sizeof(word_cases[0]); i++) {
+		w = &word_cases[i];
+		n = snprintf(msg, sizeof(msg), "%s\r\n\r\nbody\r\n", w->hdr);
+		r = analyze_str(c, msg, (size_t)n, w->name);
+		ok(json_is_boolean(json_object_get(r, "charset_issues")) &&
+		    json_boolean_value(json_object_get(r, "charset_issues")) ==
+		    w->issues, "words: %s: charset_issues %s", w->name,
+		    w->issues ? "true" : "false");
+		json_decref(r);
+	}
+}
+
+/*
+ * A header ended by a line of CRs: the body is analysed (GMime alone
+ * read on as header lines and dropped it, and the text with it).
+ */
+struct crline_case {
+	const char	*name;
+	const char	*msg;
+	const char	*url;
+	const char	*subject;
+};
+
+static const struct crline_case crline_cases[] = {
+	{ .name = "CR CRLF",
+	  .msg = "Subject: s\r\nFrom: a@b.example\r\n\r\r\n"
+	  "see http://cr.example/\r\n", .url = "http://cr.example/",
+	  .subject = "s" },
+	{ .name = "three CRs",
+	  .msg = "Subject: s\r\n\r\r\r\nsee http://cr.example/\r\n",
+	  .url = "http://cr.example/", .subject = "s" },
+	{ .name = "LF header",
+	  .msg = "Subject: s\n\r\r\nsee http://cr.example/\n",
+	  .url = "http://cr.example/", .subject = "s" },
+	{ .name = "base64 body",
+	  .msg = "Subject: s\r\nContent-Transfer-Encoding: base64\r\n"
+	  "\r\r\naHR0cDovL2I2NC5leGFtcGxlLw==\r\n",
+	  .url = "http://b64.example/", .subject = "s" },
+	{ .name = "body line like a Subject",
+	  .msg = "Subject: s\r\n\r\r\nSubject: not this\r\n"
+	  "http://cr.example/\r\n", .url = "http://cr.example/",
+	  .subject = "s" },
+};
+
+static void
+test_crline(struct conf *c)
+{
+	const struct crline_case *k;
+	json_t	*r;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(crline_cases) / sizeof(crline_cases[0]); i++) {
+		k = &crline_cases[i];
+		r = analyze_str(c, k->msg, strlen(k->msg), k->name);
+		is_str(first(r, "urls"), k->url, "crline: %s: body URL",
+		    k->name);
+		is_str(jstr(r, "subject"), k->subject, "crline: %s: subject",
+		    k->name);
+		json_decref(r);
+	}
+}
+
 static struct conf	*all_conf;
 static int		 all_n, all_ok, all_att, all_urls;
 
@@ -769,6 +904,8 @@ main(int argc, char *argv[])
 	test_fixture_urls(&c);
 	test_save();
 	test_hostile(&c);
+	test_words(&c);
+	test_crline(&c);
 	test_text_limit(&c);
 	test_all(&c);
 	g_mime_shutdown();
