@@ -229,8 +229,8 @@ shingle_sig(const char *p, size_t n, char *out, size_t outlen)
 			;
 		v = (min[(i + d) % AN_CAMP_MH_SLOTS] >> 42) +
 		    d * 0x9e37ULL;
-		snprintf(o, 5, "%04x", (unsigned)(v & 0xffff));
-		o += 4;
+		for (k = 0; k < 4; k++)	/* "%04x", without printf */
+			*o++ = "0123456789abcdef"[(v >> (12 - 4 * k)) & 0xf];
 	}
 	*o = '\0';
 }

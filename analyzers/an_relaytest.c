@@ -401,22 +401,29 @@ bool
 an_rt_is_tester(const struct an_rt_config *cfg, const char *addr,
     const char **which)
 {
-	char	*n, form[128];
-	size_t	 i, j;
-	bool	 hit = false;
+	/* each tester as local@domain, local%domain and domain!local */
+	static char	 forms[sizeof(rt_testers) / sizeof(rt_testers[0])][3][64];
+	static bool	 made;
+	char		*n;
+	size_t		 i, j;
+	bool		 hit = false;
 
+	if (!made) {
+		for (i = 0; i < sizeof(rt_testers) / sizeof(rt_testers[0]); i++) {
+			(void)bsnprintf(forms[i][0], sizeof(forms[i][0]),
+			    "%s@%s", rt_testers[i].local, rt_testers[i].domain);
+			(void)bsnprintf(forms[i][1], sizeof(forms[i][1]),
+			    "%s%%%s", rt_testers[i].local, rt_testers[i].domain);
+			(void)bsnprintf(forms[i][2], sizeof(forms[i][2]),
+			    "%s!%s", rt_testers[i].domain, rt_testers[i].local);
+		}
+		made = true;
+	}
 	n = addr_norm(addr);
 	for (i = 0; !hit && i < sizeof(rt_testers) / sizeof(rt_testers[0]);
 	    i++)
 		for (j = 0; !hit && j < 3; j++) {
-			if (j == 2)
-				snprintf(form, sizeof(form), "%s!%s",
-				    rt_testers[i].domain, rt_testers[i].local);
-			else
-				snprintf(form, sizeof(form), j == 0 ?
-				    "%s@%s" : "%s%%%s", rt_testers[i].local,
-				    rt_testers[i].domain);
-			if (contains_addr(n, form)) {
+			if (contains_addr(n, forms[i][j])) {
 				hit = true;
 				*which = rt_testers[i].name;
 			}
