@@ -51,17 +51,36 @@ static GByteArray	*mime_text(GMimeObject *);
 
 /*
  * an_casemem -- the first place in p[0..n) where the ASCII string needle
- * is, ignoring case, or NULL. p may hold any bytes, NULs included.
+ * is, ignoring case, or NULL. p may hold any bytes, NULs included. A
+ * needle with a byte that has no case (a digit first, else punctuation)
+ * is looked for by that byte with memchr(): the whole message is searched
+ * for "iso-2022-cn-ext" before GMime sees it.
  */
 const char *
 an_casemem(const void *p, size_t n, const char *needle)
 {
-	const unsigned char *u = p;
-	size_t	 k = strlen(needle), i, j;
+	const unsigned char *u = p, *a;
+	size_t	 k = strlen(needle), i, j, at = k;
 	int	 c0;
 
 	if (k == 0 || k > n)
 		return NULL;
+	for (j = 0; j < k; j++)
+		if (isdigit((unsigned char)needle[j]) || (at == k &&
+		    !isalpha((unsigned char)needle[j])))
+			at = j;
+	if (at < k) {
+		for (i = at; i <= n - k + at; i = (size_t)(a - u) + 1) {
+			if ((a = memchr(u + i, needle[at], n - k + at + 1 - i))
+			    == NULL)
+				return NULL;
+			/* a NUL in p ends the compare unequal */
+			if (g_ascii_strncasecmp((const char *)a - at, needle,
+			    k) == 0)
+				return (const char *)a - at;
+		}
+		return NULL;
+	}
 	c0 = tolower((unsigned char)needle[0]);
 	for (i = 0; i <= n - k; i++) {
 		if (tolower(u[i]) != c0)

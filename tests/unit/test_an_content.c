@@ -506,15 +506,15 @@ test_hostile(struct conf *c)
 	 */
 	{
 		static const char head[] = "Subject: xy =?utf-8?B?";
-		size_t	 n = 1000, k, hl = sizeof(head) - 1, o;
+		size_t	 n = 1000, k, hl = sizeof(head) - 1, off;
 		char	*big = xmalloc(hl + n * 8 + 64);
 
 		memcpy(big, head, hl);
-		o = hl;
-		for (k = 0; k < n; k++, o += 8)
-			memcpy(big + o, "w6nDqcOp", 8);	/* "ééé" */
-		o += snprintf(big + o, 64, "?=\r\n\r\nbody\r\n");
-		r = analyze_str(c, big, o, "a 6 KB encoded Subject");
+		off = hl;
+		for (k = 0; k < n; k++, off += 8)
+			memcpy(big + off, "w6nDqcOp", 8);	/* "ééé" */
+		off += snprintf(big + off, 64, "?=\r\n\r\nbody\r\n");
+		r = analyze_str(c, big, off, "a 6 KB encoded Subject");
 		ok(jstr(r, "subject") != NULL && strlen(jstr(r, "subject")) ==
 		    AN_CT_HEADER_MAX - 1 && g_utf8_validate(jstr(r, "subject"),
 		    -1, NULL), "subject cut to AN_CT_HEADER_MAX, at a character");
@@ -887,6 +887,82 @@ test_all(struct conf *c)
 	    (t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
 
+/* the first case-insensitive match, byte by byte: what an_casemem says */
+static const char *
+casemem_ref(const char *p, size_t n, const char *needle)
+{
+	size_t	 k = strlen(needle), i;
+
+	for (i = 0; k > 0 && i + k <= n; i++)
+		if (g_ascii_strncasecmp(p + i, needle, k) == 0)
+			return p + i;
+	return NULL;
+}
+
+/*
+ * an_casemem, table-driven and against casemem_ref over random haystacks:
+ * needles with a digit, with punctuation only and with letters only (the
+ * three ways it searches), NUL bytes in the haystack, matches at either
+ * end, a partial match cut by the end.
+ */
+static void
+test_casemem(void)
+{
+	static const struct {
+		const char	*hay;
+		size_t		 len;
+		const char	*needle;
+		long		 at;	/* -1: none */
+	} t[] = {
+		{ "charset=ISO-2022-CN-EXT", 23, "iso-2022-cn-ext", 8 },
+		{ "iso-2022-cn-ex", 14, "iso-2022-cn-ext", -1 },
+		{ "xiso-2022-cn-ext", 16, "iso-2022-cn-ext", 1 },
+		{ "iso-2022-jp iSo-2022-cN-eXt", 27, "iso-2022-cn-ext", 12 },
+		{ "iso\0-2022-cn-ext", 16, "iso-2022-cn-ext", -1 },
+		{ "\0\0ISO-2022-CN-EXT\0", 18, "iso-2022-cn-ext", 2 },
+		{ "2022-cn-ext", 11, "iso-2022-cn-ext", -1 },
+		{ "<p><HTML>", 9, "<html", 3 },
+		{ "<htm", 4, "<html", -1 },
+		{ "x@ECHO OFF", 10, "@echo off", 1 },
+		{ "PowerShell -c", 13, "powershell", 0 },
+		{ "powershel", 9, "powershell", -1 },
+		{ "a\0PoWeRsHeLl", 12, "powershell", 2 },
+		{ "", 0, "<html", -1 },
+		{ "abc", 3, "", -1 },
+	};
+	const char	*needles[] = { "iso-2022-cn-ext", "<html", "ab-1",
+	    "abc", "a.b", "12" };
+	char		 hay[64];
+	size_t		 i, j, n, bad = 0;
+	const char	*got;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		got = an_casemem(t[i].hay, t[i].len, t[i].needle);
+		is_int(got == NULL ? -1 : got - t[i].hay, t[i].at,
+		    "casemem %zu: %s", i, t[i].needle);
+	}
+	srandom(2026);
+	for (i = 0; i < 20000; i++) {
+		const char *nd = needles[i % (sizeof(needles) /
+		    sizeof(needles[0]))];
+
+		n = (size_t)random() % sizeof(hay);
+		for (j = 0; j < n; j++)	/* the needles' bytes, case, NUL */
+			hay[j] = "aAbBcC12-.<hHtTmMlL0\0isoISOnNeExXt"[random() %
+			    35];
+		if (n > 0 && random() % 3 == 0) {
+			size_t k = strlen(nd), at = (size_t)random() % n;
+
+			if (at + k <= n)
+				memcpy(hay + at, nd, k);
+		}
+		if (an_casemem(hay, n, nd) != casemem_ref(hay, n, nd))
+			bad++;
+	}
+	is_int(bad, 0, "casemem agrees with a byte-by-byte search on 20,000 "
+	    "random haystacks");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -899,6 +975,7 @@ main(int argc, char *argv[])
 	memset(&c, 0, sizeof(c));
 	c.attachment_dir = "";
 	test_urls();
+	test_casemem();
 	test_magic();
 	test_fixtures(&c);
 	test_fixture_urls(&c);
