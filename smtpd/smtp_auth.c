@@ -3,8 +3,12 @@
  * PLAIN (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195). Run in the jailed smtpd
  * process; the base64 is hostile, the credentials are evidence and come
  * out as counted bytes (NUL-terminated for convenience, but they may
- * contain NUL themselves). Base64 and HMAC-MD5 are OpenSSL's; nothing
- * here allocates.
+ * contain NUL themselves). A field longer than SMTP_AUTH_FIELD_MAX is
+ * kept cut to that length and marked truncated, never dropped: a trap
+ * keeps the evidence. The base64 is decoded one group at a time, so the
+ * memory used is fixed however long the input (the caller's line limit
+ * bounds that). Base64 and HMAC-MD5 are OpenSSL's; nothing here
+ * allocates.
  */
 #include "config.h"
 
@@ -21,11 +25,22 @@
 #include "smtp_auth.h"
 
 #define CRAM_DIGEST_LEN	32	/* hex of a 16-byte HMAC-MD5 */
-/* largest decoded PLAIN message: three fields and two NULs */
-#define PLAIN_MAX	(3 * SMTP_AUTH_FIELD_MAX + 2)
+#define CRAM_TAIL	(CRAM_DIGEST_LEN + 1)	/* SP digest */
+
+/* a credential field being filled, at most cap bytes kept */
+struct field {
+	char	*dst;
+	size_t	*len;
+	size_t	 cap;
+	bool	*cut;
+};
 
 static bool	 b64_char(unsigned char);
-static int	 set_field(char *, size_t *, const char *, size_t);
+static int	 b64_body(const char *, size_t, size_t *);
+static size_t	 b64_group(const unsigned char *, size_t, size_t,
+		    unsigned char *);
+static void	 field_add(struct field *, unsigned char);
+static void	 field_end(struct field *);
 
 static bool
 b64_char(unsigned char c)
@@ -34,15 +49,65 @@ b64_char(unsigned char c)
 	    (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
+/*
+ * b64_body -- validate base64 in[0..len) (see smtp_auth_b64_decode) and
+ * set *body to its length without the padding. "" and "=" have a body
+ * of 0. Returns 0 or -1.
+ */
 static int
-set_field(char *dst, size_t *dstlen, const char *src, size_t n)
+b64_body(const char *in, size_t len, size_t *body)
 {
-	if (n > SMTP_AUTH_FIELD_MAX)
+	const unsigned char *p = (const unsigned char *)in;
+	size_t	 i, pad = 0;
+
+	*body = 0;
+	if (len == 0 || (len == 1 && in[0] == '='))
+		return 0;
+	while (pad < len && pad < 2 && p[len - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < len - pad; i++)
+		if (!b64_char(p[i]))
+			return -1;
+	if ((len - pad) % 4 == 1)
 		return -1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-	*dstlen = n;
+	if (pad > 0 && len % 4 != 0)
+		return -1;		/* padding that does not pad */
+	*body = len - pad;
 	return 0;
+}
+
+/*
+ * b64_group -- decode the group at p[i..] of a body of body validated
+ * characters (i a multiple of 4) into out[0..3); returns the number of
+ * bytes (1 to 3; 0 should OpenSSL refuse it).
+ */
+static size_t
+b64_group(const unsigned char *p, size_t body, size_t i, unsigned char *out)
+{
+	unsigned char q[4];
+	size_t	 qn = body - i < 4 ? body - i : 4;
+
+	memcpy(q, p + i, qn);
+	memset(q + qn, '=', 4 - qn);
+	if (EVP_DecodeBlock(out, q, 4) != 3)
+		return 0;
+	return qn == 4 ? 3 : qn - 1;
+}
+
+/* one more byte of a field: kept while there is room, else counted as cut */
+static void
+field_add(struct field *f, unsigned char ch)
+{
+	if (*f->len < f->cap)
+		f->dst[(*f->len)++] = (char)ch;
+	else
+		*f->cut = true;
+}
+
+static void
+field_end(struct field *f)
+{
+	f->dst[*f->len] = '\0';
 }
 
 /*
@@ -97,32 +162,18 @@ smtp_auth_b64_decode(const char *in, size_t len, char *out, size_t outsz,
     size_t *outlen)
 {
 	const unsigned char *p = (const unsigned char *)in;
-	unsigned char	 q[4], tmp[3];
-	size_t		 i, pad = 0, n = 0, body, qn, take;
+	unsigned char	 tmp[3];
+	size_t		 i, n = 0, body, take;
 
 	*outlen = 0;
 	if (outsz == 0)
 		return -1;
 	out[0] = '\0';
-	if (len == 0 || (len == 1 && in[0] == '='))
-		return 0;
-	while (pad < len && pad < 2 && p[len - 1 - pad] == '=')
-		pad++;
-	body = len - pad;
-	for (i = 0; i < body; i++)
-		if (!b64_char(p[i]))
-			return -1;
-	if (body % 4 == 1)
+	if (b64_body(in, len, &body) == -1)
 		return -1;
-	if (pad > 0 && (body + pad) % 4 != 0)
-		return -1;		/* padding that does not pad */
 	for (i = 0; i < body; i += 4) {
-		qn = body - i < 4 ? body - i : 4;
-		memcpy(q, p + i, qn);
-		memset(q + qn, '=', 4 - qn);
-		if (EVP_DecodeBlock(tmp, q, 4) != 3)
+		if ((take = b64_group(p, body, i, tmp)) == 0)
 			return -1;
-		take = qn == 4 ? 3 : qn - 1;
 		if (n + take + 1 > outsz)
 			return -1;
 		memcpy(out + n, tmp, take);
@@ -156,81 +207,146 @@ smtp_auth_b64_encode(const void *in, size_t len, char *out, size_t outsz)
 /*
  * smtp_auth_plain -- decode a PLAIN response "authzid NUL authcid NUL
  * passwd" into c (mech = PLAIN). The password is everything after the
- * second NUL (it may itself hold NUL). Returns 0, or -1 for bad base64,
- * fewer than two NULs, or a field over SMTP_AUTH_FIELD_MAX bytes.
+ * second NUL (it may itself hold NUL). A field over SMTP_AUTH_FIELD_MAX
+ * bytes keeps its first SMTP_AUTH_FIELD_MAX and sets c->truncated.
+ * Returns 0, or -1 for bad base64 or fewer than two NULs.
  */
 int
 smtp_auth_plain(const char *b64, size_t len, struct smtp_auth_cred *c)
 {
-	char	 raw[PLAIN_MAX + 1];
-	char	*z1, *z2;
-	size_t	 n;
+	const unsigned char *p = (const unsigned char *)b64;
+	unsigned char	 tmp[3];
+	struct field	 f[3];
+	size_t		 i, j, n, body, cur = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->mech = SMTP_AUTH_PLAIN;
-	if (smtp_auth_b64_decode(b64, len, raw, sizeof(raw), &n) == -1)
-		return -1;
-	if ((z1 = memchr(raw, '\0', n)) == NULL)
-		return -1;
-	if ((z2 = memchr(z1 + 1, '\0', n - (size_t)(z1 + 1 - raw))) == NULL)
-		return -1;
-	if (set_field(c->authzid, &c->authzid_len, raw,
-	    (size_t)(z1 - raw)) == -1 ||
-	    set_field(c->user, &c->user_len, z1 + 1,
-	    (size_t)(z2 - z1 - 1)) == -1 ||
-	    set_field(c->password, &c->password_len, z2 + 1,
-	    n - (size_t)(z2 + 1 - raw)) == -1)
-		return -1;
+	f[0] = (struct field){ c->authzid, &c->authzid_len,
+	    SMTP_AUTH_FIELD_MAX, &c->truncated };
+	f[1] = (struct field){ c->user, &c->user_len, SMTP_AUTH_FIELD_MAX,
+	    &c->truncated };
+	f[2] = (struct field){ c->password, &c->password_len,
+	    SMTP_AUTH_FIELD_MAX, &c->truncated };
+	if (b64_body(b64, len, &body) == -1)
+		goto bad;
+	for (i = 0; i < body; i += 4) {
+		if ((n = b64_group(p, body, i, tmp)) == 0)
+			goto bad;
+		for (j = 0; j < n; j++) {
+			if (tmp[j] == '\0' && cur < 2)
+				cur++;
+			else
+				field_add(&f[cur], tmp[j]);
+		}
+	}
+	if (cur < 2)
+		goto bad;
+	for (j = 0; j < 3; j++)
+		field_end(&f[j]);
 	return 0;
+bad:
+	memset(c, 0, sizeof(*c));
+	c->mech = SMTP_AUTH_PLAIN;
+	return -1;
 }
 
 /*
  * smtp_auth_login_field -- decode one LOGIN response (user name or
- * password) into out, at most SMTP_AUTH_FIELD_MAX bytes and outsz - 1.
- * Returns 0 or -1.
+ * password) into out, NUL-terminated. At most SMTP_AUTH_FIELD_MAX bytes
+ * and outsz - 1 are kept; *truncated says whether the response was
+ * longer. Returns 0, or -1 for bad base64 or outsz 0.
  */
 int
 smtp_auth_login_field(const char *b64, size_t len, char *out, size_t outsz,
-    size_t *outlen)
+    size_t *outlen, bool *truncated)
 {
-	if (outsz > SMTP_AUTH_FIELD_MAX + 1)
-		outsz = SMTP_AUTH_FIELD_MAX + 1;
-	return smtp_auth_b64_decode(b64, len, out, outsz, outlen);
+	const unsigned char *p = (const unsigned char *)b64;
+	unsigned char	 tmp[3];
+	struct field	 f = { out, outlen, 0, truncated };
+	size_t		 i, j, n, body;
+
+	*outlen = 0;
+	*truncated = false;
+	if (outsz == 0)
+		return -1;
+	out[0] = '\0';
+	f.cap = outsz - 1 < SMTP_AUTH_FIELD_MAX ? outsz - 1 :
+	    SMTP_AUTH_FIELD_MAX;
+	if (b64_body(b64, len, &body) == -1)
+		return -1;
+	for (i = 0; i < body; i += 4) {
+		if ((n = b64_group(p, body, i, tmp)) == 0) {
+			*outlen = 0;
+			*truncated = false;
+			out[0] = '\0';
+			return -1;
+		}
+		for (j = 0; j < n; j++)
+			field_add(&f, tmp[j]);
+	}
+	field_end(&f);
+	return 0;
 }
 
 /*
  * smtp_auth_cram -- decode a CRAM-MD5 response "user SP hexdigest" (the
  * last SP splits; the digest is 32 hex digits, either case) into c
- * (mech = CRAM_MD5, user, digest). Returns 0 or -1.
+ * (mech = CRAM_MD5, user, digest). A user name over SMTP_AUTH_FIELD_MAX
+ * bytes keeps its first SMTP_AUTH_FIELD_MAX and sets c->truncated.
+ * Returns 0 or -1.
  */
 int
 smtp_auth_cram(const char *b64, size_t len, struct smtp_auth_cred *c)
 {
-	char	 raw[SMTP_AUTH_FIELD_MAX + CRAM_DIGEST_LEN + 2];
-	size_t	 n, sp, i;
+	const unsigned char *p = (const unsigned char *)b64;
+	unsigned char	 tmp[3], tail[CRAM_TAIL], last[CRAM_TAIL];
+	size_t		 i, j, n, body, total = 0, ulen;
 
 	memset(c, 0, sizeof(*c));
 	c->mech = SMTP_AUTH_CRAM_MD5;
-	if (smtp_auth_b64_decode(b64, len, raw, sizeof(raw), &n) == -1)
-		return -1;
-	if (n < CRAM_DIGEST_LEN + 2)
-		return -1;
-	sp = n - CRAM_DIGEST_LEN - 1;
-	if (raw[sp] != ' ')
-		return -1;
-	for (i = sp + 1; i < n; i++) {
-		unsigned char h = (unsigned char)raw[i];
+	if (b64_body(b64, len, &body) == -1)
+		goto bad;
+	/*
+	 * The user name is all but the last CRAM_TAIL bytes, known only at
+	 * the end: keep the head in c->user and the tail in a ring.
+	 */
+	for (i = 0; i < body; i += 4) {
+		if ((n = b64_group(p, body, i, tmp)) == 0)
+			goto bad;
+		for (j = 0; j < n; j++, total++) {
+			if (total < SMTP_AUTH_FIELD_MAX)
+				c->user[total] = (char)tmp[j];
+			tail[total % CRAM_TAIL] = tmp[j];
+		}
+	}
+	if (total < CRAM_TAIL + 1)
+		goto bad;	/* no room for a user name */
+	for (i = 0; i < CRAM_TAIL; i++)
+		last[i] = tail[(total - CRAM_TAIL + i) % CRAM_TAIL];
+	if (last[0] != ' ')
+		goto bad;
+	for (i = 1; i < CRAM_TAIL; i++) {
+		unsigned char h = last[i];
 
 		if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') ||
 		    (h >= 'A' && h <= 'F')))
-			return -1;
+			goto bad;
 	}
-	if (sp == 0 ||
-	    set_field(c->user, &c->user_len, raw, sp) == -1 ||
-	    set_field(c->digest, &c->digest_len, raw + sp + 1,
-	    CRAM_DIGEST_LEN) == -1)
-		return -1;
+	memcpy(c->digest, last + 1, CRAM_DIGEST_LEN);
+	c->digest[CRAM_DIGEST_LEN] = '\0';
+	c->digest_len = CRAM_DIGEST_LEN;
+	ulen = total - CRAM_TAIL;
+	if (ulen > SMTP_AUTH_FIELD_MAX) {
+		ulen = SMTP_AUTH_FIELD_MAX;
+		c->truncated = true;
+	}
+	c->user[ulen] = '\0';
+	c->user_len = ulen;
 	return 0;
+bad:
+	memset(c, 0, sizeof(*c));
+	c->mech = SMTP_AUTH_CRAM_MD5;
+	return -1;
 }
 
 /*

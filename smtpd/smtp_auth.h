@@ -2,7 +2,8 @@
  * smtp_auth.h -- decoding of SASL exchanges the trap records (RFC 4954):
  * PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login), CRAM-MD5
  * (RFC 2195). Pure functions over untrusted base64; credentials come out
- * as bytes (they may contain anything) with lengths. Base64 and HMAC are
+ * as bytes (they may contain anything) with lengths, each field cut to
+ * SMTP_AUTH_FIELD_MAX bytes (then marked truncated). Base64 and HMAC are
  * OpenSSL's.
  */
 #ifndef RT_SMTP_AUTH_H
@@ -31,6 +32,7 @@ struct smtp_auth_cred {
 	size_t	 password_len;
 	char	 digest[SMTP_AUTH_FIELD_MAX + 1];	/* CRAM-MD5 hex response */
 	size_t	 digest_len;
+	bool	 truncated;	/* a field was longer than the limit: cut */
 };
 
 enum smtp_auth_mech smtp_auth_mech_parse(const char *s, size_t len);
@@ -42,7 +44,7 @@ size_t		 smtp_auth_b64_encode(const void *in, size_t len, char *out,
 int		 smtp_auth_plain(const char *b64, size_t len,
 		    struct smtp_auth_cred *c);
 int		 smtp_auth_login_field(const char *b64, size_t len, char *out,
-		    size_t outsz, size_t *outlen);
+		    size_t outsz, size_t *outlen, bool *truncated);
 int		 smtp_auth_cram(const char *b64, size_t len,
 		    struct smtp_auth_cred *c);
 bool		 smtp_auth_cram_check(const char *challenge,

@@ -4,6 +4,8 @@
  * trap's purpose is to record every attempt with decoded credentials; by
  * default all fail with the persona's 535 (accepting any password is a
  * known honeypot tell), and only auth_accept pairs (honeytokens) succeed.
+ * Credentials over SMTP_AUTH_FIELD_MAX bytes are recorded cut and marked
+ * "truncated", and fail like any other wrong password.
  * Decoding is smtp_auth.c's; this file keeps the exchange's state.
  */
 #include "config.h"
@@ -97,6 +99,8 @@ auth_record(struct smtp_session *s, const char *mech, const char *result)
 			json_object_set_new(a, "password",
 			    jsu_bytes(c->password, c->password_len));
 	}
+	if (c != NULL && c->truncated)
+		json_object_set_new(a, "truncated", json_true());
 	json_object_set_new(a, "result", json_string(result));
 	json_object_set_new(a, "ts", smtp_time_json(&now));
 	if (s->auth == NULL)
@@ -108,9 +112,9 @@ auth_record(struct smtp_session *s, const char *mech, const char *result)
 	json_object_set_new(ev, "session", json_string(s->id));
 	json_object_set_new(ev, "client", smtp_sockaddr_json(&s->client));
 	evlog_emit("auth", ev);
-	log_info("%s smtp auth mechanism=%s user=%s result=%s", s->id, mech,
+	log_info("%s smtp auth mechanism=%s user=%s result=%s%s", s->id, mech,
 	    c ? log_esc(c->user, c->user_len, esc, sizeof(esc)) : "",
-	    result);
+	    result, c != NULL && c->truncated ? " truncated=yes" : "");
 }
 
 static bool
@@ -120,6 +124,8 @@ auth_accepted(struct smtp_session *s)
 	const struct conf_list *l = &s->srv->conf->auth_accept;
 	size_t	 i;
 
+	if (c->truncated)
+		return false;	/* what was sent is not what we compare */
 	for (i = 0; i < l->n; i++) {
 		const char *u = l->v[i], *pw = strchr(u, ':');
 		size_t	 ulen;
@@ -193,6 +199,7 @@ auth_response(struct smtp_session *s, const char *p, size_t len)
 {
 	struct smtp_authx *ax = s->authx;
 	struct smtp_auth_cred *c = &ax->cred;
+	bool	 cut;
 	int	 rc;
 
 	smtp_arg_text(p, len, auth_last, sizeof(auth_last));
@@ -205,7 +212,8 @@ auth_response(struct smtp_session *s, const char *p, size_t len)
 	case SMTP_AUTH_LOGIN:
 		if (ax->step == 0) {
 			rc = smtp_auth_login_field(p, len, c->user,
-			    sizeof(c->user), &c->user_len);
+			    sizeof(c->user), &c->user_len, &cut);
+			c->truncated = c->truncated || cut;
 			if (rc != 0) {
 				auth_finish(s, "invalid");
 				return;
@@ -216,7 +224,8 @@ auth_response(struct smtp_session *s, const char *p, size_t len)
 			return;
 		}
 		rc = smtp_auth_login_field(p, len, c->password,
-		    sizeof(c->password), &c->password_len);
+		    sizeof(c->password), &c->password_len, &cut);
+		c->truncated = c->truncated || cut;
 		auth_finish(s, rc == 0 ? "checked" : "invalid");
 		return;
 	case SMTP_AUTH_CRAM_MD5:

@@ -6,7 +6,10 @@
  * buffers of exactly the size passed, so ASan sees any write past them;
  * decoded data must re-encode to the input (the unused bits of the last
  * character aside), and the credential fields must rebuild the decoded
- * response.
+ * response: each field is the sent one cut to SMTP_AUTH_FIELD_MAX bytes,
+ * marked truncated exactly when one was longer. A response is refused
+ * only for its form (bad base64, missing NULs, no digest), never for its
+ * length.
  */
 #include "config.h"
 
@@ -17,8 +20,6 @@
 #include <string.h>
 
 #include "smtp_auth.h"
-
-#define RAW_MAX		(3 * SMTP_AUTH_FIELD_MAX + 2)
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -33,6 +34,34 @@ xalloc(size_t n)
 	if ((p = malloc(n > 0 ? n : 1)) == NULL)
 		abort();
 	return p;
+}
+
+/*
+ * The whole decoded response, in a buffer as large as it needs (the
+ * decoders under test keep a bounded part of it); NULL if not base64.
+ */
+static char *
+full_decode(const char *in, size_t len, size_t *n)
+{
+	size_t	 sz = len / 4 * 3 + 4;
+	char	*raw = xalloc(sz);
+
+	if (smtp_auth_b64_decode(in, len, raw, sz, n) != 0) {
+		free(raw);
+		return NULL;
+	}
+	return raw;
+}
+
+/* field f[0..flen) is sent[0..slen) cut to the limit; true if it was cut */
+static bool
+check_field(const char *f, size_t flen, const char *sent, size_t slen)
+{
+	size_t	 want = slen < SMTP_AUTH_FIELD_MAX ? slen : SMTP_AUTH_FIELD_MAX;
+
+	if (flen != want || memcmp(f, sent, want) != 0 || f[flen] != '\0')
+		abort();
+	return slen > SMTP_AUTH_FIELD_MAX;
 }
 
 /*
@@ -79,20 +108,45 @@ check_reencode(const char *in, size_t len, const char *out, size_t n)
 }
 
 static void
-fuzz_decode(const char *in, size_t len, size_t outsz, bool login)
+fuzz_decode(const char *in, size_t len, size_t outsz)
 {
 	char	*out;
-	size_t	 n = 12345, cap;
+	size_t	 n = 12345;
 
 	out = xalloc(outsz);
-	if ((login ? smtp_auth_login_field(in, len, out, outsz, &n) :
-	    smtp_auth_b64_decode(in, len, out, outsz, &n)) == 0) {
-		cap = login && outsz > SMTP_AUTH_FIELD_MAX + 1 ?
-		    SMTP_AUTH_FIELD_MAX + 1 : outsz;
-		if (n >= cap || out[n] != '\0')
+	if (smtp_auth_b64_decode(in, len, out, outsz, &n) == 0) {
+		if (n >= outsz || out[n] != '\0')
 			abort();
 		check_reencode(in, len, out, n);
 	}
+	free(out);
+}
+
+/* one LOGIN field: the sent bytes cut to min(outsz - 1, the limit) */
+static void
+fuzz_login(const char *in, size_t len, size_t outsz)
+{
+	char	*out, *raw;
+	size_t	 n = 12345, rawlen, cap;
+	bool	 cut = true;
+	int	 rc;
+
+	out = xalloc(outsz);
+	rc = smtp_auth_login_field(in, len, out, outsz, &n, &cut);
+	raw = full_decode(in, len, &rawlen);
+	if ((rc == 0) != (raw != NULL && outsz > 0))
+		abort();
+	if (rc == 0) {
+		cap = outsz - 1 < SMTP_AUTH_FIELD_MAX ? outsz - 1 :
+		    SMTP_AUTH_FIELD_MAX;
+		if (n != (rawlen < cap ? rawlen : cap) || out[n] != '\0' ||
+		    memcmp(out, raw, n) != 0 || cut != (rawlen > cap))
+			abort();
+		if (!cut)
+			check_reencode(in, len, out, n);
+	} else if (n != 0 || cut)
+		abort();
+	free(raw);
 	free(out);
 }
 
@@ -125,61 +179,78 @@ static void
 fuzz_plain(const char *in, size_t len)
 {
 	struct smtp_auth_cred	 c;
-	char			 raw[RAW_MAX + 1], *again;
-	size_t			 n, off;
+	char			*raw, *z1 = NULL, *z2 = NULL;
+	size_t			 n;
+	bool			 cut;
+	int			 rc;
 
-	if (smtp_auth_plain(in, len, &c) != 0)
+	rc = smtp_auth_plain(in, len, &c);
+	if ((raw = full_decode(in, len, &n)) != NULL &&
+	    (z1 = memchr(raw, '\0', n)) != NULL)
+		z2 = memchr(z1 + 1, '\0', n - (size_t)(z1 + 1 - raw));
+	/* refused only when it is not "authzid NUL user NUL password" */
+	if ((rc == 0) != (z2 != NULL))
+		abort();
+	if (c.mech != SMTP_AUTH_PLAIN || c.digest_len != 0)
+		abort();
+	if (rc != 0) {
+		if (c.authzid_len != 0 || c.user_len != 0 ||
+		    c.password_len != 0 || c.truncated)
+			abort();
+		free(raw);
 		return;
-	if (c.mech != SMTP_AUTH_PLAIN ||
-	    c.authzid_len > SMTP_AUTH_FIELD_MAX ||
-	    c.user_len > SMTP_AUTH_FIELD_MAX ||
-	    c.password_len > SMTP_AUTH_FIELD_MAX ||
-	    c.authzid[c.authzid_len] != '\0' || c.user[c.user_len] != '\0' ||
-	    c.password[c.password_len] != '\0' ||
-	    memchr(c.authzid, '\0', c.authzid_len) != NULL ||
-	    memchr(c.user, '\0', c.user_len) != NULL || c.digest_len != 0)
+	}
+	/* each field is what was sent, cut to the limit */
+	cut = check_field(c.authzid, c.authzid_len, raw, (size_t)(z1 - raw));
+	cut |= check_field(c.user, c.user_len, z1 + 1, (size_t)(z2 - z1 - 1));
+	cut |= check_field(c.password, c.password_len, z2 + 1,
+	    n - (size_t)(z2 + 1 - raw));
+	if (cut != c.truncated)
 		abort();
-	/* authzid NUL user NUL password is what was sent */
-	if (smtp_auth_b64_decode(in, len, raw, sizeof(raw), &n) != 0 ||
-	    n != c.authzid_len + c.user_len + c.password_len + 2)
-		abort();
-	again = xalloc(n);
-	memcpy(again, c.authzid, c.authzid_len);
-	off = c.authzid_len;
-	again[off++] = '\0';
-	memcpy(again + off, c.user, c.user_len);
-	off += c.user_len;
-	again[off++] = '\0';
-	memcpy(again + off, c.password, c.password_len);
-	if (memcmp(again, raw, n) != 0)
-		abort();
-	free(again);
+	free(raw);
+}
+
+static bool
+is_hex(const char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strchr("0123456789abcdefABCDEF", p[i]) == NULL ||
+		    p[i] == '\0')
+			return false;
+	return true;
 }
 
 static void
 fuzz_cram(const char *in, size_t len)
 {
 	struct smtp_auth_cred	 c;
-	char			 raw[SMTP_AUTH_FIELD_MAX + 64];
-	size_t			 n, i;
+	char			*raw;
+	size_t			 n = 0;
+	bool			 form;
+	int			 rc;
 
-	if (smtp_auth_cram(in, len, &c) != 0)
-		return;
-	if (c.mech != SMTP_AUTH_CRAM_MD5 || c.digest_len != 32 ||
-	    c.user_len == 0 || c.user_len > SMTP_AUTH_FIELD_MAX ||
-	    c.user[c.user_len] != '\0' || c.digest[32] != '\0' ||
+	rc = smtp_auth_cram(in, len, &c);
+	raw = full_decode(in, len, &n);
+	/* refused only when it is not "user SP 32 hex digits" */
+	form = raw != NULL && n >= 34 && raw[n - 33] == ' ' &&
+	    is_hex(raw + n - 32, 32);
+	if ((rc == 0) != form || c.mech != SMTP_AUTH_CRAM_MD5 ||
 	    c.password_len != 0 || c.authzid_len != 0)
 		abort();
-	for (i = 0; i < 32; i++)
-		if (strchr("0123456789abcdefABCDEF", c.digest[i]) == NULL)
+	if (rc != 0) {
+		if (c.user_len != 0 || c.digest_len != 0 || c.truncated)
 			abort();
-	/* user SP digest is what was sent */
-	if (smtp_auth_b64_decode(in, len, raw, sizeof(raw), &n) != 0 ||
-	    n != c.user_len + 33 || memcmp(raw, c.user, c.user_len) != 0 ||
-	    raw[c.user_len] != ' ' ||
-	    memcmp(raw + c.user_len + 1, c.digest, 32) != 0)
+		free(raw);
+		return;
+	}
+	if (c.digest_len != 32 || c.digest[32] != '\0' ||
+	    memcmp(c.digest, raw + n - 32, 32) != 0 || c.user_len == 0 ||
+	    check_field(c.user, c.user_len, raw, n - 33) != c.truncated)
 		abort();
 	(void)smtp_auth_cram_check("<1.2@trap.example>", &c, "secret");
+	free(raw);
 }
 
 int
@@ -196,7 +267,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	outsz = ((size_t)(data[0] >> 3) << 5 | data[1]) % 1024;
 	switch (data[0] % 5) {
 	case 0:
-		fuzz_decode(in, len, outsz, false);
+		fuzz_decode(in, len, outsz);
 		break;
 	case 1:
 		fuzz_roundtrip(data + 1, size - 1);
@@ -205,7 +276,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_plain(in, len);
 		break;
 	case 3:
-		fuzz_decode(in, len, outsz, true);
+		fuzz_login(in, len, outsz);
 		break;
 	default:
 		fuzz_cram(in, len);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ fuzz_auth(const char *arg, size_t len)
 	char			 out[SMTP_AUTH_FIELD_MAX + 1];
 	const char		*sp;
 	size_t			 mlen, n;
+	bool			 cut;
 
 	sp = memchr(arg, ' ', len);
 	mlen = sp != NULL ? (size_t)(sp - arg) : len;
@@ -37,8 +39,8 @@ fuzz_auth(const char *arg, size_t len)
 		break;
 	case SMTP_AUTH_LOGIN:
 		if (sp != NULL && smtp_auth_login_field(sp + 1,
-		    len - mlen - 1, out, sizeof(out), &n) == 0 &&
-		    n >= sizeof(out))
+		    len - mlen - 1, out, sizeof(out), &n, &cut) == 0 &&
+		    (n >= sizeof(out) || (cut && n != sizeof(out) - 1)))
 			abort();
 		break;
 	case SMTP_AUTH_CRAM_MD5:

@@ -1,6 +1,7 @@
 /*
  * test_smtp_auth.c -- SASL decoding: strict base64, PLAIN fields (with
- * NULs and bounds), LOGIN, CRAM-MD5 against the RFC 2195 example.
+ * NULs and bounds: over-long fields are kept cut and marked), LOGIN,
+ * CRAM-MD5 against the RFC 2195 example.
  */
 #include "config.h"
 
@@ -162,49 +163,105 @@ test_plain(void)
 	is_int(smtp_auth_plain("=", 1, &c), -1, "plain =");
 	is_int(smtp_auth_plain(S("AHVzZXIAcGFzcw=!"), &c), -1, "plain bad b64");
 
-	/* field bounds: 512 fits, 513 is refused */
+	/* field bounds: 512 fits, 513 is kept cut to 512 and marked */
 	memset(raw, 'u', sizeof(raw));
 	raw[0] = '\0';
 	raw[513] = '\0';
-	n = smtp_auth_b64_encode(raw, 514, enc, sizeof(enc));
+	memcpy(raw + 514, "pw", 2);	/* \0 512 x u \0 pw */
+	n = smtp_auth_b64_encode(raw, 516, enc, sizeof(enc));
 	is_int(smtp_auth_plain(enc, n, &c), 0, "plain 512 user");
 	is_int(c.user_len, 512, "plain 512 user: len");
+	ok(!c.truncated, "plain 512 user: not truncated");
 	raw[513] = 'u';
-	raw[514] = '\0';
-	n = smtp_auth_b64_encode(raw, 515, enc, sizeof(enc));
-	is_int(smtp_auth_plain(enc, n, &c), -1, "plain 513 user");
-	/* 3 x 512 is the largest message */
+	memcpy(raw + 514, "\0pw", 3);	/* \0 513 x u \0 pw */
+	n = smtp_auth_b64_encode(raw, 517, enc, sizeof(enc));
+	is_int(smtp_auth_plain(enc, n, &c), 0, "plain 513 user");
+	is_int(c.user_len, 512, "plain 513 user: cut to 512");
+	ok(c.truncated, "plain 513 user: truncated");
+	is_mem(c.user, c.user_len, raw + 1, 512, "plain 513 user: bytes");
+	is_mem(c.password, c.password_len, "pw", 2,
+	    "plain 513 user: password kept");
+	/* 3 x 512 is the largest message kept whole */
 	memset(raw, 'x', sizeof(raw));
 	raw[512] = raw[1025] = '\0';
 	n = smtp_auth_b64_encode(raw, 1538, enc, sizeof(enc));
 	is_int(smtp_auth_plain(enc, n, &c), 0, "plain 3x512");
+	ok(!c.truncated && c.authzid_len == 512 && c.user_len == 512 &&
+	    c.password_len == 512, "plain 3x512: whole");
 	n = smtp_auth_b64_encode(raw, 1539, enc, sizeof(enc));
-	is_int(smtp_auth_plain(enc, n, &c), -1, "plain 3x512+1");
+	is_int(smtp_auth_plain(enc, n, &c), 0, "plain 3x512+1");
+	ok(c.truncated && c.password_len == 512 && c.user_len == 512,
+	    "plain 3x512+1: password cut, truncated");
+	/* an authzid over the limit: cut, the other fields intact */
+	memset(raw, 'a', 600);
+	memcpy(raw + 600, "\0bob\0pw", 7);
+	n = smtp_auth_b64_encode(raw, 607, enc, sizeof(enc));
+	is_int(smtp_auth_plain(enc, n, &c), 0, "plain 600 authzid");
+	ok(c.truncated && c.authzid_len == 512 &&
+	    strcmp(c.user, "bob") == 0 && strcmp(c.password, "pw") == 0,
+	    "plain 600 authzid: cut, user and password intact");
+	/* a failed decode leaves no partial fields behind */
+	b64(S("admin-with-no-nul"), enc, sizeof(enc));
+	is_int(smtp_auth_plain(enc, strlen(enc), &c), -1, "plain no nul 2");
+	ok(c.authzid_len == 0 && c.user_len == 0 && c.password_len == 0 &&
+	    !c.truncated && c.authzid[0] == '\0', "plain no nul: fields empty");
 }
 
+/* a response of any length the line limit allows: kept cut, never refused */
+static void
+test_plain_huge(void)
+{
+	struct smtp_auth_cred	 c;
+	static char		 raw[49149], enc[65533];
+	size_t			 n;
+
+	memset(raw, 'p', sizeof(raw));
+	memcpy(raw, "\0mallory\0", 9);
+	n = smtp_auth_b64_encode(raw, sizeof(raw), enc, sizeof(enc));
+	ok(n == sizeof(enc) - 1, "plain 48K: encoded to 64K");
+	is_int(smtp_auth_plain(enc, n, &c), 0, "plain 48K password: parse");
+	ok(c.truncated && c.password_len == SMTP_AUTH_FIELD_MAX &&
+	    strcmp(c.user, "mallory") == 0 && c.password[512] == '\0',
+	    "plain 48K password: user kept, password cut to 512");
+}
 static void
 test_login(void)
 {
 	char	 out[SMTP_AUTH_FIELD_MAX + 1], enc[1024], raw[600];
+	static char big[30000], bigenc[40004];
 	size_t	 n;
+	bool	 cut;
 
-	is_int(smtp_auth_login_field(S("dXNlcm5hbWU="), out, sizeof(out), &n),
-	    0, "login: parse");
+	is_int(smtp_auth_login_field(S("dXNlcm5hbWU="), out, sizeof(out), &n,
+	    &cut), 0, "login: parse");
 	is_mem(out, n, "username", 8, "login: value");
-	is_int(smtp_auth_login_field(S("dXNl cm5hbWU="), out, sizeof(out), &n),
-	    -1, "login: bad b64");
-	is_int(smtp_auth_login_field(S("="), out, sizeof(out), &n), 0,
+	ok(!cut, "login: not truncated");
+	is_int(smtp_auth_login_field(S("dXNl cm5hbWU="), out, sizeof(out), &n,
+	    &cut), -1, "login: bad b64");
+	is_int(smtp_auth_login_field(S("="), out, sizeof(out), &n, &cut), 0,
 	    "login: empty");
 	is_int(n, 0, "login: empty len");
 	memset(raw, 'p', sizeof(raw));
 	smtp_auth_b64_encode(raw, 512, enc, sizeof(enc));
-	is_int(smtp_auth_login_field(enc, strlen(enc), out, sizeof(out), &n),
-	    0, "login: 512");
+	is_int(smtp_auth_login_field(enc, strlen(enc), out, sizeof(out), &n,
+	    &cut), 0, "login: 512");
+	ok(n == 512 && !cut, "login: 512 whole");
 	smtp_auth_b64_encode(raw, 513, enc, sizeof(enc));
-	is_int(smtp_auth_login_field(enc, strlen(enc), out, sizeof(out), &n),
-	    -1, "login: 513");
-	is_int(smtp_auth_login_field(S("dXNlcm5hbWU="), out, 8, &n), -1,
+	is_int(smtp_auth_login_field(enc, strlen(enc), out, sizeof(out), &n,
+	    &cut), 0, "login: 513");
+	ok(n == 512 && cut && out[512] == '\0', "login: 513 cut to 512");
+	/* a buffer smaller than the limit cuts at its size */
+	is_int(smtp_auth_login_field(S("dXNlcm5hbWU="), out, 8, &n, &cut), 0,
 	    "login: small buffer");
+	ok(n == 7 && cut && strcmp(out, "usernam") == 0,
+	    "login: small buffer cut to 7");
+	is_int(smtp_auth_login_field(S("dXNlcm5hbWU="), out, 0, &n, &cut), -1,
+	    "login: no buffer");
+	memset(big, 'L', sizeof(big));
+	n = smtp_auth_b64_encode(big, sizeof(big), bigenc, sizeof(bigenc));
+	is_int(smtp_auth_login_field(bigenc, n, out, sizeof(out), &n, &cut), 0,
+	    "login: 30000 bytes");
+	ok(n == 512 && cut, "login: 30000 bytes cut to 512");
 }
 
 static void
@@ -246,12 +303,34 @@ test_cram(void)
 	b64(S("tim g913a602c7eda7a495b4e6e7334d3890"), enc, sizeof(enc));
 	is_int(smtp_auth_cram(enc, strlen(enc), &c), -1, "cram: not hex");
 	is_int(smtp_auth_cram(S("!!!!"), &c), -1, "cram: bad b64");
+	/* a failed decode leaves no partial fields behind */
+	ok(c.user_len == 0 && c.digest_len == 0 && c.user[0] == '\0',
+	    "cram: bad b64 leaves nothing");
 	memset(raw, 'u', sizeof(raw));
 	memcpy(raw + 513, " b913a602c7eda7a495b4e6e7334d3890", 33);
 	n = smtp_auth_b64_encode(raw, 546, enc, sizeof(enc));
-	is_int(smtp_auth_cram(enc, n, &c), -1, "cram: 513 user");
+	is_int(smtp_auth_cram(enc, n, &c), 0, "cram: 513 user");
+	ok(c.user_len == 512 && c.truncated && c.user[512] == '\0' &&
+	    strcmp(c.digest, "b913a602c7eda7a495b4e6e7334d3890") == 0,
+	    "cram: 513 user cut to 512, digest kept");
 	n = smtp_auth_b64_encode(raw + 1, 545, enc, sizeof(enc));
 	is_int(smtp_auth_cram(enc, n, &c), 0, "cram: 512 user");
+	ok(c.user_len == 512 && !c.truncated, "cram: 512 user whole");
+	memcpy(raw + 513, " b913a602c7eda7a495b4e6e7334d389g", 33);
+	n = smtp_auth_b64_encode(raw, 546, enc, sizeof(enc));
+	is_int(smtp_auth_cram(enc, n, &c), -1, "cram: 513 user, not hex");
+	{
+		static char big[20033], bigenc[26800];
+
+		memset(big, 'U', sizeof(big));
+		memcpy(big + 20000, " B913A602C7EDA7A495B4E6E7334D3890", 33);
+		n = smtp_auth_b64_encode(big, sizeof(big), bigenc,
+		    sizeof(bigenc));
+		is_int(smtp_auth_cram(bigenc, n, &c), 0, "cram: 20000 user");
+		ok(c.user_len == 512 && c.truncated &&
+		    strcmp(c.digest, "B913A602C7EDA7A495B4E6E7334D3890") == 0,
+		    "cram: 20000 user cut to 512, digest kept");
+	}
 
 	memset(&c, 0, sizeof(c));
 	ok(!smtp_auth_cram_check(CRAM_CHAL, &c, CRAM_PASS), "cram: empty cred");
@@ -271,6 +350,7 @@ main(void)
 	is_str(smtp_auth_mech_name(SMTP_AUTH_NONE), "NONE", "name none");
 	test_b64();
 	test_plain();
+	test_plain_huge();
 	test_login();
 	test_cram();
 	return tap_done();
