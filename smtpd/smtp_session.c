@@ -43,6 +43,7 @@ static bool	 smtp_line_input(struct smtp_session *, struct evbuffer *);
 static bool	 smtp_proxy_input(struct smtp_session *, struct evbuffer *);
 static void	 smtp_greet(struct smtp_session *);
 static void	 smtp_banner(struct smtp_session *);
+static void	 smtp_banner_send(struct smtp_session *);
 static bool	 smtp_session_expired(struct smtp_session *);
 
 static const char *const smtp_state_names[] = {
@@ -159,8 +160,8 @@ smtp_greet(struct smtp_session *s)
 }
 
 /*
- * smtp_banner -- the end of a greet_pause (did the client talk?), TLS on
- * an implicit-TLS listener, then the banner.
+ * smtp_banner -- the end of a greet_pause (did the client talk?), then
+ * the banner; on an implicit-TLS listener the handshake first.
  */
 static void
 smtp_banner(struct smtp_session *s)
@@ -175,15 +176,26 @@ smtp_banner(struct smtp_session *s)
 			smtp_finding(s, SMTP_F_PREGREET);
 		bufferevent_enable(s->bev, EV_READ);
 	}
-	if ((s->lflags & ADDR_F_TLS) && smtp_tls_start(s) == -1) {
-		smtp_close(s, SMTP_C_TLS_ERROR);
+	if (s->lflags & ADDR_F_TLS) {
+		/*
+		 * The banner is the first thing said inside TLS: it is written
+		 * (and recorded) when the handshake completes, resuming in
+		 * BANNER (smtp_event_cb). A client that never completes it
+		 * was never greeted, and the transcript must not say it was.
+		 */
+		if (smtp_tls_start(s) == -1)
+			smtp_close(s, SMTP_C_TLS_ERROR);
 		return;
 	}
+	smtp_banner_send(s);
+}
+
+/* smtp_banner_send -- write the banner: the session is GREETED */
+static void
+smtp_banner_send(struct smtp_session *s)
+{
 	smtp_reply(s, PM_BANNER, NULL);
-	if (s->state == SMTP_S_TLS)
-		s->resume = SMTP_S_GREETED;
-	else
-		smtp_enter_state(s, SMTP_S_GREETED);
+	smtp_enter_state(s, SMTP_S_GREETED);
 	smtp_session_set_timeout(s);
 }
 
@@ -319,7 +331,10 @@ smtp_flush(struct smtp_session *s)
 
 /*
  * smtp_reply_raw -- queue len bytes of a complete reply (CRLF-terminated
- * lines) and record each line in the transcript.
+ * lines) and record each line in the transcript. During a TLS handshake
+ * nothing can be said (a reply queued then would go out only after it,
+ * if ever): the reply is dropped, and so neither counted nor recorded,
+ * since the transcript is evidence of what was sent.
  */
 void
 smtp_reply_raw(struct smtp_session *s, const char *text, size_t len)
@@ -328,6 +343,11 @@ smtp_reply_raw(struct smtp_session *s, const char *text, size_t len)
 
 	if (s->bev == NULL)
 		return;
+	if (s->state == SMTP_S_TLS) {
+		log_debug("%s smtp reply dropped: TLS handshake in progress",
+		    s->id);
+		return;
+	}
 	if (text[0] >= '4' && text[0] <= '5')
 		s->rejected++;
 	bufferevent_write(s->bev, text, len);
@@ -674,6 +694,8 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 			log_info("%s smtp tls version=%s cipher=%s", s->id,
 			    s->tls_version, s->tls_cipher);
 			smtp_enter_state(s, s->resume);
+			if (s->state == SMTP_S_BANNER)
+				smtp_banner_send(s);	/* implicit TLS */
 			smtp_session_resume(s);
 		}
 		return;
@@ -700,6 +722,18 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (!(what & BEV_EVENT_WRITING))
 		smtp_leftover(s);
 	if (what & BEV_EVENT_TIMEOUT) {
+		if (s->state == SMTP_S_TLS) {
+			/*
+			 * The client did not complete the handshake in time
+			 * (libevent 2.1's TLS filter may report it as a write
+			 * timeout: its write timer runs with nothing queued).
+			 * Nothing can be said before the handshake is done.
+			 */
+			smtp_close(s, s->timer_is_session ||
+			    smtp_session_expired(s) ? SMTP_C_SESSION_TIME :
+			    SMTP_C_TIMEOUT);
+			return;
+		}
 		if (what & BEV_EVENT_WRITING) {
 			smtp_close(s, SMTP_C_IO_ERROR);
 			smtp_finish(s);
@@ -806,6 +840,7 @@ smtp_session_shutdown(struct smtp_session *s)
 	case SMTP_S_CLOSING:
 		return;
 	case SMTP_S_PROXY:
+	case SMTP_S_TLS:	/* nothing can be said mid-handshake */
 		smtp_close(s, SMTP_C_SHUTDOWN);
 		return;
 	default:

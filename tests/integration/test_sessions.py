@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Sessions that never send a message are recorded: connect+QUIT, a scan
-(connect, close without a word), AUTH guessing, VRFY harvesting, HTTP and
-binary junk on the port. Visible through `relaytrap session list/show
---json`; the event log has "session", "auth" and "message" events."""
+(connect, close without a word), AUTH guessing (also with credentials over
+512 bytes, kept cut), VRFY harvesting, HTTP and binary junk on the port,
+implicit-TLS clients that never finish the handshake (no banner recorded).
+Visible through `relaytrap session list/show --json`; the event log has
+"session", "auth" and "message" events."""
 import base64
 import os
 import socket
+import ssl
 import sys
 import time
 
@@ -247,6 +250,8 @@ def main():
              "client text in the log is escaped", lines)
     greet_pause(t)
     auth_bounds(t)
+    auth_truncated(t)
+    tls_unfinished(t)
     t.done()
 
 
@@ -359,6 +364,146 @@ def greet_pause(t):
              "pregreet", talker)
         t.ok("pregreet" not in polite, "the one that waited: none", polite)
 
+
+def auth_truncated(t):
+    """Credentials over 512 bytes (SMTP_AUTH_FIELD_MAX) are evidence too:
+    recorded cut to 512 bytes with "truncated": true, and the client gets
+    the persona's normal 535 (sendmail's, whose reply to undecodable
+    base64 is a 501), for PLAIN and LOGIN with and without an initial
+    response and for CRAM-MD5. A response as long as the line limit
+    allows is handled the same."""
+    user = "u" * 600 + "@example.org"
+    pw = "p" * 700
+    huge = "h" * 40000
+    with Trap(t, options={"persona": "sendmail", "max_unknown_commands": 100,
+                          "max_line_length": 65536}) as trap:
+        c = Raw(trap.host, trap.port)
+        c.cmd(b"EHLO guesser.example")
+        want = []          # (what, replies, mechanism, user, password/digest)
+        rs = [c.cmd(b"AUTH PLAIN " + b64("\0%s\0%s" % (user, pw)))]
+        want.append(("PLAIN initial response", rs, "PLAIN", user, pw))
+        rs = [c.cmd(b"AUTH PLAIN"), c.cmd(b64("\0bob\0" + pw))]
+        want.append(("PLAIN prompted", rs, "PLAIN", "bob", pw))
+        rs = [c.cmd(b"AUTH LOGIN " + b64(user)), c.cmd(b64("short"))]
+        want.append(("LOGIN initial response", rs, "LOGIN", user, "short"))
+        rs = [c.cmd(b"AUTH LOGIN"), c.cmd(b64(user)), c.cmd(b64(pw))]
+        want.append(("LOGIN prompted", rs, "LOGIN", user, pw))
+        rs = [c.cmd(b"AUTH LOGIN"), c.cmd(b64("alice")), c.cmd(b64(pw))]
+        want.append(("LOGIN prompted, long password", rs, "LOGIN", "alice", pw))
+        rs = [c.cmd(b"AUTH CRAM-MD5"), c.cmd(b64(user + " " + CRAM_DIGEST))]
+        want.append(("CRAM-MD5", rs, "CRAM-MD5", user, CRAM_DIGEST))
+        rs = [c.cmd(b"AUTH PLAIN " + b64("\0mallory\0" + huge))]
+        want.append(("PLAIN 40000-byte password", rs, "PLAIN", "mallory", huge))
+        rs = [c.cmd(b"AUTH PLAIN " + b64("\0carol\0pw"))]
+        want.append(("PLAIN short (control)", rs, "PLAIN", "carol", "pw"))
+        for what, rs, *_ in want:
+            t.ok([code(x) for x in rs[:-1]] == [334] * (len(rs) - 1)
+                 and code(rs[-1]) == 535 and b"authentication failed" in rs[-1],
+                 "long AUTH %s: the persona's 535" % what, rs)
+        r = c.cmd(b"NOOP")
+        t.ok(code(r) == 250, "and the session goes on", r)
+        c.cmd(b"QUIT")
+        port = c.local_port
+        c.close()
+        spool, recs = Spool(trap), {}
+        try:
+            wait_for(lambda: port in spool.sessions_by_port(recs), 15,
+                     what="the session record")
+        except (TimeoutError, RuntimeError) as e:
+            t.diag(str(e))
+        got = (recs.get(port) or {}).get("auth") or []
+        t.is_(len(got), len(want), "every long attempt recorded")
+        for (what, _, mech, u, secret), a in zip(want, got):
+            key = "digest" if mech == "CRAM-MD5" else "password"
+            cut = len(u) > 512 or len(secret) > 512
+            t.is_((a.get("mechanism"), a.get("user"), a.get(key), a.get("result"),
+                   a.get("truncated")),
+                  (mech, u[:512], secret[:512], "fail", True if cut else None),
+                  "long AUTH %s: recorded cut to 512 bytes%s" % (
+                      what, ", marked truncated" if cut else ", not marked"))
+        sid = (recs.get(port) or {}).get("id")
+        aev = [e for e in trap.read_events() if e.get("type") == "auth"
+               and e.get("session") == sid]
+        t.is_([(e.get("user"), e.get("truncated")) for e in aev],
+              [(a.get("user"), a.get("truncated")) for a in got],
+              "the auth events carry the cut credentials and the mark")
+        bad = trap.event_type_conflicts()
+        t.ok(not bad, "truncated has one JSON type in the event log", bad)
+
+
+def tls_unfinished(t):
+    """An implicit-TLS client that never completes the handshake was never
+    greeted: the banner goes out (and into the transcript) only once the
+    handshake is done, and the timeout's 421 cannot be said before that,
+    so the session record shows no reply at all. A client that completes
+    the handshake gets the banner, recorded as the first line."""
+    with Trap(t, listeners=("127.0.0.1:0", "tls:127.0.0.1:0"),
+              options={"timeout_idle": 1}) as trap:
+        tls_addr = trap.addrs[1]
+        ports = {}
+        # connects and says nothing
+        silent = socket.create_connection(tls_addr, timeout=10)
+        ports["silent"] = silent.getsockname()[1]
+        # starts a ClientHello and stalls inside it
+        stalled = socket.create_connection(tls_addr, timeout=10)
+        stalled.sendall(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03")
+        ports["stalled"] = stalled.getsockname()[1]
+        for k, s in (("silent", silent), ("stalled", stalled)):
+            got = b""
+            try:
+                while True:          # the server's timeout ends it
+                    b = s.recv(4096)
+                    if not b:
+                        break
+                    got += b
+                closed = True
+            except socket.timeout:
+                closed = False
+            except ConnectionResetError:
+                closed = True
+            t.ok(closed and b"220" not in got,
+                 "implicit TLS, handshake never done (%s): closed at the idle "
+                 "timeout, no banner in the clear" % k, got[:80])
+            s.close()
+        # a client that completes the handshake
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection(tls_addr, timeout=10)
+        ports["done"] = raw.getsockname()[1]
+        with ctx.wrap_socket(raw) as s:
+            f = s.makefile("rb")
+            banner = f.readline()
+            s.sendall(b"QUIT\r\n")
+            bye = f.readline()
+            f.close()
+        t.ok(banner.startswith(b"220 ") and bye.startswith(b"221"),
+             "implicit TLS, handshake done: banner, then QUIT answered",
+             (banner, bye))
+
+        spool, recs = Spool(trap), {}
+        try:
+            wait_for(lambda: set(ports.values()) <= set(spool.sessions_by_port(recs)),
+                     15, what="session records")
+        except (TimeoutError, RuntimeError) as e:
+            t.diag(str(e))
+        for k in ("silent", "stalled"):
+            rec = recs.get(ports[k]) or {}
+            tr = rec.get("transcript")
+            t.ok(rec and not [x for x in tr if x.startswith("S:")]
+                 and rec.get("bytes_out") == 0 and rec.get("rejected") == 0,
+                 "implicit TLS, handshake never done (%s): the transcript shows "
+                 "no reply, bytes_out 0" % k,
+                 (tr, rec.get("bytes_out"), rec.get("rejected")))
+            t.is_(rec.get("close"), "timeout",
+                  "implicit TLS, handshake never done (%s): close timeout" % k)
+            t.is_(rec.get("tls"), None, "and no TLS facts (%s)" % k)
+        rec = recs.get(ports["done"]) or {}
+        tr = rec.get("transcript") or []
+        t.ok(tr[:1] == ["S: " + banner.decode().rstrip("\r\n")]
+             and "C: QUIT" in tr and (rec.get("tls") or {}).get("implicit") is True,
+             "implicit TLS, handshake done: the banner is the transcript's first "
+             "line", (tr, rec.get("tls")))
 
 
 if __name__ == "__main__":
