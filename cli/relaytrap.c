@@ -295,13 +295,27 @@ cli_filter_opt(int ch, const char *arg, struct queue_index_filter *f)
 int
 cli_open(struct cli *c, bool sync)
 {
-	char	 err[512];
+	char	 err[512], err2[512];
 	size_t	 unmoved;
 
 	if ((c->q = queue_open(c->spooldir, 0, err, sizeof(err))) == NULL)
 		return cli_error("%s", err);
 	if ((c->ix = queue_index_open(c->q, c->spooldir, err,
-	    sizeof(err))) == NULL)
+	    sizeof(err))) == NULL && sync && !queue_in_use(c->q)) {
+		/*
+		 * A reader on a full disk with no relaytrapd running (SQLite
+		 * cannot make the index's -shm file) reads the file as it is;
+		 * with one running, the file changes under it: not then.
+		 */
+		if ((c->ix = queue_index_open_ro(c->q, c->spooldir, err2,
+		    sizeof(err2))) != NULL) {
+			fprintf(stderr, "relaytrap: warning: %s; the index is "
+			    "read-only, as relaytrapd last left it (free some "
+			    "space for an up-to-date one)\n", err);
+			sync = false;
+		}
+	}
+	if (c->ix == NULL)
 		return cli_error("%s; check permissions, or run \"relaytrap "
 		    "queue reindex\" to recreate it", err);
 	/*

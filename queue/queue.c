@@ -329,6 +329,25 @@ queue_lock(struct queue *q, char *err, size_t errlen)
 }
 
 /*
+ * queue_in_use -- whether a relaytrapd holds the spool (queue_lock()):
+ * for readers that must not read its files as if nothing wrote them.
+ * A lock that cannot be checked counts as held.
+ */
+bool
+queue_in_use(struct queue *q)
+{
+	int	 fd;
+	bool	 held;
+
+	if ((fd = openat(q->rootfd, "relaytrapd.lock", O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return errno != ENOENT;
+	held = flock(fd, LOCK_SH | LOCK_NB) == -1;
+	close(fd);		/* and our shared lock with it */
+	return held;
+}
+
+/*
  * queue_lock_pid -- write this process's pid into the lock that
  * queue_lock() took: again after daemon(), whose fork leaves the lock
  * held (the descriptor is shared) but the pid written in it dead.

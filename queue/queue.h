@@ -55,6 +55,7 @@ int		 queue_rootfd(const struct queue *q);
 int		 queue_chown(struct queue *q, uid_t uid, gid_t gid);
 int		 queue_lock(struct queue *q, char *err, size_t errlen);
 void		 queue_lock_pid(struct queue *q);
+bool		 queue_in_use(struct queue *q);
 int		 queue_recover(struct queue *q);
 
 /* ids */

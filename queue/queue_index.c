@@ -332,6 +332,64 @@ queue_index_open(struct queue *q, const char *spooldir, char *err,
 }
 
 /*
+ * queue_index_open_ro -- open <spooldir>/index.sqlite read-only and
+ * immutable, for readers when queue_index_open() fails for want of room
+ * (on a full disk SQLite cannot create the -shm file a WAL database
+ * needs). It reads the main file only: after relaytrapd stopped cleanly
+ * that is the whole index; a -wal file left by a crash is not read. Only
+ * queries work on the handle. Returns it, or NULL with a message in err.
+ */
+struct queue_index *
+queue_index_open_ro(struct queue *q, const char *spooldir, char *err,
+    size_t errlen)
+{
+	struct queue_index *ix;
+	char	*path, *uri, *o;
+	const char *p;
+	long	 v;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	ix = xcalloc(1, sizeof(*ix));
+	ix->q = q;
+	xasprintf(&path, "%s/%s", spooldir, QUEUE_INDEX_FILE);
+	/* a URI: '%', '?' and '#' of the path percent-encoded */
+	uri = o = xmalloc(5 + 3 * strlen(path) + sizeof("?immutable=1"));
+	o += sprintf(o, "file:");
+	for (p = path; *p != '\0'; p++)
+		if (*p == '%' || *p == '?' || *p == '#')
+			o += sprintf(o, "%%%02X", (unsigned char)*p);
+		else
+			*o++ = *p;
+	(void)strcpy(o, "?immutable=1");
+	if (sqlite3_open_v2(uri, &ix->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(ix->err, sizeof(ix->err), "index: open %s read-only: "
+		    "%s", path, ix->db ? sqlite3_errmsg(ix->db) :
+		    "out of memory");
+		goto fail;
+	}
+	if (schema_version(ix, &v) == -1)
+		goto fail;
+	if (v != QUEUE_INDEX_SCHEMA) {
+		ix_fail(ix, "index: schema version %ld, not this program's "
+		    "%d, and it cannot be upgraded read-only", v,
+		    QUEUE_INDEX_SCHEMA);
+		goto fail;
+	}
+	free(uri);
+	free(path);
+	return ix;
+ fail:
+	if (err != NULL)
+		snprintf(err, errlen, "%s", ix->err);
+	free(uri);
+	free(path);
+	queue_index_close(ix);
+	return NULL;
+}
+
+/*
  * queue_index_close -- close the database and free ix (NULL is fine).
  */
 void

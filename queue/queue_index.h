@@ -106,6 +106,8 @@ typedef int	(*queue_index_session_cb)(const struct queue_index_session *s,
 
 struct queue_index *queue_index_open(struct queue *q, const char *spooldir,
 		    char *err, size_t errlen);
+struct queue_index *queue_index_open_ro(struct queue *q,
+		    const char *spooldir, char *err, size_t errlen);
 void		 queue_index_close(struct queue_index *ix);
 const char	*queue_index_error(const struct queue_index *ix);
 int		 queue_index_sync(struct queue_index *ix,

@@ -140,6 +140,24 @@ def main():
              sorted(kept))
         rc = trap.stop()
         t.is_(rc, 0, "trap stops cleanly after the disk-full episode")
+
+        # the trap stopped (SQLite removed the index's -wal and -shm
+        # files) and the disk is full again: a reader cannot make the
+        # -shm file, and still lists what the index holds
+        try:
+            with open(os.path.join(mnt, "filler2"), "wb", buffering=0) as f:
+                while True:
+                    f.write(b"\0" * 4096)
+        except OSError:
+            pass
+        r = trap.cli("queue", "list", "--json")
+        listed = {json.loads(x)["id"] for x in r.stdout.decode().splitlines() if x.strip()}
+        t.ok(r.returncode == 0 and kept and kept <= listed,
+             "stopped, disk full: queue list still lists every message",
+             (r.returncode, r.stderr.decode(errors="replace"), sorted(kept - listed)))
+        t.ok(b"read-only" in r.stderr, "... and says the index was read as it is",
+             r.stderr.decode(errors="replace"))
+        os.unlink(os.path.join(mnt, "filler2"))
         if t.failed:
             t.diag("relaytrapd log:\n" + trap.read_log()[-3000:])
     finally:
