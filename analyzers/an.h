@@ -20,6 +20,7 @@
 #include "queue.h"
 
 struct an_dns;		/* synchronous DNS for analyzers: an_dns.h */
+struct an_state;	/* the classifier's memory: an_state.h */
 
 enum an_status {
 	AN_OK = 0,	/* *out holds the result */
@@ -40,6 +41,10 @@ struct an_ctx {
 	int64_t			 now;		/* unix seconds: when the
 						   message arrived */
 	void			*mime;		/* GMimeMessage *, see an_mime() */
+	struct an_state		*memory;	/* may be NULL: none kept */
+	bool			 record;	/* record in memory what is
+						   seen (the worker), or only
+						   look (relaytrap analyze) */
 };
 
 struct an_analyzer {

@@ -15,13 +15,15 @@ extern const struct an_analyzer an_geoip;
 extern const struct an_analyzer an_spf;
 extern const struct an_analyzer an_content;
 extern const struct an_analyzer an_campaign;
+extern const struct an_analyzer an_relaytest;
 
-/* "relaytest" is the classifier, run by the worker after these */
+/* "relaytest", the relay-test classifier, reads the others' results */
 static const struct an_analyzer *const *
 an_registry(size_t *n)
 {
 	static const struct an_analyzer *const table[] = {
 		&an_origin, &an_geoip, &an_spf, &an_content, &an_campaign,
+		&an_relaytest,
 	};
 
 	*n = sizeof(table) / sizeof(table[0]);

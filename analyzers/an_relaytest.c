@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gmime/gmime.h>
 #include <jansson.h>
@@ -1110,3 +1111,121 @@ an_rt_verdict_free(struct an_rt_verdict *v)
 	json_decref(v->json);
 	memset(v, 0, sizeof(*v));
 }
+
+/*
+ * The classifier as the pipeline's last analyzer, "relaytest" in
+ * `analyzers`: it reads the results before it (the client's ASN, the
+ * campaign) and the memory the host hands the runner
+ * (an_runner_set_memory()). A message classified before keeps the
+ * verdict stored beside it (relaytest.json): its first-seen signals
+ * depended on when it ran, and relay tests were forwarded on it. A new
+ * verdict is kept for the host until the next run (an_rt_take_fresh()):
+ * the worker stores it, logs it and hands relay tests to the forwarder.
+ */
+struct rt_an {
+	struct an_rt_config	*cfg;
+	struct an_rt_verdict	 fresh;
+	bool			 have_fresh;
+};
+
+static int
+rt_an_init(const struct conf *conf, void **state, char *err, size_t errlen)
+{
+	struct rt_an	*ra;
+	const char	*errstr = NULL;
+
+	an_relaytest_init();
+	ra = xcalloc(1, sizeof(*ra));
+	if ((ra->cfg = an_rt_config_new(conf, &errstr)) == NULL) {
+		(void)snprintf(err, errlen, "relay-test classifier: %s",
+		    errstr != NULL ? errstr : "bad configuration");
+		free(ra);
+		return -1;
+	}
+	*state = ra;
+	return 0;
+}
+
+static void
+rt_an_forget(struct rt_an *ra)
+{
+	if (ra->have_fresh)
+		an_rt_verdict_free(&ra->fresh);
+	ra->have_fresh = false;
+}
+
+static enum an_status
+rt_an_run(void *state, struct an_ctx *ctx, json_t **out)
+{
+	struct rt_an	*ra = state;
+	struct an_rt_input in;
+	char		 err[256];
+	json_t		*kept, *gc;
+
+	rt_an_forget(ra);
+	if (ctx->q != NULL && ctx->entry != NULL && (kept = queue_file_json(
+	    ctx->q, ctx->entry, "relaytest.json", err, sizeof(err))) != NULL) {
+		*out = kept;
+		return AN_OK;
+	}
+	memset(&in, 0, sizeof(in));
+	in.cfg = ra->cfg;
+	in.envelope = ctx->envelope;
+	in.msg = ctx->msg;
+	in.msglen = ctx->msglen;
+	in.mime = an_mime(ctx);
+	in.state = ctx->memory;
+	in.now = time(NULL);
+	in.update = ctx->record;
+	gc = json_object_get(json_object_get(ctx->results, "geoip"),
+	    "client");
+	in.asn = (uint32_t)json_integer_value(json_object_get(gc, "asn"));
+	in.campaign = json_string_value(json_object_get(json_object_get(
+	    ctx->results, "campaign"), "campaign"));
+	if (an_relaytest_classify(&in, &ra->fresh) != 0) {
+		*out = json_pack("{s:s}", "error", "classification failed");
+		return AN_ERROR;
+	}
+	ra->have_fresh = true;
+	*out = json_incref(ra->fresh.json);
+	return AN_OK;
+}
+
+static void
+rt_an_fini(void *state)
+{
+	struct rt_an	*ra = state;
+
+	if (ra == NULL)
+		return;
+	rt_an_forget(ra);
+	an_rt_config_free(ra->cfg);
+	free(ra);
+}
+
+/*
+ * an_rt_take_fresh -- the verdict the last run of the "relaytest"
+ * analyzer made (state: an_runner_state(runner, "relaytest")) moved into
+ * *v, for the caller to an_rt_verdict_free(); false when that run made
+ * none (a verdict kept from before, a failure, or not run).
+ */
+bool
+an_rt_take_fresh(void *state, struct an_rt_verdict *v)
+{
+	struct rt_an	*ra = state;
+
+	if (ra == NULL || !ra->have_fresh)
+		return false;
+	*v = ra->fresh;
+	memset(&ra->fresh, 0, sizeof(ra->fresh));
+	ra->have_fresh = false;
+	return true;
+}
+
+const struct an_analyzer an_relaytest = {
+	.name = "relaytest",
+	.init = rt_an_init,
+	.run = rt_an_run,
+	.fini = rt_an_fini,
+	.check_by_init = true,
+};

@@ -67,6 +67,7 @@ void			 an_rt_config_free(struct an_rt_config *cfg);
 int			 an_relaytest_classify(const struct an_rt_input *in,
 			    struct an_rt_verdict *out);
 void			 an_rt_verdict_free(struct an_rt_verdict *v);
+bool			 an_rt_take_fresh(void *state, struct an_rt_verdict *v);
 const char		*an_rt_kind_name(enum an_rt_kind kind);
 bool			 an_rt_is_tester(const struct an_rt_config *cfg,
 			    const char *addr, const char **which);

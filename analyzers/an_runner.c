@@ -31,8 +31,9 @@ struct an_runner {
 	const struct an_analyzer *an[AN_RUNNER_MAX];
 	void			*state[AN_RUNNER_MAX];
 	size_t			 n;
-	bool			 relaytest;	/* the classifier is enabled */
 	struct an_dns		*dns;
+	struct an_state		*memory;	/* an_runner_set_memory() */
+	bool			 record;
 	char			*skip;		/* next run only: "name\n"... */
 };
 
@@ -68,6 +69,18 @@ name_listed(const char *list, const char *name)
 	return false;
 }
 
+/* the position of analyzer name in r, or -1 */
+static int
+an_runner_index(const struct an_runner *r, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; r != NULL && i < r->n; i++)
+		if (strcmp(r->an[i]->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 static int64_t
 now_ms(void)
 {
@@ -95,16 +108,13 @@ an_runner_check(const struct conf *conf, char *err, size_t errlen)
 	for (i = 0; i < conf->analyzers.n; i++) {
 		const char *name = conf->analyzers.v[i];
 
-		if (strcmp(name, "relaytest") == 0) {
-			/* it reads the others' results: it runs after them */
-			if (i + 1 < conf->analyzers.n) {
-				(void)snprintf(err, errlen, "option "
-				    "'analyzers': \"relaytest\" must come "
-				    "last: the relay-test classifier uses the "
-				    "other analyzers' results (ASN, campaign)");
-				return -1;
-			}
-			continue;
+		/* it reads the others' results: it runs after them */
+		if (strcmp(name, "relaytest") == 0 && i + 1 < conf->analyzers.n) {
+			(void)snprintf(err, errlen, "option 'analyzers': "
+			    "\"relaytest\" must come last: the relay-test "
+			    "classifier uses the other analyzers' results (ASN, "
+			    "campaign)");
+			return -1;
 		}
 		if ((a = an_registry_find(name)) == NULL) {
 			(void)snprintf(err, errlen, "option 'analyzers': "
@@ -142,10 +152,6 @@ an_runner_new(const struct conf *conf, struct queue *q, char *err,
 	for (i = 0; i < conf->analyzers.n; i++) {
 		const char *name = conf->analyzers.v[i];
 
-		if (strcmp(name, "relaytest") == 0) {
-			r->relaytest = true;
-			continue;
-		}
 		if ((a = an_registry_find(name)) == NULL) {
 			if (strstr(an_registry_names(), name) != NULL) {
 				log_warnx("analyzers: \"%s\" is not built into "
@@ -187,20 +193,38 @@ an_runner_new(const struct conf *conf, struct queue *q, char *err,
 }
 
 /*
- * an_runner_wants -- true if the configuration enables analyzer name
- * ("relaytest" included).
+ * an_runner_wants -- true if the configuration enables analyzer name.
  */
 bool
 an_runner_wants(const struct an_runner *r, const char *name)
 {
-	size_t	 i;
+	return an_runner_index(r, name) != -1;
+}
 
-	if (strcmp(name, "relaytest") == 0)
-		return r->relaytest;
-	for (i = 0; i < r->n; i++)
-		if (strcmp(r->an[i]->name, name) == 0)
-			return true;
-	return false;
+/*
+ * an_runner_state -- the state analyzer name's init made (what its own
+ * module's functions take, e.g. an_rt_take_fresh()), or NULL if it is
+ * not enabled or keeps none.
+ */
+void *
+an_runner_state(const struct an_runner *r, const char *name)
+{
+	int	 i = an_runner_index(r, name);
+
+	return i == -1 ? NULL : r->state[i];
+}
+
+/*
+ * an_runner_set_memory -- the classifier's store st (an_state.h; NULL:
+ * none) for the analyzers that keep a memory across messages, and
+ * whether they record what they see (the worker) or only look
+ * (`relaytrap analyze`, whose re-runs must not count a message twice).
+ */
+void
+an_runner_set_memory(struct an_runner *r, struct an_state *st, bool record)
+{
+	r->memory = st;
+	r->record = record;
 }
 
 /*
@@ -281,6 +305,8 @@ an_runner_run(struct an_runner *r, const struct queue_entry *e,
 	ctx.msglen = msglen;
 	ctx.results = res;
 	ctx.dns = r->dns;
+	ctx.memory = r->memory;
+	ctx.record = r->record;
 	/* when the message arrived (its id), not when it is analysed */
 	if (e != NULL && queue_id_time(e->id, &ts) == 0)
 		ctx.now = ts.tv_sec;

@@ -28,9 +28,12 @@ json_t		*an_runner_run(struct an_runner *r,
 		    const struct queue_entry *e, const json_t *env,
 		    const char *msg, size_t msglen, void **mimep);
 bool		 an_runner_wants(const struct an_runner *r, const char *name);
+void		*an_runner_state(const struct an_runner *r, const char *name);
+void		 an_runner_set_memory(struct an_runner *r, struct an_state *st,
+		    bool record);
 void		 an_runner_skip(struct an_runner *r, const char *names);
 
-/* the analyzer (or "relaytest") running now, NULL between: for a watchdog */
+/* the analyzer running now, NULL between: for a watchdog */
 extern const char *volatile an_runner_current;
 void		 an_runner_flush(struct an_runner *r);
 

@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <gmime/gmime.h>
 
 #include "an_relaytest.h"
 #include "an_runner.h"
@@ -126,41 +125,22 @@ wd_disarm(void)
 }
 
 /*
- * worker_relaytest -- classify message e once (relaytest.json beside it
- * says it was done): store the verdict, log it, emit a "relaytest" event
- * and hand relay tests to the forwarder. Returns the verdict's JSON (a
- * new reference) for analysis.json, or NULL.
+ * worker_relaytest -- what follows a new verdict of the "relaytest"
+ * analyzer on message e (an_rt_take_fresh(); none when the message was
+ * classified before a restart, its relaytest.json kept): store it beside
+ * the message, so that it is classified once, log it, emit a "relaytest"
+ * event and hand relay tests to the forwarder.
  */
-static json_t *
+static void
 worker_relaytest(struct worker *w, const struct queue_entry *e,
-    const json_t *env, const char *msg, size_t len, const json_t *res,
-    void *mime)
+    const json_t *env, const json_t *res)
 {
-	struct an_rt_input in;
 	struct an_rt_verdict v;
-	char	 err[256], *js;
-	json_t	*ev, *done;
+	char	*js;
+	json_t	*ev;
 
-	if (w->rtcfg == NULL)
-		return NULL;
-	if ((done = queue_file_json(w->q, e, "relaytest.json", err,
-	    sizeof(err))) != NULL)
-		return done;		/* classified before a restart */
-	memset(&in, 0, sizeof(in));
-	in.cfg = w->rtcfg;
-	in.envelope = env;
-	in.msg = msg;
-	in.msglen = len;
-	in.mime = mime;
-	in.state = w->state;
-	in.now = time(NULL);
-	in.update = true;
-	in.asn = (uint32_t)json_integer_value(json_object_get(json_object_get(
-	    json_object_get(res, "geoip"), "client"), "asn"));
-	in.campaign = json_string_value(json_object_get(json_object_get(res,
-	    "campaign"), "campaign"));
-	if (an_relaytest_classify(&in, &v) != 0)
-		return NULL;
+	if (!an_rt_take_fresh(an_runner_state(w->runner, "relaytest"), &v))
+		return;
 	js = json_dumps(v.json, JSON_COMPACT);
 	/* durable with the batch's queue_sync() (notify_cb) */
 	if (js == NULL || queue_write_file_flags(w->q, e, "relaytest.json", js,
@@ -177,9 +157,7 @@ worker_relaytest(struct worker *w, const struct queue_entry *e,
 	worker_fwd_message(w->fwd, e->id, env, &v, (uint32_t)json_integer_value(
 	    json_object_get(json_object_get(json_object_get(res, "geoip"),
 	    "client"), "asn")));
-	done = json_incref(v.json);
 	an_rt_verdict_free(&v);
-	return done;
 }
 
 /* a compact "analysis" event: what review and dashboards filter on */
@@ -278,9 +256,9 @@ wd_lock_read(struct worker *w, const struct queue_entry *e, bool *timedout,
 		} else if (strncmp(line, "timeout", 7) == 0) {
 			*timedout = true;
 			/* only names we know: the lock is ours, but a file */
-			if (line[7] == ' ' && (an_registry_find(line + 8) !=
-			    NULL || strcmp(line + 8, "relaytest") == 0) &&
-			    strlen(skip) + strlen(line + 8) + 2 <= skiplen) {
+			if (line[7] == ' ' && an_registry_find(line + 8) !=
+			    NULL && strlen(skip) + strlen(line + 8) + 2 <=
+			    skiplen) {
 				strlcat(skip, line + 8, skiplen);
 				strlcat(skip, "\n", skiplen);
 			}
@@ -291,8 +269,8 @@ wd_lock_read(struct worker *w, const struct queue_entry *e, bool *timedout,
 
 /*
  * worker_analyze -- the pipeline for one committed message: every
- * analyzer (an_runner.c), then the relay-test classifier and forwarder,
- * then analysis.json and the move from new/ to cur/; the index follows in
+ * analyzer (an_runner.c, the relay-test classifier last), then the
+ * forwarder for a new relay-test verdict, then analysis.json and the move from new/ to cur/; the index follows in
  * worker_done(). A message whose analysis stopped the worker (its
  * analysis.lock left behind) is analysed once more without the analyzer
  * that ran past analysis_timeout, then recorded as such and moved on, so
@@ -305,8 +283,7 @@ worker_analyze(struct worker *w, const char *id)
 	struct queue_entry e;
 	char	 err[256], *msg, *js, skip[256];
 	size_t	 len;
-	json_t	*env = NULL, *res, *rt;
-	void	*mime;
+	json_t	*env = NULL, *res;
 	int	 fd, attempts;
 	bool	 timedout;
 
@@ -359,25 +336,9 @@ worker_analyze(struct worker *w, const char *id)
 			return false;
 		}
 		wd_arm(w, &e);
-		mime = NULL;
-		if (w->runner != NULL)
-			an_runner_skip(w->runner, skip[0] ? skip : NULL);
-		res = w->runner != NULL ? an_runner_run(w->runner, &e, env, msg,
-		    len, &mime) : json_object();
-		if (strstr(skip, "relaytest\n") != NULL)
-			json_object_set_new(json_object_get(json_object_get(res,
-			    "runner"), "status"), "relaytest",
-			    json_string("timeout"));
-		else if (w->runner == NULL || an_runner_wants(w->runner,
-		    "relaytest")) {
-			an_runner_current = "relaytest";
-			if ((rt = worker_relaytest(w, &e, env, msg, len,
-			    res, mime)) != NULL)
-				json_object_set_new(res, "relaytest", rt);
-			an_runner_current = NULL;
-		}
-		if (mime != NULL)
-			g_object_unref(mime);
+		an_runner_skip(w->runner, skip[0] ? skip : NULL);
+		res = an_runner_run(w->runner, &e, env, msg, len, NULL);
+		worker_relaytest(w, &e, env, res);
 		free(msg);
 		wd_disarm();
 	}
@@ -595,6 +556,8 @@ worker_run(struct conf *conf, struct queue *q, const char *spool,
 		if ((w.runner = an_runner_new(conf, q, err,
 		    sizeof(err))) == NULL)
 			fatalx("worker: %s", err);
+		/* the classifier's memory, recording what it sees */
+		an_runner_set_memory(w.runner, w.state, true);
 	}
 	w.ids = xcalloc(WORKER_BATCH_MAX, sizeof(*w.ids));
 	w.done = xcalloc(WORKER_BATCH_MAX, sizeof(*w.done));

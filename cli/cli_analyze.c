@@ -6,8 +6,6 @@
  * The relay-test classifier runs read-only here (no memory updated,
  * nothing forwarded): forwarding stays the daemon's decision.
  */
-#include <gmime/gmime.h>
-
 #include "config.h"
 
 
@@ -15,11 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
-#include "an_relaytest.h"
 #include "an_runner.h"
 #include "an_state.h"
 #include "cli.h"
@@ -33,7 +30,6 @@
 struct cli_an {
 	struct cli		*c;
 	struct an_runner	*runner;
-	struct an_rt_config	*rtcfg;
 	struct an_state		*state;
 	long			 done;
 	long			 failed;
@@ -112,12 +108,9 @@ analyze_one(const struct queue_entry *ce, void *arg)
 {
 	struct cli_an *a = arg;
 	struct queue_entry e = *ce;
-	struct an_rt_input in;
-	struct an_rt_verdict v;
 	char	 err[256], *msg, *js;
 	size_t	 len;
-	json_t	*env, *res, *rt;
-	void	*mime = NULL;
+	json_t	*env, *res;
 
 	if (e.state == QUEUE_ST_CORRUPT)
 		return 0;
@@ -130,37 +123,14 @@ analyze_one(const struct queue_entry *ce, void *arg)
 		a->failed++;
 		return 0;
 	}
-	res = an_runner_run(a->runner, &e, env, msg, len, &mime);
 	/*
-	 * The verdict the worker made (and forwarded on) is kept: its
-	 * first-seen signals depend on when it ran, so a re-run would not
-	 * give the same answer. Only a message never classified is.
+	 * The relaytest analyzer keeps the verdict the worker made (and
+	 * forwarded on): its first-seen signals depend on when it ran, so a
+	 * re-run would not give the same answer. Only a message never
+	 * classified is classified here, and not recorded (a re-run must
+	 * not count twice: an_runner_set_memory() below).
 	 */
-	if ((rt = queue_file_json(a->c->q, &e, "relaytest.json", err,
-	    sizeof(err))) != NULL)
-		json_object_set_new(res, "relaytest", rt);
-	else if (an_runner_wants(a->runner, "relaytest") && a->rtcfg != NULL) {
-		memset(&in, 0, sizeof(in));
-		in.cfg = a->rtcfg;
-		in.envelope = env;
-		in.msg = msg;
-		in.msglen = len;
-		in.mime = mime;
-		in.state = a->state;
-		in.now = time(NULL);
-		in.update = false;	/* a re-run must not count twice */
-		in.asn = (uint32_t)json_integer_value(json_object_get(
-		    json_object_get(json_object_get(res, "geoip"), "client"),
-		    "asn"));
-		in.campaign = json_string_value(json_object_get(
-		    json_object_get(res, "campaign"), "campaign"));
-		if (an_relaytest_classify(&in, &v) == 0) {
-			json_object_set(res, "relaytest", v.json);
-			an_rt_verdict_free(&v);
-		}
-	}
-	if (mime != NULL)
-		g_object_unref(mime);
+	res = an_runner_run(a->runner, &e, env, msg, len, NULL);
 	free(msg);
 	js = json_dumps(res, JSON_COMPACT);
 	if (js == NULL || queue_write_file_flags(a->c->q, &e, "analysis.json",
@@ -227,13 +197,12 @@ cli_analyze(struct cli *c, int argc, char **argv)
 	if ((a.runner = an_runner_new(c->conf, c->q, err, sizeof(err))) ==
 	    NULL)
 		return cli_error("%s", err);
-	an_relaytest_init();
-	a.rtcfg = an_rt_config_new(c->conf, &errstr);
 	xasprintf(&path, "%s/state.sqlite", c->spooldir);
 	if (access(path, F_OK) == 0)
 		a.state = an_state_open(path, &errstr);
 	/* reads only (in.update is false): one snapshot per batch */
 	an_state_batch(a.state, AN_STATE_READER);
+	an_runner_set_memory(a.runner, a.state, false);
 	free(path);
 	if (all)
 		(void)queue_walk(c->q, QUEUE_ST_NEW | QUEUE_ST_CUR, analyze_one,
@@ -259,7 +228,6 @@ cli_analyze(struct cli *c, int argc, char **argv)
 		    queue_index_error(c->ix));
 	reindex_flush(&a);
 	an_state_close(a.state);
-	an_rt_config_free(a.rtcfg);
 	an_runner_free(a.runner);
 	printf("%ld analyzed, %ld failed\n", a.done, a.failed);
 	return a.failed > 0 ? CLI_ERR : CLI_OK;

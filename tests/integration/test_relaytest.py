@@ -3,6 +3,7 @@
 known tester, stores relaytest.json beside it, shows it in `relaytrap queue
 show` and emits a "relaytest" event (issue 3, classifier wired into the
 worker; nothing is forwarded here)."""
+import glob
 import json
 import os
 import smtplib
@@ -66,6 +67,30 @@ def main():
         rt = wait_for(lambda: verdict_of(trap, "check-three"), 20,
                       what="verdict of the spam")
         t.is_(rt.get("verdict"), "spam", "fixture spam to three recipients: spam")
+
+        # the classifier is the pipeline's last analyzer: its status and
+        # timing are the runner's like the others'; a re-analysis keeps
+        # the verdict the worker stored (relaytest.json), records nothing
+        mid = next(m["id"] for m in trap.messages()
+                   if "check-one" in (m.get("subject") or ""))
+        apath = wait_for(lambda: next(iter(glob.glob(os.path.join(
+            trap.spool, "cur", "*", mid, "analysis.json"))), None), 20,
+            what="analysis.json of the relay test")
+        an = json.load(open(apath))
+        run = an.get("runner", {})
+        t.ok(run.get("status", {}).get("relaytest") == "ok" and
+             "relaytest" in run.get("timings_ms", {}),
+             "runner status and timing include relaytest", run)
+        kept = json.load(open(os.path.join(os.path.dirname(apath), "relaytest.json")))
+        t.is_(an.get("relaytest"), kept, "analysis.json holds the stored verdict")
+        nev = len([e for e in trap.read_events() if e.get("type") == "relaytest"])
+        r = trap.cli("analyze", mid)
+        an2 = json.load(open(apath))
+        t.ok(r.returncode == 0 and an2.get("relaytest") == kept,
+             "relaytrap analyze keeps the worker's verdict",
+             (r.returncode, r.stderr, an2.get("relaytest")))
+        t.is_(len([e for e in trap.read_events() if e.get("type") == "relaytest"]),
+              nev, "... and emits no relaytest event")
 
         out = trap.cli("queue", "list").stdout.decode()
         first = out.split()[0]
