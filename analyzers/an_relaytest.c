@@ -1134,7 +1134,7 @@ rt_an_init(const struct conf *conf, void **state, char *err, size_t errlen)
 	struct rt_an	*ra;
 	const char	*errstr = NULL;
 
-	an_relaytest_init();
+	/* no GMime here: relaytrapd -t and the parent call this too */
 	ra = xcalloc(1, sizeof(*ra));
 	if ((ra->cfg = an_rt_config_new(conf, &errstr)) == NULL) {
 		(void)snprintf(err, errlen, "relay-test classifier: %s",
