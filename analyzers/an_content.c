@@ -653,6 +653,8 @@ ct_convert(struct ct_walk *w, const char *cs, const unsigned char *in,
 		}
 		/* EILSEQ, EINVAL: one bad byte */
 		w->issues = true;
+		if (il == 0)
+			break;	/* a converter that failed on nothing left */
 		if (ct_room(w, 3) < 3) {
 			w->truncated = true;
 			break;

@@ -20,6 +20,9 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <iconv.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -44,6 +47,52 @@
 static const char *const an_mime_unsafe[][2] = {
 	{ "iso-2022-cn-ext", "x-unsafe-cn-ext" },
 };
+
+/*
+ * That renaming sees only the name as written in the raw bytes; a name
+ * RFC 2231-continued ("charset*0=iso-2022-; charset*1=cn-ext"),
+ * percent- or backslash-escaped, encoded in a word of its own or folded
+ * reaches GMime's decoders all the same (a hostile-input run found five
+ * such spellings). The cause is glibc's converter: it takes a trailing SO
+ * byte and then fails with nothing left to read, and a caller that skips
+ * "the bad byte" runs off the end. So no converter for it is opened in
+ * this process at all: relaytrap's iconv_open() stands in front of the C
+ * library's for every caller, GMime included (the executable's definition
+ * comes first for the shared libraries too), and refuses ISO-2022-CN-EXT
+ * under any spelling as an unknown charset (EINVAL). GMime then keeps
+ * such text undecoded, as for any charset it does not know.
+ */
+static bool
+an_iconv_refused(const char *name)
+{
+	char	 n[32];
+	size_t	 i, o;
+
+	for (i = o = 0; name[i] != '\0' && name[i] != '/' &&
+	    o < sizeof(n) - 1; i++)
+		if (isalnum((unsigned char)name[i]))
+			n[o++] = (char)toupper((unsigned char)name[i]);
+	n[o] = '\0';
+	return strcmp(n, "ISO2022CNEXT") == 0;
+}
+
+iconv_t
+iconv_open(const char *to, const char *from)
+{
+	static iconv_t	(*libc_open)(const char *, const char *);
+
+	if (to == NULL || from == NULL || an_iconv_refused(to) ||
+	    an_iconv_refused(from)) {
+		errno = EINVAL;
+		return (iconv_t)-1;
+	}
+	if (libc_open == NULL && (libc_open = (iconv_t (*)(const char *,
+	    const char *))dlsym(RTLD_NEXT, "iconv_open")) == NULL) {
+		errno = EINVAL;
+		return (iconv_t)-1;
+	}
+	return libc_open(to, from);
+}
 
 static char		*mime_dup(const char *, size_t);
 static char		*mime_copy(const char *, size_t);

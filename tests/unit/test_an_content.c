@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <ftw.h>
+#include <iconv.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,6 +454,59 @@ test_save(void)
 	rmdir(dir);
 }
 
+/*
+ * ISO-2022-CN-EXT spelt so that the raw-byte renaming (an_mime_unsafe)
+ * misses it: each reached GMime's decoders or content's own converter,
+ * which ran off the end of the text (the SO byte "Dg==") or aborted in
+ * GLib, killing the worker. No converter for it is opened now, under any
+ * spelling (an_mime.c's iconv_open()).
+ */
+static void
+test_cnext_spellings(struct conf *c)
+{
+	static const char *const msgs[] = {
+		"Subject: s\r\nContent-Type: text/plain; charset*0=iso-2022-;"
+		" charset*1=cn-ext\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+		"Dg==\r\n",
+		"Subject: s\r\nContent-Type: text/plain;"
+		" charset*=''iso-2022-cn%2Dext\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\nDg==\r\n",
+		"Subject: s\r\nContent-Type: text/plain;"
+		" charset=\"iso-2022-cn\\-ext\"\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\nDg==\r\n",
+		"Subject: s\r\nContent-Type: text/plain;"
+		" charset=\"=?us-ascii?Q?iso-2022-cn-e=78t?=\"\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\nDg==\r\n",
+		"Subject: s\r\nContent-Type: text/plain; charset=\"iso-2022-cn-"
+		"\r\n ext\"\r\nContent-Transfer-Encoding: base64\r\n\r\nDg==\r\n",
+		"Subject: =?iso-2022-cn-\r\n ext?B?Dg==?=\r\n"
+		"To: =?ISO-2022-CN-\r\n EXT?B?Dg==?= <a@b.example>\r\n\r\nx\r\n",
+	};
+	iconv_t	 cd;
+	json_t	*r;
+	char	*dec;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		r = analyze_str(c, msgs[i], strlen(msgs[i]),
+		    "ISO-2022-CN-EXT spelt otherwise");
+		json_decref(r);
+	}
+	cd = iconv_open("UTF-8", "iso_2022_cn_ext//TRANSLIT");
+	ok(cd == (iconv_t)-1, "no converter for ISO-2022-CN-EXT opens");
+	if (cd != (iconv_t)-1)
+		iconv_close(cd);
+	cd = iconv_open("UTF-8", "ISO-2022-CN");
+	ok(cd != (iconv_t)-1, "others still do");
+	if (cd != (iconv_t)-1)
+		iconv_close(cd);
+	/* GMime's own decoder, where GLib aborted the process */
+	dec = g_mime_utils_header_decode_text(NULL,
+	    "=?ISO-2022-CN-EXT?B?Dg==?=");
+	ok(dec != NULL, "GMime decodes the lone SO word without aborting");
+	g_free(dec);
+}
+
 static void
 test_hostile(struct conf *c)
 {
@@ -561,6 +615,7 @@ test_hostile(struct conf *c)
 	is_int(json_array_size(json_object_get(r, "attachments")), 1,
 	    "ISO-2022-CN-EXT: the part whose name used it listed");
 	json_decref(r);
+	test_cnext_spellings(c);
 
 	r = analyze_str(c, trunc, sizeof(trunc) - 1, "truncated MIME");
 	is_str(first(r, "urls"),
