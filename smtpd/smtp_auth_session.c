@@ -321,3 +321,22 @@ smtp_auth_line(struct smtp_session *s, const char *line, size_t len)
 	}
 	auth_response(s, line, len);
 }
+
+/*
+ * smtp_auth_overlong -- a continuation line longer than max_line_length
+ * (its bytes were skipped, the transcript says so): the exchange ends as
+ * for an undecodable response, as Postfix ends it on the cut line it
+ * reads, and the attempt is recorded. The session must not read its next
+ * command as the SASL response.
+ */
+void
+smtp_auth_overlong(struct smtp_session *s)
+{
+	s->commands++;
+	if (s->authx == NULL) {
+		auth_leave(s);
+		return;
+	}
+	auth_last[0] = '\0';	/* the line is gone */
+	auth_finish(s, "invalid");
+}

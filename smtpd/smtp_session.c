@@ -572,7 +572,10 @@ smtp_line_input(struct smtp_session *s, struct evbuffer *in)
 		evbuffer_drain(in, linelen + 1);
 		s->bytes_in += linelen + 1;
 		smtp_transcript(s, 'C', "<line too long>", 15);
-		smtp_error(s, PM_LINE_TOO_LONG, NULL);
+		if (s->state == SMTP_S_AUTH)
+			smtp_auth_overlong(s);	/* ends the exchange */
+		else
+			smtp_error(s, PM_LINE_TOO_LONG, NULL);
 		return true;
 	}
 	if (linesz < (size_t)c->max_line_length + 2) {

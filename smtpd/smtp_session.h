@@ -265,6 +265,7 @@ void		 smtp_tx_free(struct smtp_session *s);
 void		 smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c);
 void		 smtp_auth_line(struct smtp_session *s, const char *line,
 		    size_t len);
+void		 smtp_auth_overlong(struct smtp_session *s);
 
 /* smtp_record.c */
 void		 smtp_finding(struct smtp_session *s, enum smtp_finding f);

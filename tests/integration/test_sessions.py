@@ -251,6 +251,7 @@ def main():
     greet_pause(t)
     auth_bounds(t)
     auth_truncated(t)
+    auth_overlong_line(t)
     tls_unfinished(t)
     t.done()
 
@@ -429,6 +430,40 @@ def auth_truncated(t):
               "the auth events carry the cut credentials and the mark")
         bad = trap.event_type_conflicts()
         t.ok(not bad, "truncated has one JSON type in the event log", bad)
+
+
+def auth_overlong_line(t):
+    """A SASL response longer than max_line_length ends the exchange (the
+    persona's reply to undecodable base64, the attempt recorded invalid),
+    so the next command is a command again: before, the session stayed in
+    the exchange and read MAIL (or QUIT) as the response."""
+    with Trap(t, options={"max_line_length": 1000}) as trap:
+        c = Raw(trap.host, trap.port)
+        c.cmd(b"EHLO guesser.example")
+        r1 = c.cmd(b"AUTH LOGIN")
+        r2 = c.cmd(b"A" * 3000)
+        r4 = c.cmd(b"AUTH PLAIN")
+        r5 = c.cmd(b"B" * 3000)
+        r3 = c.cmd(b"MAIL FROM:<a@example.com>")
+        r6 = c.cmd(b"RCPT TO:<b@example.net>")
+        t.ok(code(r1) == 334 and code(r2) == 535 and code(r4) == 334 and
+             code(r5) == 535, "an over-long SASL response ends the exchange "
+             "with the persona's failure", (r1, r2, r4, r5))
+        t.ok(code(r3) == 250 and code(r6) == 250,
+             "the next line is a command again (MAIL, RCPT)", (r3, r6))
+        c.cmd(b"QUIT")
+        port = c.local_port
+        c.close()
+        spool, recs = Spool(trap), {}
+        try:
+            wait_for(lambda: port in spool.sessions_by_port(recs), 15,
+                     what="the session record")
+        except (TimeoutError, RuntimeError) as e:
+            t.diag(str(e))
+        got = (recs.get(port) or {}).get("auth") or []
+        t.is_([(a.get("mechanism"), a.get("result")) for a in got],
+              [("LOGIN", "invalid"), ("PLAIN", "invalid")],
+              "one invalid attempt each, nothing made up")
 
 
 def tls_unfinished(t):
