@@ -52,6 +52,7 @@ reindex_flush(struct cli_an *a)
 	size_t	 i;
 
 	an_state_flush(a->state);	/* the snapshot read since the last */
+	an_runner_flush(a->runner);	/* the campaign store's batch */
 	if (a->nids > 0 && queue_index_put(a->c->ix, a->batch, a->nids) ==
 	    -1)
 		fprintf(stderr, "relaytrap: warning: index: %s; run relaytrap "
@@ -171,8 +172,8 @@ cli_analyze(struct cli *c, int argc, char **argv)
 	struct queue_entry e;
 	const char *errstr = NULL;
 	char	 err[512], *path;
-	bool	 all = false, retry = false;
-	int	 i, rc;
+	bool	 all = false, retry = false, running;
+	int	 i, rc, states;
 
 	if (argc < 2)
 		return cli_usage_error("analyze: give --all, --retry or message "
@@ -204,17 +205,33 @@ cli_analyze(struct cli *c, int argc, char **argv)
 	an_state_batch(a.state, AN_STATE_READER);
 	an_runner_set_memory(a.runner, a.state, false);
 	free(path);
+	/*
+	 * A running relaytrapd's worker owns new/: it analyses each message
+	 * there and moves it to cur/. Analysing one beside it moved its
+	 * directory under the worker (whose verdict and forwarding were
+	 * then lost). Only cur/ is analysed again then.
+	 */
+	running = queue_in_use(c->q);
+	states = running ? QUEUE_ST_CUR : QUEUE_ST_NEW | QUEUE_ST_CUR;
+	if (running && (all || retry))
+		fprintf(stderr, "relaytrap: relaytrapd is running: messages in "
+		    "new/ are left to its worker\n");
 	if (all)
-		(void)queue_walk(c->q, QUEUE_ST_NEW | QUEUE_ST_CUR, analyze_one,
-		    &a);
+		(void)queue_walk(c->q, states, analyze_one, &a);
 	else if (retry)
-		(void)queue_walk(c->q, QUEUE_ST_NEW | QUEUE_ST_CUR, retry_one,
-		    &a);
+		(void)queue_walk(c->q, states, retry_one, &a);
 	else
 		for (i = 1; i < argc; i++) {
 			if (queue_find(c->q, argv[i], &e) == -1) {
 				fprintf(stderr, "relaytrap: no message %s in "
 				    "the spool\n", argv[i]);
+				a.failed++;
+				continue;
+			}
+			if (running && e.state == QUEUE_ST_NEW) {
+				fprintf(stderr, "relaytrap: %s is in new/: "
+				    "relaytrapd's worker analyses it; try "
+				    "again once it is in cur/\n", argv[i]);
 				a.failed++;
 				continue;
 			}

@@ -210,6 +210,7 @@ def main():
         t.ok("timeout" in st and any(isinstance(x, dict) for x in st),
              "the next message has its full analysis", st)
     lost_notices(t)
+    beside_the_worker(t)
     worker_backoff(t)
     t.done()
 
@@ -288,6 +289,38 @@ def lost_notices(t):
             t.ok(False, "the worker analysed every message, the unannounced too",
                  "%d still in new/" % new_count(trap))
         t.is_(len(analysis_files(trap)), n + 1, "every message has its analysis.json")
+
+
+def beside_the_worker(t):
+    """relaytrap analyze while relaytrapd runs leaves new/ to the worker:
+    it had moved a message's directory from under the worker, whose
+    relay-test verdict (and forwarding) was then lost."""
+    with Trap(t) as trap:
+        m = wait_for(lambda: re.search(rb"started worker role pid=(\d+)",
+                                       open(trap.logpath, "rb").read()), 10,
+                     what="the worker's pid")
+        wpid = int(m.group(1))
+        send(trap, "first")
+        wait_for(lambda: len(analysis_files(trap)) == 1, 20, what="the first analysed")
+        os.kill(wpid, signal.SIGSTOP)
+        try:
+            send(trap, "second")
+            wait_for(lambda: new_count(trap) == 1, 20, what="the second in new/")
+            new_id = os.path.basename(glob.glob(os.path.join(trap.spool, "new", "*", "*"))[0])
+            r = subprocess_run(trap, "analyze", "--all")
+            t.ok(r.returncode == 0 and b"1 analyzed, 0 failed" in r.stdout
+                 and b"left to its worker" in r.stderr and new_count(trap) == 1,
+                 "analyze --all beside a running relaytrapd: cur/ only",
+                 (r.stdout, r.stderr, new_count(trap)))
+            r = subprocess_run(trap, "analyze", new_id)
+            t.ok(r.returncode == 1 and b"is in new/" in r.stderr and new_count(trap) == 1,
+                 "analyze ID of a message in new/: left to the worker, exit 1",
+                 (r.stdout, r.stderr))
+        finally:
+            os.kill(wpid, signal.SIGCONT)
+        wait_for(lambda: new_count(trap) == 0, 20, what="the worker's analysis")
+        rt = glob.glob(os.path.join(trap.spool, "cur", "*", new_id, "relaytest.json"))
+        t.ok(len(rt) == 1, "the worker classified it (relaytest.json)", rt)
 
 
 def subprocess_run(trap, *args):
