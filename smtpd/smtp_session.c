@@ -100,7 +100,9 @@ smtp_session_new(struct smtp_server *srv, int fd, const struct sockaddr *sa,
 
 	if (srv->nsessions > (size_t)srv->conf->max_sessions) {
 		smtp_enter_state(s, SMTP_S_GREETED);
-		smtp_reply(s, PM_TOO_MANY_SESSIONS, NULL);
+		/* nothing in the clear on an implicit-TLS port: just close */
+		if (!(lflags & ADDR_F_TLS))
+			smtp_reply(s, PM_TOO_MANY_SESSIONS, NULL);
 		smtp_close(s, SMTP_C_TOO_MANY_SESSIONS);
 		return NULL;
 	}
@@ -130,7 +132,8 @@ smtp_greet(struct smtp_session *s)
 	smtp_enter_state(s, SMTP_S_BANNER);
 	if (!smtp_server_ip_acquire(s->srv, (struct sockaddr *)&s->client)) {
 		smtp_enter_state(s, SMTP_S_GREETED);
-		smtp_reply(s, PM_TOO_MANY_FROM_IP, NULL);
+		if (!(s->lflags & ADDR_F_TLS))	/* as above */
+			smtp_reply(s, PM_TOO_MANY_FROM_IP, NULL);
 		smtp_close(s, SMTP_C_TOO_MANY_FROM_IP);
 		return;
 	}

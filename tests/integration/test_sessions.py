@@ -7,6 +7,7 @@ Visible through `relaytrap session list/show --json`; the event log has
 "session", "auth" and "message" events."""
 import base64
 import os
+import re
 import socket
 import ssl
 import sys
@@ -253,6 +254,7 @@ def main():
     auth_truncated(t)
     auth_overlong_line(t)
     tls_unfinished(t)
+    tls_over_limit(t)
     t.done()
 
 
@@ -464,6 +466,48 @@ def auth_overlong_line(t):
         t.is_([(a.get("mechanism"), a.get("result")) for a in got],
               [("LOGIN", "invalid"), ("PLAIN", "invalid")],
               "one invalid attempt each, nothing made up")
+
+
+def tls_over_limit(t):
+    """A client over max_sessions_per_ip on an implicit-TLS port gets no
+    plaintext 421 (it expects a TLS handshake, and a real server's port
+    465 would not answer in the clear): the connection is closed, and
+    recorded as too_many_from_ip."""
+    with Trap(t, listeners=("tls:127.0.0.1:0",),
+              options={"max_sessions_per_ip": 1}) as trap:
+        addr = trap.addrs[0]
+        first = socket.create_connection(addr, timeout=10)
+        try:
+            wait_for(lambda: re.search(rb"smtp connect client=127\.0\.0\.1 port=%d"
+                                       % first.getsockname()[1],
+                                       open(trap.logpath, "rb").read()), 10,
+                     what="the first session")
+            over = socket.create_connection(addr, timeout=10)
+            port = over.getsockname()[1]
+            got = b""
+            try:
+                while True:
+                    b = over.recv(4096)
+                    if not b:
+                        break
+                    got += b
+            except (socket.timeout, ConnectionResetError):
+                pass
+            over.close()
+            t.is_(got, b"", "implicit TLS, over the per-address limit: closed, "
+                  "nothing said in the clear")
+            spool, recs = Spool(trap), {}
+            try:
+                wait_for(lambda: port in spool.sessions_by_port(recs), 15,
+                         what="the refused session's record")
+            except (TimeoutError, RuntimeError) as e:
+                t.diag(str(e))
+            rec = recs.get(port) or {}
+            t.ok(rec.get("close") == "too_many_from_ip" and rec.get("bytes_out") == 0,
+                 "recorded as too_many_from_ip, bytes_out 0",
+                 (rec.get("close"), rec.get("bytes_out"), rec.get("transcript")))
+        finally:
+            first.close()
 
 
 def tls_unfinished(t):
