@@ -699,6 +699,7 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 				s->tls_sni = xstrdup(sni);
 			log_info("%s smtp tls version=%s cipher=%s", s->id,
 			    s->tls_version, s->tls_cipher);
+			smtp_tls_raw_done(s);
 			smtp_enter_state(s, s->resume);
 			if (s->state == SMTP_S_BANNER)
 				smtp_banner_send(s);	/* implicit TLS */
@@ -894,6 +895,7 @@ smtp_finish(struct smtp_session *s)
 	if (s->close == SMTP_C_NONE)
 		s->close = SMTP_C_EOF;
 	smtp_tx_free(s);
+	smtp_tls_raw_record(s);
 	smtp_record_session(s);
 	if (s->ip_counted)
 		smtp_server_ip_release(srv, (struct sockaddr *)&s->client);
@@ -903,6 +905,7 @@ smtp_finish(struct smtp_session *s)
 	free(s->helo_raw);
 	free(s->tls_version);
 	free(s->tls_cipher);
+	free(s->tls_raw);
 	free(s->tls_sni);
 	free(s->proxy);
 	free(s->authx);

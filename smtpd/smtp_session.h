@@ -157,6 +157,11 @@ struct smtp_session {
 	char		*tls_version;
 	char		*tls_cipher;
 	char		*tls_sni;
+	/* what came in the clear while a TLS handshake was pending */
+	struct evbuffer_cb_entry *tls_rawcb;
+	char		*tls_raw;	/* its first SMTP_TLS_RAW_MAX bytes */
+	size_t		 tls_rawlen;
+	uint64_t	 tls_rawtotal;
 	bool		 authenticated;
 	bool		 skipping;	/* discarding an over-long line */
 	bool		 timer_is_session; /* the read timeout is the session's
@@ -286,5 +291,7 @@ SSL_CTX		*smtp_tls_ctx(const struct conf *conf, const char *cert,
 int		 smtp_tls_ensure_cert(const struct conf *conf, const char *dir,
 		    uid_t uid, gid_t gid, char **cert, char **key);
 int		 smtp_tls_start(struct smtp_session *s);
+void		 smtp_tls_raw_done(struct smtp_session *s);
+void		 smtp_tls_raw_record(struct smtp_session *s);
 
 #endif

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
@@ -185,6 +186,90 @@ smtp_tls_ctx(const struct conf *conf, const char *cert, const char *key)
 	return ctx;
 }
 
+#define SMTP_TLS_RAW_MAX	512
+
+/* keep the first bytes of buf[at..at+n) as the client's raw bytes */
+static void
+tls_raw_keep(struct smtp_session *s, struct evbuffer *buf, size_t at,
+    size_t n)
+{
+	struct evbuffer_ptr p;
+	ssize_t	 got;
+
+	s->tls_rawtotal += n;
+	if (n > SMTP_TLS_RAW_MAX - s->tls_rawlen)
+		n = SMTP_TLS_RAW_MAX - s->tls_rawlen;
+	if (n == 0 || evbuffer_ptr_set(buf, &p, at, EVBUFFER_PTR_SET) == -1)
+		return;
+	if (s->tls_raw == NULL)
+		s->tls_raw = xmalloc(SMTP_TLS_RAW_MAX);
+	if ((got = evbuffer_copyout_from(buf, &p, s->tls_raw + s->tls_rawlen,
+	    n)) > 0)
+		s->tls_rawlen += (size_t)got;
+}
+
+/* bytes came in on the socket while the handshake is pending */
+static void
+tls_raw_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	size_t	 len = evbuffer_get_length(buf);
+
+	if (info->n_added > 0 && len >= info->n_added)
+		tls_raw_keep(arg, buf, len - info->n_added, info->n_added);
+}
+
+/*
+ * smtp_tls_raw_done -- the handshake completed: stop keeping the raw
+ * bytes (they were a ClientHello and what followed it).
+ */
+void
+smtp_tls_raw_done(struct smtp_session *s)
+{
+	struct bufferevent *under;
+
+	if (s->tls_rawcb != NULL && s->bev != NULL &&
+	    (under = bufferevent_get_underlying(s->bev)) != NULL)
+		(void)evbuffer_remove_cb_entry(bufferevent_get_input(under),
+		    s->tls_rawcb);
+	s->tls_rawcb = NULL;
+	free(s->tls_raw);
+	s->tls_raw = NULL;
+	s->tls_rawlen = 0;
+	s->tls_rawtotal = 0;
+}
+
+/*
+ * smtp_tls_raw_record -- the session ends without a completed handshake:
+ * what the client sent is evidence all the same (a plaintext client on
+ * the implicit-TLS port, a scanner's probe, a ClientHello we refused).
+ * Its first SMTP_TLS_RAW_MAX bytes go into the transcript as the
+ * client's, and all of them count in bytes_in. Call it once, before the
+ * session is recorded.
+ */
+void
+smtp_tls_raw_record(struct smtp_session *s)
+{
+	const char *p, *end, *nl;
+	size_t	 n;
+
+	if (s->tls || s->tls_rawtotal == 0)
+		return;
+	s->bytes_in += s->tls_rawtotal;
+	s->tls_rawtotal = 0;
+	if ((p = s->tls_raw) == NULL)
+		return;
+	/* line by line, a CR before the LF left out as for commands */
+	for (end = p + s->tls_rawlen; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (n > 0 && nl < end && p[n - 1] == '\r')
+			n--;
+		smtp_transcript(s, 'C', p, n);
+	}
+}
+
 /*
  * smtp_tls_start -- stack a TLS filter on the session's bufferevent and
  * begin the server handshake; the session waits in state TLS until the
@@ -195,6 +280,7 @@ int
 smtp_tls_start(struct smtp_session *s)
 {
 	struct bufferevent *tb;
+	struct evbuffer	*in;
 	SSL	*ssl;
 
 	if (s->srv->ssl_ctx == NULL)
@@ -205,11 +291,18 @@ smtp_tls_start(struct smtp_session *s)
 	}
 	/* the filter writes its records through the socket's write event */
 	bufferevent_enable(s->bev, EV_WRITE);
+	/* what the client sends in the clear, until the handshake is done */
+	in = bufferevent_get_input(s->bev);
+	if (evbuffer_get_length(in) > 0)
+		tls_raw_keep(s, in, 0, evbuffer_get_length(in));
+	s->tls_rawcb = evbuffer_add_cb(in, tls_raw_cb, s);
 	tb = bufferevent_openssl_filter_new(s->srv->base, s->bev, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (tb == NULL) {
 		log_warnx("%s smtp: cannot start TLS", s->id);
 		SSL_free(ssl);
+		(void)evbuffer_remove_cb_entry(in, s->tls_rawcb);
+		s->tls_rawcb = NULL;
 		return -1;
 	}
 	s->bev = tb;

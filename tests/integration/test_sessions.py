@@ -527,7 +527,11 @@ def tls_unfinished(t):
         stalled = socket.create_connection(tls_addr, timeout=10)
         stalled.sendall(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03")
         ports["stalled"] = stalled.getsockname()[1]
-        for k, s in (("silent", silent), ("stalled", stalled)):
+        # speaks plain SMTP to the TLS port (a scanner's probe)
+        plain = socket.create_connection(tls_addr, timeout=10)
+        plain.sendall(b"EHLO scanner.example\r\n")
+        ports["plain"] = plain.getsockname()[1]
+        for k, s in (("silent", silent), ("stalled", stalled), ("plain", plain)):
             got = b""
             try:
                 while True:          # the server's timeout ends it
@@ -541,8 +545,8 @@ def tls_unfinished(t):
             except ConnectionResetError:
                 closed = True
             t.ok(closed and b"220" not in got,
-                 "implicit TLS, handshake never done (%s): closed at the idle "
-                 "timeout, no banner in the clear" % k, got[:80])
+                 "implicit TLS, handshake never done (%s): closed, no banner "
+                 "in the clear" % k, got[:80])
             s.close()
         # a client that completes the handshake
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -577,6 +581,17 @@ def tls_unfinished(t):
             t.is_(rec.get("close"), "timeout",
                   "implicit TLS, handshake never done (%s): close timeout" % k)
             t.is_(rec.get("tls"), None, "and no TLS facts (%s)" % k)
+        # what they sent in the clear is kept: the bytes, and their count
+        rec = recs.get(ports["stalled"]) or {}
+        t.is_(rec.get("bytes_in"), 11, "implicit TLS, stalled ClientHello: "
+              "its 11 bytes counted in bytes_in")
+        rec = recs.get(ports["plain"]) or {}
+        t.ok("C: EHLO scanner.example" in (rec.get("transcript") or [])
+             and rec.get("bytes_in") == 22 and rec.get("bytes_out") == 0,
+             "implicit TLS, plain SMTP sent to it: the EHLO in the transcript, "
+             "22 bytes in, nothing out",
+             (rec.get("transcript"), rec.get("bytes_in"), rec.get("bytes_out"),
+              rec.get("close")))
         rec = recs.get(ports["done"]) or {}
         tr = rec.get("transcript") or []
         t.ok(tr[:1] == ["S: " + banner.decode().rstrip("\r\n")]
