@@ -246,16 +246,21 @@ def new_count(trap):
     return len(glob.glob(os.path.join(trap.spool, "new", "*", "*")))
 
 
+def worker_pid(trap):
+    """The pid of the trap's worker role, from its log."""
+    m = wait_for(lambda: re.search(rb"started worker role pid=(\d+)",
+                                   open(trap.logpath, "rb").read()), 10,
+                 what="the worker's pid")
+    return int(m.group(1))
+
+
 def lost_notices(t):
     """A stopped worker: the SMTP role's notices overflow the pipe (64 KiB,
     18 bytes a notice) and are lost; once the worker runs again it is told
     to rescan new/ and analyses every message, not only those announced."""
     n, sessions = 4400, 4
     with Trap(t, options={"analyzers": "{}"}) as trap:
-        m = wait_for(lambda: re.search(rb"started worker role pid=(\d+)",
-                                       open(trap.logpath, "rb").read()), 10,
-                     what="the worker's pid")
-        wpid = int(m.group(1))
+        wpid = worker_pid(trap)
         # the worker past its start (whose scan of new/ would find all)
         send(trap, "first")
         wait_for(lambda: len(analysis_files(trap)) == 1, 20, what="the worker running")
@@ -296,10 +301,7 @@ def beside_the_worker(t):
     it had moved a message's directory from under the worker, whose
     relay-test verdict (and forwarding) was then lost."""
     with Trap(t) as trap:
-        m = wait_for(lambda: re.search(rb"started worker role pid=(\d+)",
-                                       open(trap.logpath, "rb").read()), 10,
-                     what="the worker's pid")
-        wpid = int(m.group(1))
+        wpid = worker_pid(trap)
         send(trap, "first")
         wait_for(lambda: len(analysis_files(trap)) == 1, 20, what="the first analysed")
         os.kill(wpid, signal.SIGSTOP)

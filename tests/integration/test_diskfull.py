@@ -26,6 +26,16 @@ def big_body(n, size=BIG):
     return head + line * (size // len(line))
 
 
+def fill(path):
+    """Write zeros to path until the file system is full."""
+    try:
+        with open(path, "wb", buffering=0) as f:
+            while True:
+                f.write(b"\0" * 4096)
+    except OSError:
+        pass
+
+
 def main():
     t = Tap()
     if os.geteuid() != 0:
@@ -88,12 +98,7 @@ def main():
         # the operator can still review the full spool, and make room with
         # the CLI: readers must not need to write the index. The last
         # refusal may have left a few KB free: fill them first
-        try:
-            with open(os.path.join(mnt, "filler"), "wb", buffering=0) as f:
-                while True:
-                    f.write(b"\0" * 4096)
-        except OSError:
-            pass
+        fill(os.path.join(mnt, "filler"))
         r = trap.cli("queue", "list", "--json")
         listed = {json.loads(x)["id"] for x in r.stdout.decode().splitlines() if x.strip()}
         # (the index cannot take the newest entries now: then it says so;
@@ -144,12 +149,7 @@ def main():
         # the trap stopped (SQLite removed the index's -wal and -shm
         # files) and the disk is full again: a reader cannot make the
         # -shm file, and still lists what the index holds
-        try:
-            with open(os.path.join(mnt, "filler2"), "wb", buffering=0) as f:
-                while True:
-                    f.write(b"\0" * 4096)
-        except OSError:
-            pass
+        fill(os.path.join(mnt, "filler2"))
         r = trap.cli("queue", "list", "--json")
         listed = {json.loads(x)["id"] for x in r.stdout.decode().splitlines() if x.strip()}
         t.ok(r.returncode == 0 and kept and kept <= listed,

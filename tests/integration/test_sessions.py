@@ -29,6 +29,17 @@ def b64(s):
     return base64.b64encode(s.encode()).decode().encode()
 
 
+def session_record(t, trap, port, what):
+    """The session record of the connection from local port `port` ({} if
+    none came within 15 s: said as a diagnostic, the checks then fail)."""
+    spool, recs = Spool(trap), {}
+    try:
+        wait_for(lambda: port in spool.sessions_by_port(recs), 15, what=what)
+    except (TimeoutError, RuntimeError) as e:
+        t.diag(str(e))
+    return recs.get(port) or {}
+
+
 def main():
     t = Tap()
     with Trap(t) as trap:
@@ -283,13 +294,7 @@ def auth_bounds(t):
         c.cmd(b"QUIT")
         port = c.local_port
         c.close()
-        spool, recs = Spool(trap), {}
-        try:
-            wait_for(lambda: port in spool.sessions_by_port(recs), 15,
-                     what="the session record")
-        except (TimeoutError, RuntimeError) as e:
-            t.diag(str(e))
-        rec = recs.get(port) or {}
+        rec = session_record(t, trap, port, "the session record")
         t.ok(len(rec.get("auth") or []) == 100 and rec.get("auth_unrecorded") == 50,
              "the session record keeps 100 attempts in full and counts the 50 "
              "more", (len(rec.get("auth") or []), rec.get("auth_unrecorded")))
@@ -408,13 +413,8 @@ def auth_truncated(t):
         c.cmd(b"QUIT")
         port = c.local_port
         c.close()
-        spool, recs = Spool(trap), {}
-        try:
-            wait_for(lambda: port in spool.sessions_by_port(recs), 15,
-                     what="the session record")
-        except (TimeoutError, RuntimeError) as e:
-            t.diag(str(e))
-        got = (recs.get(port) or {}).get("auth") or []
+        rec = session_record(t, trap, port, "the session record")
+        got = rec.get("auth") or []
         t.is_(len(got), len(want), "every long attempt recorded")
         for (what, _, mech, u, secret), a in zip(want, got):
             key = "digest" if mech == "CRAM-MD5" else "password"
@@ -424,7 +424,7 @@ def auth_truncated(t):
                   (mech, u[:512], secret[:512], "fail", True if cut else None),
                   "long AUTH %s: recorded cut to 512 bytes%s" % (
                       what, ", marked truncated" if cut else ", not marked"))
-        sid = (recs.get(port) or {}).get("id")
+        sid = rec.get("id")
         aev = [e for e in trap.read_events() if e.get("type") == "auth"
                and e.get("session") == sid]
         t.is_([(e.get("user"), e.get("truncated")) for e in aev],
@@ -456,13 +456,8 @@ def auth_overlong_line(t):
         c.cmd(b"QUIT")
         port = c.local_port
         c.close()
-        spool, recs = Spool(trap), {}
-        try:
-            wait_for(lambda: port in spool.sessions_by_port(recs), 15,
-                     what="the session record")
-        except (TimeoutError, RuntimeError) as e:
-            t.diag(str(e))
-        got = (recs.get(port) or {}).get("auth") or []
+        rec = session_record(t, trap, port, "the session record")
+        got = rec.get("auth") or []
         t.is_([(a.get("mechanism"), a.get("result")) for a in got],
               [("LOGIN", "invalid"), ("PLAIN", "invalid")],
               "one invalid attempt each, nothing made up")
@@ -496,13 +491,7 @@ def tls_over_limit(t):
             over.close()
             t.is_(got, b"", "implicit TLS, over the per-address limit: closed, "
                   "nothing said in the clear")
-            spool, recs = Spool(trap), {}
-            try:
-                wait_for(lambda: port in spool.sessions_by_port(recs), 15,
-                         what="the refused session's record")
-            except (TimeoutError, RuntimeError) as e:
-                t.diag(str(e))
-            rec = recs.get(port) or {}
+            rec = session_record(t, trap, port, "the refused session's record")
             t.ok(rec.get("close") == "too_many_from_ip" and rec.get("bytes_out") == 0,
                  "recorded as too_many_from_ip, bytes_out 0",
                  (rec.get("close"), rec.get("bytes_out"), rec.get("transcript")))
