@@ -270,12 +270,13 @@ wd_lock_read(struct worker *w, const struct queue_entry *e, bool *timedout,
 /*
  * worker_analyze -- the pipeline for one committed message: every
  * analyzer (an_runner.c, the relay-test classifier last), then the
- * forwarder for a new relay-test verdict, then analysis.json and the move from new/ to cur/; the index follows in
- * worker_done(). A message whose analysis stopped the worker (its
- * analysis.lock left behind) is analysed once more without the analyzer
- * that ran past analysis_timeout, then recorded as such and moved on, so
- * one message cannot stop the pipeline. Returns false if the message was
- * not analysed (not in new/, unreadable): the caller indexes it as it is.
+ * forwarder for a new relay-test verdict, then analysis.json and the
+ * move from new/ to cur/; the index follows in worker_done(). A message
+ * whose analysis stopped the worker (its analysis.lock left behind) is
+ * analysed once more without the analyzer that ran past
+ * analysis_timeout, then recorded as such and moved on, so one message
+ * cannot stop the pipeline. Returns false if the message was not
+ * analysed (not in new/, unreadable): the caller indexes it as it is.
  */
 static bool
 worker_analyze(struct worker *w, const char *id)
