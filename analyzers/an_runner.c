@@ -281,14 +281,12 @@ an_runner_flush(struct an_runner *r)
 /*
  * an_runner_run -- run every enabled analyzer over message e (envelope
  * env, bytes msg/msglen). Returns the results object ({"<name>": {...},
- * "runner": {"analyzed", "timings", "status"}}); never NULL. With mimep,
- * the GMimeMessage the analyzers parsed msg into (or NULL if none did) is
- * handed over in *mimep for the caller to use and g_object_unref(), so
- * that the relay-test classifier does not parse the message again.
+ * "runner": {"analyzed", "timings", "status"}}); never NULL. The
+ * message is parsed by GMime at most once, for all of them (an_mime()).
  */
 json_t *
 an_runner_run(struct an_runner *r, const struct queue_entry *e,
-    const json_t *env, const char *msg, size_t msglen, void **mimep)
+    const json_t *env, const char *msg, size_t msglen)
 {
 	struct an_ctx ctx;
 	json_t	*res = json_object(), *timings = json_object();
@@ -344,9 +342,7 @@ an_runner_run(struct an_runner *r, const struct queue_entry *e,
 			json_object_set_new(res, a->name, out);
 	}
 	an_runner_skip(r, NULL);
-	if (mimep != NULL)
-		*mimep = ctx.mime;
-	else if (ctx.mime != NULL)
+	if (ctx.mime != NULL)
 		g_object_unref(ctx.mime);
 	run = json_object();
 	json_object_set_new(run, "version", json_integer(1));

@@ -26,7 +26,7 @@ struct an_runner *an_runner_new(const struct conf *conf, struct queue *q,
 void		 an_runner_free(struct an_runner *r);
 json_t		*an_runner_run(struct an_runner *r,
 		    const struct queue_entry *e, const json_t *env,
-		    const char *msg, size_t msglen, void **mimep);
+		    const char *msg, size_t msglen);
 bool		 an_runner_wants(const struct an_runner *r, const char *name);
 void		*an_runner_state(const struct an_runner *r, const char *name);
 void		 an_runner_set_memory(struct an_runner *r, struct an_state *st,

@@ -338,7 +338,7 @@ worker_analyze(struct worker *w, const char *id)
 		}
 		wd_arm(w, &e);
 		an_runner_skip(w->runner, skip[0] ? skip : NULL);
-		res = an_runner_run(w->runner, &e, env, msg, len, NULL);
+		res = an_runner_run(w->runner, &e, env, msg, len);
 		worker_relaytest(w, &e, env, res);
 		free(msg);
 		wd_disarm();

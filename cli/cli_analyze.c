@@ -131,7 +131,7 @@ analyze_one(const struct queue_entry *ce, void *arg)
 	 * classified is classified here, and not recorded (a re-run must
 	 * not count twice: an_runner_set_memory() below).
 	 */
-	res = an_runner_run(a->runner, &e, env, msg, len, NULL);
+	res = an_runner_run(a->runner, &e, env, msg, len);
 	free(msg);
 	js = json_dumps(res, JSON_COMPACT);
 	if (js == NULL || queue_write_file_flags(a->c->q, &e, "analysis.json",
