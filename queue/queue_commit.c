@@ -661,6 +661,14 @@ queue_commit_complete(struct queue_committer *c, struct queue_citem *list)
 	pthread_mutex_lock(&c->mtx);
 	queue_clist_append(&c->done, &out);
 	queue_clist_append(&c->retry, &retry);
+	/*
+	 * The journal thread completes the items whose move finished first:
+	 * then every committer thread may be waiting without a timeout (the
+	 * retry list was empty when it looked). Wake one to time the retry,
+	 * or nothing would move these until the next message came.
+	 */
+	if (nretry > 0)
+		pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->mtx);
 	if (any && write(c->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
 		log_warn("queue: committer eventfd write");
