@@ -37,123 +37,20 @@
 #include "queue.h"
 #include "dbutil.h"
 #include "queue_index.h"
+#include "queue_index_priv.h"
 #include "xmalloc.h"
 
-#define QUEUE_INDEX_BUSY_MS	10000
 #define QUEUE_INDEX_RACY_NS	(2LL * 1000000000LL)
 
-struct queue_index {
-	struct queue	*q;
-	sqlite3		*db;
-	struct dbu_stmts stmts;		/* the per-message statements */
-	char		 err[512];
-};
 
 struct idlist {
 	char		(*v)[QUEUE_ID_LEN + 1];
 	size_t		 n, size;
 };
 
-static const char *schema_v1[] = {
-	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)",
-	"CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY,"
-	" day TEXT NOT NULL, state TEXT NOT NULL, received TEXT,"
-	" received_us INTEGER, session TEXT, client_addr TEXT,"
-	" client_port INTEGER, helo TEXT, mail_from TEXT, rcpt_count INTEGER,"
-	" size INTEGER, sha256 TEXT, subject TEXT, auth_users TEXT)",
-	"CREATE INDEX IF NOT EXISTS messages_bucket ON messages(state, day)",
-	"CREATE INDEX IF NOT EXISTS messages_client ON messages(client_addr)",
-	"CREATE TABLE IF NOT EXISTS rcpts (id TEXT NOT NULL, seq INTEGER,"
-	" addr TEXT NOT NULL)",
-	"CREATE INDEX IF NOT EXISTS rcpts_addr ON rcpts(addr)",
-	"CREATE INDEX IF NOT EXISTS rcpts_id ON rcpts(id)",
-	"CREATE TRIGGER IF NOT EXISTS messages_gone AFTER DELETE ON messages"
-	" BEGIN DELETE FROM rcpts WHERE id = old.id; END",
-	"CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY,"
-	" day TEXT NOT NULL, start TEXT, start_us INTEGER, \"end\" TEXT,"
-	" client_addr TEXT, helo TEXT, messages INTEGER,"
-	" auth_attempts INTEGER, close TEXT, commands INTEGER)",
-	"CREATE INDEX IF NOT EXISTS sessions_day ON sessions(day)",
-	"CREATE TABLE IF NOT EXISTS buckets (kind TEXT NOT NULL,"
-	" day TEXT NOT NULL, mtime_ns INTEGER, entries INTEGER,"
-	" PRIMARY KEY (kind, day))",
-	NULL
-};
-
-/*
- * Schema steps: steps[v] takes a version-v index to v+1. A later issue
- * adds e.g. { "ALTER TABLE messages ADD COLUMN country TEXT", NULL } as
- * steps[1] and bumps QUEUE_INDEX_SCHEMA; new columns start NULL and a
- * "relaytrap queue reindex" fills them.
- */
-/* v2: the analyzers' results that review filters on (issue 4) */
-static const char *schema_v2[] = {
-	"ALTER TABLE messages ADD COLUMN country TEXT",
-	"ALTER TABLE messages ADD COLUMN asn INTEGER",
-	"ALTER TABLE messages ADD COLUMN campaign TEXT",
-	"ALTER TABLE messages ADD COLUMN verdict TEXT",
-	"CREATE INDEX IF NOT EXISTS messages_country ON messages(country)",
-	"CREATE INDEX IF NOT EXISTS messages_asn ON messages(asn)",
-	"CREATE INDEX IF NOT EXISTS messages_campaign ON messages(campaign)",
-	"CREATE INDEX IF NOT EXISTS messages_verdict ON messages(verdict)",
-	NULL
-};
-
-static const char **schema_steps[QUEUE_INDEX_SCHEMA] = {
-	schema_v1,
-	schema_v2,
-};
-
-static int	 ix_exec(struct queue_index *, const char *);
-static sqlite3_stmt *ix_prep(struct queue_index *, const char *);
-static int	 ix_fail(struct queue_index *, const char *, ...)
-		    __attribute__((__format__(printf, 2, 3)));
 static int	 ix_sync_locked(struct queue_index *,
 		    struct queue_index_syncstat *);
 static int	 bucket_drop(struct queue_index *, const char *, const char *);
-
-static int
-ix_fail(struct queue_index *ix, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 msg[384];
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (ix->db != NULL && sqlite3_errcode(ix->db) != SQLITE_OK)
-		snprintf(ix->err, sizeof(ix->err), "%s: %s", msg,
-		    sqlite3_errmsg(ix->db));
-	else
-		strlcpy(ix->err, msg, sizeof(ix->err));
-	return -1;
-}
-
-static int
-ix_exec(struct queue_index *ix, const char *sql)
-{
-	char	*e = NULL;
-
-	if (sqlite3_exec(ix->db, sql, NULL, NULL, &e) != SQLITE_OK) {
-		snprintf(ix->err, sizeof(ix->err), "index: %s: %s", sql,
-		    e ? e : "error");
-		sqlite3_free(e);
-		return -1;
-	}
-	return 0;
-}
-
-static sqlite3_stmt *
-ix_prep(struct queue_index *ix, const char *sql)
-{
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		ix_fail(ix, "index: prepare");
-		return NULL;
-	}
-	return st;
-}
 
 /* a statement of the per-message path, prepared once (sql: a literal) */
 static sqlite3_stmt *
@@ -162,7 +59,7 @@ ix_cprep(struct queue_index *ix, const char *sql)
 	sqlite3_stmt *st;
 
 	if ((st = dbu_prep(&ix->stmts, ix->db, sql)) == NULL)
-		ix_fail(ix, "index: prepare");
+		queue_ix_fail(ix, "index: prepare");
 	return st;
 }
 
@@ -204,211 +101,6 @@ state_of(const char *s)
 	if (strcmp(s, "cur") == 0)
 		return QUEUE_ST_CUR;
 	return QUEUE_ST_CORRUPT;
-}
-
-static int
-schema_version(struct queue_index *ix, long *v)
-{
-	sqlite3_stmt *st;
-	int	 rc;
-
-	*v = 0;
-	if ((st = ix_prep(ix, "SELECT value FROM meta"
-	    " WHERE key = 'schema_version'")) == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
-	    ix_fail(ix, "index: schema version");
-}
-
-static int
-schema_upgrade(struct queue_index *ix)
-{
-	sqlite3_stmt *st;
-	long	 v;
-	int	 i;
-
-	/* current already: nothing to write (readers work on a full disk) */
-	if (sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key ="
-	    " 'schema_version'", -1, &st, NULL) == SQLITE_OK) {
-		i = sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_int64(st, 0) == QUEUE_INDEX_SCHEMA;
-		sqlite3_finalize(st);
-		if (i)
-			return 0;
-	}
-	if (ix_exec(ix, "BEGIN IMMEDIATE") == -1)
-		return -1;
-	if (ix_exec(ix, schema_v1[0]) == -1 || schema_version(ix, &v) == -1)
-		goto fail;
-	if (v > QUEUE_INDEX_SCHEMA) {
-		ix_fail(ix, "index: schema version %ld is newer than this "
-		    "program's %d; remove %s and run \"relaytrap queue "
-		    "reindex\"", v, QUEUE_INDEX_SCHEMA, QUEUE_INDEX_FILE);
-		goto fail;
-	}
-	/* a fresh file (no meta row) gets every step from 0 */
-	for (; v < QUEUE_INDEX_SCHEMA; v++)
-		for (i = 0; schema_steps[v][i] != NULL; i++)
-			if (ix_exec(ix, schema_steps[v][i]) == -1)
-				goto fail;
-	if ((st = ix_prep(ix, "INSERT OR REPLACE INTO meta (key, value)"
-	    " VALUES ('schema_version', ?)")) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, QUEUE_INDEX_SCHEMA);
-	i = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (i != SQLITE_DONE) {
-		ix_fail(ix, "index: store schema version");
-		goto fail;
-	}
-	return ix_exec(ix, "COMMIT");
- fail:
-	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-/*
- * Root (the operator's CLI) gives the index file to the spool's owner, so
- * that the unprivileged worker can still write it. SQLite itself gives
- * its -wal and -shm files the owner of the database file when run as root.
- */
-static void
-ix_chown(struct queue_index *ix)
-{
-	struct stat root, sb;
-
-	if (geteuid() != 0 || fstat(queue_rootfd(ix->q), &root) == -1 ||
-	    fstatat(queue_rootfd(ix->q), QUEUE_INDEX_FILE, &sb,
-	    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode))
-		return;
-	if ((sb.st_uid != root.st_uid || sb.st_gid != root.st_gid) &&
-	    fchownat(queue_rootfd(ix->q), QUEUE_INDEX_FILE, root.st_uid,
-	    root.st_gid, AT_SYMLINK_NOFOLLOW) == -1)
-		log_warn("index: chown %s", QUEUE_INDEX_FILE);
-}
-
-/*
- * queue_index_open -- open (creating it and its schema if needed)
- * <spooldir>/index.sqlite for spool q, in WAL mode with a busy timeout;
- * run as root, the file is given to the owner of the spool directory.
- * An older schema is upgraded in place (schema_steps). Returns the handle, or NULL with a message in err (cleared first).
- */
-struct queue_index *
-queue_index_open(struct queue *q, const char *spooldir, char *err,
-    size_t errlen)
-{
-	struct queue_index *ix;
-	char	*path;
-
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	ix = xcalloc(1, sizeof(*ix));
-	ix->q = q;
-	xasprintf(&path, "%s/%s", spooldir, QUEUE_INDEX_FILE);
-	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(ix->err, sizeof(ix->err), "index: open %s: %s", path,
-		    ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
-		goto fail;
-	}
-	sqlite3_busy_timeout(ix->db, QUEUE_INDEX_BUSY_MS);
-	if (ix_exec(ix, "PRAGMA journal_mode = WAL") == -1 ||
-	    ix_exec(ix, "PRAGMA synchronous = NORMAL") == -1 ||
-	    schema_upgrade(ix) == -1)
-		goto fail;
-	free(path);
-	ix_chown(ix);
-	return ix;
- fail:
-	if (err != NULL)
-		snprintf(err, errlen, "%s", ix->err);
-	free(path);
-	queue_index_close(ix);
-	return NULL;
-}
-
-/*
- * queue_index_open_ro -- open <spooldir>/index.sqlite read-only and
- * immutable, for readers when queue_index_open() fails for want of room
- * (on a full disk SQLite cannot create the -shm file a WAL database
- * needs). It reads the main file only: after relaytrapd stopped cleanly
- * that is the whole index; a -wal file left by a crash is not read. Only
- * queries work on the handle. Returns it, or NULL with a message in err.
- */
-struct queue_index *
-queue_index_open_ro(struct queue *q, const char *spooldir, char *err,
-    size_t errlen)
-{
-	struct queue_index *ix;
-	char	*path, *uri, *o;
-	const char *p;
-	long	 v;
-
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	ix = xcalloc(1, sizeof(*ix));
-	ix->q = q;
-	xasprintf(&path, "%s/%s", spooldir, QUEUE_INDEX_FILE);
-	/* a URI: '%', '?' and '#' of the path percent-encoded */
-	uri = o = xmalloc(5 + 3 * strlen(path) + sizeof("?immutable=1"));
-	o += sprintf(o, "file:");
-	for (p = path; *p != '\0'; p++)
-		if (*p == '%' || *p == '?' || *p == '#')
-			o += sprintf(o, "%%%02X", (unsigned char)*p);
-		else
-			*o++ = *p;
-	(void)strcpy(o, "?immutable=1");
-	if (sqlite3_open_v2(uri, &ix->db, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(ix->err, sizeof(ix->err), "index: open %s read-only: "
-		    "%s", path, ix->db ? sqlite3_errmsg(ix->db) :
-		    "out of memory");
-		goto fail;
-	}
-	if (schema_version(ix, &v) == -1)
-		goto fail;
-	if (v != QUEUE_INDEX_SCHEMA) {
-		ix_fail(ix, "index: schema version %ld, not this program's "
-		    "%d, and it cannot be upgraded read-only", v,
-		    QUEUE_INDEX_SCHEMA);
-		goto fail;
-	}
-	free(uri);
-	free(path);
-	return ix;
- fail:
-	if (err != NULL)
-		snprintf(err, errlen, "%s", ix->err);
-	free(uri);
-	free(path);
-	queue_index_close(ix);
-	return NULL;
-}
-
-/*
- * queue_index_close -- close the database and free ix (NULL is fine).
- */
-void
-queue_index_close(struct queue_index *ix)
-{
-	if (ix == NULL)
-		return;
-	dbu_stmts_free(&ix->stmts);
-	sqlite3_close(ix->db);
-	free(ix);
-}
-
-/*
- * queue_index_error -- text of the last failure of a call on ix.
- */
-const char *
-queue_index_error(const struct queue_index *ix)
-{
-	return ix->err;
 }
 
 /* "2026-11-26T09:03:01.123Z" -> µs since the epoch, or -1 */
@@ -634,7 +326,7 @@ index_message_json(struct queue_index *ix, const struct queue_entry *e,
 		    json_object_get(an, "relaytest"), "verdict")));
 	}
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		ix_fail(ix, "index: insert message %s", e->id);
+		queue_ix_fail(ix, "index: insert message %s", e->id);
 		goto done;
 	}
 	dbu_done(st);
@@ -642,7 +334,7 @@ index_message_json(struct queue_index *ix, const struct queue_entry *e,
 		goto done;
 	bind_str(st, 1, e->id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		ix_fail(ix, "index: rcpts of %s", e->id);
+		queue_ix_fail(ix, "index: rcpts of %s", e->id);
 		goto done;
 	}
 	dbu_done(st);
@@ -657,7 +349,7 @@ index_message_json(struct queue_index *ix, const struct queue_entry *e,
 		sqlite3_bind_int64(st, 2, i);
 		bind_str(st, 3, r ? r : "");
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			ix_fail(ix, "index: rcpt of %s", e->id);
+			queue_ix_fail(ix, "index: rcpt of %s", e->id);
 			goto done;
 		}
 	}
@@ -726,7 +418,7 @@ index_session(struct queue_index *ix, const char *id, const char *day)
 	sqlite3_bind_int64(st, 11, json_integer_value(json_object_get(rec,
 	    "commands")));
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
-	    ix_fail(ix, "index: insert session %s", id);
+	    queue_ix_fail(ix, "index: insert session %s", id);
 	dbu_done(st);
 	json_decref(rec);
 	return rc;
@@ -803,10 +495,10 @@ indexed_ids(struct queue_index *ix, const char *kind, const char *day,
 
 	l->n = 0;
 	if (strcmp(kind, "sessions") == 0)
-		st = ix_prep(ix, "SELECT id FROM sessions WHERE day = ?2"
+		st = queue_ix_prep(ix, "SELECT id FROM sessions WHERE day = ?2"
 		    " ORDER BY id");
 	else
-		st = ix_prep(ix, "SELECT id FROM messages WHERE state = ?1"
+		st = queue_ix_prep(ix, "SELECT id FROM messages WHERE state = ?1"
 		    " AND day = ?2 ORDER BY id");
 	if (st == NULL)
 		return -1;
@@ -815,7 +507,7 @@ indexed_ids(struct queue_index *ix, const char *kind, const char *day,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		idlist_add(l, col_str(st, 0));
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : ix_fail(ix, "index: read %s", kind);
+	return rc == SQLITE_DONE ? 0 : queue_ix_fail(ix, "index: read %s", kind);
 }
 
 static int
@@ -824,14 +516,14 @@ drop_row(struct queue_index *ix, const char *kind, const char *id)
 	sqlite3_stmt *st;
 	int	 rc;
 
-	if ((st = ix_prep(ix, strcmp(kind, "sessions") == 0 ?
+	if ((st = queue_ix_prep(ix, strcmp(kind, "sessions") == 0 ?
 	    "DELETE FROM sessions WHERE id = ?" :
 	    "DELETE FROM messages WHERE id = ? AND state = ?")) == NULL)
 		return -1;
 	bind_str(st, 1, id);
 	bind_str(st, 2, kind);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
-	    ix_fail(ix, "index: drop %s", id);
+	    queue_ix_fail(ix, "index: drop %s", id);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -893,7 +585,7 @@ bucket_get(struct queue_index *ix, const char *kind, const char *day,
 	int	 rc;
 
 	*mtime = *entries = -2;
-	if ((st = ix_prep(ix, "SELECT mtime_ns, entries FROM buckets"
+	if ((st = queue_ix_prep(ix, "SELECT mtime_ns, entries FROM buckets"
 	    " WHERE kind = ? AND day = ?")) == NULL)
 		return -1;
 	bind_str(st, 1, kind);
@@ -904,7 +596,7 @@ bucket_get(struct queue_index *ix, const char *kind, const char *day,
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
-	    ix_fail(ix, "index: buckets");
+	    queue_ix_fail(ix, "index: buckets");
 }
 
 static int
@@ -914,7 +606,7 @@ bucket_put(struct queue_index *ix, const char *kind, const char *day,
 	sqlite3_stmt *st;
 	int	 rc;
 
-	if ((st = ix_prep(ix, "INSERT OR REPLACE INTO buckets (kind, day,"
+	if ((st = queue_ix_prep(ix, "INSERT OR REPLACE INTO buckets (kind, day,"
 	    " mtime_ns, entries) VALUES (?,?,?,?)")) == NULL)
 		return -1;
 	bind_str(st, 1, kind);
@@ -922,7 +614,7 @@ bucket_put(struct queue_index *ix, const char *kind, const char *day,
 	sqlite3_bind_int64(st, 3, mtime);
 	sqlite3_bind_int64(st, 4, entries);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
-	    ix_fail(ix, "index: store bucket");
+	    queue_ix_fail(ix, "index: store bucket");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -945,7 +637,7 @@ sync_bucket(struct queue_index *ix, const char *kind, const char *day,
 			close(fd);
 		if (errno == ENOENT)	/* vanished since readdir */
 			return bucket_drop(ix, kind, day);
-		return ix_fail(ix, "index: %s: %s", rel, strerror(errno));
+		return queue_ix_fail(ix, "index: %s: %s", rel, strerror(errno));
 	}
 	mtime = (int64_t)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
 	if (bucket_get(ix, kind, day, &old_mtime, &old_n) == -1) {
@@ -990,14 +682,14 @@ bucket_drop(struct queue_index *ix, const char *kind, const char *day)
 	int	 rc;
 
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if ((st = ix_prep(ix, sql[i])) == NULL)
+		if ((st = queue_ix_prep(ix, sql[i])) == NULL)
 			return -1;
 		bind_str(st, 1, kind);
 		bind_str(st, 2, day);
 		rc = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE)
-			return ix_fail(ix, "index: drop bucket %s/%s", kind,
+			return queue_ix_fail(ix, "index: drop bucket %s/%s", kind,
 			    day);
 	}
 	return 0;
@@ -1019,10 +711,10 @@ sync_kind(struct queue_index *ix, const char *kind,
 	fd = openat(queue_rootfd(ix->q), kind, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC);
 	if (fd == -1 && errno != ENOENT)
-		return ix_fail(ix, "index: %s: %s", kind, strerror(errno));
+		return queue_ix_fail(ix, "index: %s: %s", kind, strerror(errno));
 	if (fd != -1 && (d = fdopendir(fd)) == NULL) {
 		close(fd);
-		return ix_fail(ix, "index: %s: %s", kind, strerror(errno));
+		return queue_ix_fail(ix, "index: %s: %s", kind, strerror(errno));
 	}
 	while (d != NULL && (de = readdir(d)) != NULL) {
 		if (!valid_day(de->d_name))
@@ -1034,7 +726,7 @@ sync_kind(struct queue_index *ix, const char *kind,
 			goto done;
 	}
 	/* buckets that vanished (retention, manual rm) */
-	if ((st = ix_prep(ix, "SELECT day FROM buckets WHERE kind = ?")) ==
+	if ((st = queue_ix_prep(ix, "SELECT day FROM buckets WHERE kind = ?")) ==
 	    NULL)
 		goto done;
 	bind_str(st, 1, kind);
@@ -1083,16 +775,16 @@ ix_sync(struct queue_index *ix, bool rebuild,
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
 	ix->err[0] = '\0';
-	if (ix_exec(ix, "BEGIN IMMEDIATE") == -1)
+	if (queue_ix_exec(ix, "BEGIN IMMEDIATE") == -1)
 		return -1;
-	if (rebuild && (ix_exec(ix, "DELETE FROM messages") == -1 ||
-	    ix_exec(ix, "DELETE FROM rcpts") == -1 ||
-	    ix_exec(ix, "DELETE FROM sessions") == -1 ||
-	    ix_exec(ix, "DELETE FROM buckets") == -1))
+	if (rebuild && (queue_ix_exec(ix, "DELETE FROM messages") == -1 ||
+	    queue_ix_exec(ix, "DELETE FROM rcpts") == -1 ||
+	    queue_ix_exec(ix, "DELETE FROM sessions") == -1 ||
+	    queue_ix_exec(ix, "DELETE FROM buckets") == -1))
 		goto fail;
 	if (ix_sync_locked(ix, st) == -1)
 		goto fail;
-	return ix_exec(ix, "COMMIT");
+	return queue_ix_exec(ix, "COMMIT");
  fail:
 	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
@@ -1131,15 +823,15 @@ queue_index_retire(struct queue_index *ix, const char *day)
 	size_t	 i;
 
 	if (!valid_day(day))
-		return ix_fail(ix, "index: retire: bad day");
-	if (ix_exec(ix, "BEGIN IMMEDIATE") == -1)
+		return queue_ix_fail(ix, "index: retire: bad day");
+	if (queue_ix_exec(ix, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (bucket_drop(ix, kinds[i], day) == -1) {
 			sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
 		}
-	return ix_exec(ix, "COMMIT");
+	return queue_ix_exec(ix, "COMMIT");
 }
 
 /*
@@ -1159,7 +851,7 @@ queue_index_add(struct queue_index *ix, char *const *msgs, size_t nmsgs,
 	if (nmsgs == 0 && nsessions == 0)
 		return 0;
 	ix->err[0] = '\0';
-	if (ix_exec(ix, "BEGIN IMMEDIATE") == -1)
+	if (queue_ix_exec(ix, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	for (i = 0; i < nmsgs; i++) {
 		if (!queue_id_valid(msgs[i]))
@@ -1183,7 +875,7 @@ queue_index_add(struct queue_index *ix, char *const *msgs, size_t nmsgs,
 		if (index_session(ix, sessions[i], day) == -1)
 			goto fail;
 	}
-	return ix_exec(ix, "COMMIT");
+	return queue_ix_exec(ix, "COMMIT");
  fail:
 	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
@@ -1206,7 +898,7 @@ queue_index_put(struct queue_index *ix, const struct queue_index_item *it,
 	if (n == 0)
 		return 0;
 	ix->err[0] = '\0';
-	if (ix_exec(ix, "BEGIN IMMEDIATE") == -1)
+	if (queue_ix_exec(ix, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (it[i].env != NULL)
@@ -1219,7 +911,7 @@ queue_index_put(struct queue_index *ix, const struct queue_index_item *it,
 			return -1;
 		}
 	}
-	return ix_exec(ix, "COMMIT");
+	return queue_ix_exec(ix, "COMMIT");
 }
 
 #define MSG_COLS "id, day, state, received, received_us, session," \
@@ -1261,7 +953,7 @@ run_msgs(struct queue_index *ix, sqlite3_stmt *st, queue_index_msg_cb cb,
 	size_t	 i, nr;
 	int	 rc, ret = 0;
 
-	if ((rs = ix_prep(ix, "SELECT addr FROM rcpts WHERE id = ?"
+	if ((rs = queue_ix_prep(ix, "SELECT addr FROM rcpts WHERE id = ?"
 	    " ORDER BY seq")) == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1305,7 +997,7 @@ run_msgs(struct queue_index *ix, sqlite3_stmt *st, queue_index_msg_cb cb,
 	}
 	sqlite3_finalize(rs);
 	if (ret == 0 && rc != SQLITE_DONE)
-		return ix_fail(ix, "index: list");
+		return queue_ix_fail(ix, "index: list");
 	return ret;
 }
 
@@ -1324,7 +1016,7 @@ queue_index_list(struct queue_index *ix, const struct queue_index_filter *f,
 
 	if (f == NULL)
 		f = &none;
-	if ((st = ix_prep(ix, "SELECT " MSG_COLS " FROM (SELECT * FROM"
+	if ((st = queue_ix_prep(ix, "SELECT " MSG_COLS " FROM (SELECT * FROM"
 	    " messages m WHERE (?1 = 0 OR received_us >= ?1)"
 	    " AND (?2 IS NULL OR client_addr = ?2)"
 	    " AND (?3 IS NULL OR instr(lower(mail_from), lower(?3)) > 0)"
@@ -1366,7 +1058,7 @@ queue_index_get(struct queue_index *ix, const char *id,
 	sqlite3_stmt *st;
 	int	 rc;
 
-	if ((st = ix_prep(ix, "SELECT " MSG_COLS " FROM messages"
+	if ((st = queue_ix_prep(ix, "SELECT " MSG_COLS " FROM messages"
 	    " WHERE id = ?")) == NULL)
 		return -1;
 	bind_str(st, 1, id);
@@ -1397,7 +1089,7 @@ queue_index_sessions(struct queue_index *ix,
 
 	if (f == NULL)
 		f = &none;
-	if ((st = ix_prep(ix, "SELECT id, day, start, \"end\", start_us,"
+	if ((st = queue_ix_prep(ix, "SELECT id, day, start, \"end\", start_us,"
 	    " client_addr, helo, messages, auth_attempts, close, commands"
 	    " FROM (SELECT * FROM sessions WHERE (?1 = 0 OR start_us >= ?1)"
 	    " AND (?2 IS NULL OR client_addr = ?2)"
@@ -1426,7 +1118,7 @@ queue_index_sessions(struct queue_index *ix,
 	}
 	sqlite3_finalize(st);
 	if (ret == 0 && rc != SQLITE_DONE)
-		return ix_fail(ix, "index: sessions");
+		return queue_ix_fail(ix, "index: sessions");
 	return ret;
 }
 
@@ -1436,13 +1128,13 @@ stat_int(struct queue_index *ix, const char *sql, json_t *o, const char *k)
 	sqlite3_stmt *st;
 	int	 rc;
 
-	if ((st = ix_prep(ix, sql)) == NULL)
+	if ((st = queue_ix_prep(ix, sql)) == NULL)
 		return -1;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_set_new(o, k,
 		    json_integer(sqlite3_column_int64(st, 0)));
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : ix_fail(ix, "index: stats");
+	return rc == SQLITE_ROW ? 0 : queue_ix_fail(ix, "index: stats");
 }
 
 /* rows of (text, int, int, ...) as an array of objects with keys */
@@ -1454,7 +1146,7 @@ stat_rows(struct queue_index *ix, const char *sql, int top, json_t *o,
 	json_t	*a, *row;
 	int	 i, rc;
 
-	if ((st = ix_prep(ix, sql)) == NULL)
+	if ((st = queue_ix_prep(ix, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, top > 0 ? top : -1);	/* -1: no limit */
 	a = json_array();
@@ -1468,7 +1160,7 @@ stat_rows(struct queue_index *ix, const char *sql, int top, json_t *o,
 	}
 	sqlite3_finalize(st);
 	json_object_set_new(o, k, a);
-	return rc == SQLITE_DONE ? 0 : ix_fail(ix, "index: stats");
+	return rc == SQLITE_DONE ? 0 : queue_ix_fail(ix, "index: stats");
 }
 
 /*
