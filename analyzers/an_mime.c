@@ -12,10 +12,9 @@
  * The runner calls g_mime_init() at worker start; an_mime() calls it once
  * itself as well, which is harmless (GMime counts its initialisations).
  * GMime copies the bytes; ctx->msg is not referenced after the call.
- * GMime's copy may differ from the stored message in two ways, of the
- * same length, so offsets agree: the charsets of an_mime_unsafe are
- * renamed, and a header ended by a line of CRs gets an empty line
- * there (an_mime_crline()).
+ * GMime's copy may differ from the stored message in one way, of the
+ * same length, so offsets agree: a header ended by a line of CRs gets an
+ * empty line there (an_mime_crline()).
  */
 #include "config.h"
 
@@ -34,33 +33,24 @@
 #define AN_MIME_BOUNDARY_MAX_S	"10000"
 
 /*
- * Charsets GMime must not be handed. GMime 3.2.13 (Debian 12) decoding an
- * RFC 2047 encoded word in ISO-2022-CN-EXT whose text is a lone SO byte
- * ("=?ISO-2022-CN-EXT?B?Dg==?=") asks g_realloc() for 2^64 - 12 bytes,
- * and GLib aborts the process: one header killed the worker. Found by
- * sending every charset of `iconv -l` in encoded words, RFC 2231
- * parameters and text parts through `relaytrap analyze`; this was the
- * only one. Each name is replaced in GMime's copy of the message by one
- * of the same length that no iconv knows, so GMime keeps the encoded
- * text undecoded; the stored message is not touched.
- */
-static const char *const an_mime_unsafe[][2] = {
-	{ "iso-2022-cn-ext", "x-unsafe-cn-ext" },
-};
-
-/*
- * That renaming sees only the name as written in the raw bytes; a name
- * RFC 2231-continued ("charset*0=iso-2022-; charset*1=cn-ext"),
+ * A charset no process of relaytrap may convert. GMime 3.2.13 (Debian 12)
+ * decoding an RFC 2047 encoded word in ISO-2022-CN-EXT whose text is a
+ * lone SO byte ("=?ISO-2022-CN-EXT?B?Dg==?=") asks g_realloc() for
+ * 2^64 - 12 bytes, and GLib aborts the process: one header killed the
+ * worker. Found by sending every charset of `iconv -l` in encoded words,
+ * RFC 2231 parameters and text parts through `relaytrap analyze`; this
+ * was the only one. Renaming it in GMime's copy of the message missed
+ * spellings: RFC 2231-continued ("charset*0=iso-2022-; charset*1=cn-ext"),
  * percent- or backslash-escaped, encoded in a word of its own or folded
- * reaches GMime's decoders all the same (a hostile-input run found five
- * such spellings). The cause is glibc's converter: it takes a trailing SO
- * byte and then fails with nothing left to read, and a caller that skips
- * "the bad byte" runs off the end. So no converter for it is opened in
- * this process at all: relaytrap's iconv_open() stands in front of the C
- * library's for every caller, GMime included (the executable's definition
- * comes first for the shared libraries too), and refuses ISO-2022-CN-EXT
- * under any spelling as an unknown charset (EINVAL). GMime then keeps
- * such text undecoded, as for any charset it does not know.
+ * (a hostile-input run found five). The cause is glibc's converter: it
+ * takes a trailing SO byte and then fails with nothing left to read, and
+ * a caller that skips "the bad byte" runs off the end. So no converter for
+ * it is opened in this process at all: relaytrap's iconv_open() stands in
+ * front of the C library's for every caller, GMime included (the
+ * executable's definition comes first for the shared libraries too), and
+ * refuses ISO-2022-CN-EXT under any spelling as an unknown charset
+ * (EINVAL). GMime then keeps such text undecoded, as for any charset it
+ * does not know.
  */
 static bool
 an_iconv_refused(const char *name)
@@ -102,8 +92,7 @@ static GByteArray	*mime_text(GMimeObject *);
  * an_casemem -- the first place in p[0..n) where the ASCII string needle
  * is, ignoring case, or NULL. p may hold any bytes, NULs included. A
  * needle with a byte that has no case (a digit first, else punctuation)
- * is looked for by that byte with memchr(): the whole message is searched
- * for "iso-2022-cn-ext" before GMime sees it.
+ * is looked for by that byte with memchr().
  */
 const char *
 an_casemem(const void *p, size_t n, const char *needle)
@@ -222,36 +211,20 @@ mime_dup(const char *msg, size_t len)
 
 /*
  * mime_copy -- the bytes GMime gets instead of msg[0..len), same length,
- * to g_free(); NULL when msg is fine as it is. Each charset of
- * an_mime_unsafe is renamed; a header-ending line of CRs (an_mime_crline)
- * becomes an empty line, "\r\n", then a body line of the CRs left.
+ * to g_free(); NULL when msg is fine as it is: a header-ending line of
+ * CRs (an_mime_crline) becomes an empty line, "\r\n", then a body line of
+ * the CRs left.
  */
 static char *
 mime_copy(const char *msg, size_t len)
 {
-	char		*copy = NULL;
+	char		*copy;
 	const char	*hit;
-	size_t		 i, k, at;
 
-	for (i = 0; i < sizeof(an_mime_unsafe) / sizeof(an_mime_unsafe[0]);
-	    i++) {
-		k = strlen(an_mime_unsafe[i][0]);
-		at = 0;
-		while ((hit = an_casemem((copy ? copy : msg) + at,
-		    len - at, an_mime_unsafe[i][0])) != NULL) {
-			at = (size_t)(hit - (copy ? copy : msg));
-			if (copy == NULL)
-				copy = mime_dup(msg, len);
-			memcpy(copy + at, an_mime_unsafe[i][1], k);
-			at += k;
-		}
-	}
-	if ((hit = an_mime_crline(copy ? copy : msg, len)) != NULL) {
-		at = (size_t)(hit - (copy ? copy : msg));
-		if (copy == NULL)
-			copy = mime_dup(msg, len);
-		copy[at + 1] = '\n';
-	}
+	if ((hit = an_mime_crline(msg, len)) == NULL)
+		return NULL;
+	copy = mime_dup(msg, len);
+	copy[(size_t)(hit - msg) + 1] = '\n';
 	return copy;
 }
 

@@ -455,8 +455,8 @@ test_save(void)
 }
 
 /*
- * ISO-2022-CN-EXT spelt so that the raw-byte renaming (an_mime_unsafe)
- * misses it: each reached GMime's decoders or content's own converter,
+ * ISO-2022-CN-EXT spelt so that a renaming of the raw bytes (the first
+ * guard against it) missed it: each reached GMime's decoders or content's own converter,
  * which ran off the end of the text (the SO byte "Dg==") or aborted in
  * GLib, killing the worker. No converter for it is opened now, under any
  * spelling (an_mime.c's iconv_open()).
@@ -540,8 +540,9 @@ test_hostile(struct conf *c)
 	    "ok \300\257 http://u.example/\r\n";
 	/*
 	 * GMime 3.2.13 aborted the process decoding this encoded word (a
-	 * lone SO in ISO-2022-CN-EXT); an_mime_parse() keeps the charset
-	 * from it, in either case, in the header and in a part's name
+	 * lone SO in ISO-2022-CN-EXT); no converter for the charset opens
+	 * (an_mime.c's iconv_open()), in either case, in the header and in a
+	 * part's name
 	 */
 	static const char cnext[] =
 	    "Subject: =?ISO-2022-CN-EXT?B?Dg==?= x =?iso-2022-cn-ext?B?Dg==?=\r\n"
