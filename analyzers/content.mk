@@ -22,3 +22,15 @@ tests_fuzz_fuzz_urls_LDADD = analyzers/libanalyzers.a \
 	reports/libreports.a smtpd/libsmtpd.a $(RT_QUEUE_LIBS) \
 	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
 endif
+
+# the whole per-message path before lookups: an_mime, content, campaign
+# text and hashes, relay-test classifier
+if ENABLE_FUZZING
+FUZZ_TARGETS += tests/fuzz/fuzz_message
+tests_fuzz_fuzz_message_SOURCES = tests/fuzz/fuzz_message.c
+tests_fuzz_fuzz_message_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
+tests_fuzz_fuzz_message_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_message_LDADD = analyzers/libanalyzers.a \
+	reports/libreports.a smtpd/libsmtpd.a $(RT_QUEUE_LIBS) \
+	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
+endif

@@ -10,7 +10,8 @@ secs=${1:-30}
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
 build=${RT_FUZZ_BUILD:-${TMPDIR:-/tmp}/relaytrap-fuzz-build}
-targets="smtp_cmd smtp_addr proxy smtp_data smtp_auth received urls dns_answer"
+targets="smtp_cmd smtp_addr proxy smtp_data smtp_auth received urls dns_answer
+    message"
 
 if [ ! -x "$srcdir/configure" ]; then
 	(cd "$srcdir" && ./autogen.sh) >/dev/null 2>&1 || {
