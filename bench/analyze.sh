@@ -9,6 +9,8 @@
 # /var/tmp), as in bench/run.sh: the sandbox's root file system is churned
 # by test runs and its file creation speed varies several-fold from run to
 # run. ROOT_FS=1 keeps it on /var/tmp.
+# KEEP=DIR copies the filled spool (every message in new/, not yet
+# analysed) and rt.conf to DIR before the runs, for profiling by hand.
 # Usage: bench/analyze.sh BUILDDIR [COPIES]
 set -eu
 B=${1:?usage: bench/analyze.sh BUILDDIR [COPIES]}
@@ -87,6 +89,10 @@ for d in glob.glob(os.path.join(root, "cur", "*", "*")):
     os.makedirs(os.path.join(root, "new", day), exist_ok=True)
     os.rename(d, os.path.join(root, "new", day, mid))
 PY
+if [ -n "${KEEP:-}" ]; then
+	rm -rf "$KEEP" && mkdir -p "$KEEP"
+	cp -a "$work/spool" "$work/rt.conf" "$KEEP/"
+fi
 sync
 run() {
 	t0=$(date +%s.%N)
