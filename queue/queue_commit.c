@@ -454,7 +454,7 @@ queue_journal_main(void *arg)
 	struct queue_citem *it, **items = NULL;
 	struct queue_jrec *r = NULL;
 	struct timespec	 until;
-	size_t		 n, cap = 0, i, nr, nw;
+	size_t		 n, cap = 0, i, ni, nr, nw;
 	int		 k, error;
 
 	for (;;) {
@@ -497,10 +497,12 @@ queue_journal_main(void *arg)
 			r = xreallocarray(r, cap, sizeof(*r));
 			items = xreallocarray(items, cap, sizeof(*items));
 		}
-		/* render: the records, and what the committer threads write */
-		for (i = 0, nr = 0, it = batch.head; it != NULL;
-		    it = it->next, i++) {
-			items[i] = it;
+		/*
+		 * render: the records, and what the committer threads write;
+		 * items[0..ni) are those this thread completes with them
+		 */
+		for (ni = 0, nr = 0, it = batch.head; it != NULL;
+		    it = it->next) {
 			it->viaj = true;
 			it->jerror = 0;
 			if (it->sessrec != NULL) {
@@ -508,6 +510,7 @@ queue_journal_main(void *arg)
 				    queue_session_dump(it->id, it->sessrec,
 				    &it->sesslen)) == NULL) {
 					it->jerror = ENOMEM;
+					items[ni++] = it;
 					continue;
 				}
 				r[nr].kind = QUEUE_JK_SESSION;
@@ -518,6 +521,7 @@ queue_journal_main(void *arg)
 			} else {
 				if (queue_msg_render(it->msg) == -1) {
 					it->jerror = ENOMEM;
+					items[ni++] = it;
 					continue;
 				}
 				r[nr].kind = QUEUE_JK_MESSAGE;
@@ -530,12 +534,15 @@ queue_journal_main(void *arg)
 			 * Larger than a segment (an envelope of a thousand
 			 * long recipients, a session of thousands of AUTH
 			 * attempts): the committer threads store and sync it
-			 * themselves; the rest of the batch is journaled.
+			 * themselves; the rest of the batch is journaled. It
+			 * is theirs alone once handed over: they may complete
+			 * it, and the owner free it, before the write below.
 			 */
 			if (!queue_journal_fits(r[nr].envlen, r[nr].msglen)) {
 				it->viaj = false;
 				continue;
 			}
+			items[ni++] = it;
 			r[nr].id = it->id;
 			r[nr].seg = NULL;
 			nr++;
@@ -555,7 +562,7 @@ queue_journal_main(void *arg)
 
 		queue_clist_init(&fin);
 		pthread_mutex_lock(&c->mtx);
-		for (i = 0, k = 0; i < n; i++) {
+		for (i = 0, k = 0; i < ni; i++) {
 			it = items[i];
 			if (it->viaj && it->jerror == 0) {
 				if ((size_t)k < nw)

@@ -796,6 +796,84 @@ test_journal_full_disk(void)
 		printf("# umount %s: %s\n", mnt, strerror(errno));
 }
 
+/*
+ * A message whose envelope is larger than a journal segment rides in a
+ * journal batch but is committed by a committer thread alone; the
+ * journal thread must not touch it once handed over: the committer may
+ * finish it (and the owner free it) while the batch's journal write is
+ * still under way. Made certain here: every tmp/<id> of the round is
+ * taken, so the committer fails them all at once (EEXIST), while the
+ * journal writes 3 MB for the small messages. Each small one is then
+ * acknowledged from the journal and retried into new/; every submit gets
+ * exactly one callback.
+ */
+static void
+test_journal_oversize(void)
+{
+	struct queue	*q = spool("oversize");
+	struct queue_committer *c;
+	struct done_log	 d;
+	struct queue_msg *m[17];
+	json_t	*env;
+	size_t	 blen = QUEUE_JSEG_SIZE + 1024, slen = 200 * 1024;
+	char	*big, *small, path[64];
+	int	 i, r, rounds = 3, want = 0, bad = 0;
+
+	memset(&d, 0, sizeof(d));
+	c = committer(q, &d);
+	big = malloc(blen + 1);
+	small = malloc(slen);
+	if (c == NULL || big == NULL || small == NULL) {
+		ok(0, "oversize: set-up");
+		free(big);
+		free(small);
+		return;
+	}
+	queue_committer_set_nosyncfs(c, true);
+	memset(big, 'e', blen);
+	big[blen] = '\0';
+	memset(small, 's', slen);
+	memcpy(small, "Subject: s\r\n\r\n", 15);
+	for (r = 0; r < rounds; r++) {
+		/* the big one last: behind the small ones' journal write */
+		for (i = 0; i < 17; i++) {
+			if (i != 16) {
+				m[i] = make_msg(q, small, slen);
+				continue;
+			}
+			m[i] = queue_msg_new(q);
+			env = json_pack("{s:i, s:s}", "version", 1, "pad", big);
+			if (queue_msg_write(m[i], "Subject: big\r\n\r\n"
+			    "x\r\n", 19) == -1 || queue_msg_close(m[i], env) ==
+			    -1)
+				bad++;
+			json_decref(env);
+		}
+		for (i = 0; i < 17; i++) {
+			snprintf(path, sizeof(path), "tmp/%s",
+			    queue_msg_id(m[i]));
+			if (mkdirat(queue_rootfd(q), path, 0700) == -1)
+				bad++;
+		}
+		for (i = 0; i < 17; i++)
+			queue_committer_submit(c, m[i], on_done, &d);
+		want += 17;
+		if (wait_done(c, &d, want) == -1 || d.n != want ||
+		    wait_stored(c, &d, want - r - 1) == -1)
+			break;
+	}
+	ok(bad == 0 && r == rounds && d.n == want && d.nerr == rounds,
+	    "%d rounds of an envelope larger than a segment among 16 small "
+	    "messages: one callback each (%d of %d, %d errors)", rounds,
+	    d.n, want, d.nerr);
+	is_int(d.nstored, want - rounds, "the small ones stored once");
+	queue_committer_free(c);
+	is_int(d.n, want, "no late second callback at the stop");
+	free(big);
+	free(small);
+	queue_close(q);
+}
+
 int
 main(void)
 {
@@ -810,6 +888,7 @@ main(void)
 	test_journal();
 	test_journal_retire();
 	test_journal_full_disk();
+	test_journal_oversize();
 	tu_rm_tree(topdir);
 	return tap_done();
 }
