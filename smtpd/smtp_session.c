@@ -429,6 +429,12 @@ smtp_session_expired(struct smtp_session *s)
 static void
 smtp_read_cb(struct bufferevent *bev, void *arg)
 {
+	/*
+	 * libevent re-arms the read timer with its last value at every
+	 * read: recompute it, or a client trickling DATA or a line that
+	 * never ends would never meet timeout_session.
+	 */
+	smtp_session_set_timeout(arg);
 	smtp_input(arg);
 }
 

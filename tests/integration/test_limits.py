@@ -10,6 +10,7 @@ Conventions this test pins down (docs: relaytrapd contract):
 """
 import os
 import re
+import select
 import socket
 import sys
 import time
@@ -372,6 +373,39 @@ def test_timeouts(t):
         c.close()
         closed_as(t, trap, c.local_port, "session_time", "timeout_session, busy session")
         still_serves(t, trap, "timeout_session")
+
+    # a client trickling bytes (inside DATA, or a line it never ends) is
+    # not idle, but its session still ends at timeout_session
+    with Trap(t, options={"timeout_session": 2, "timeout_idle": 30,
+                          "timeout_data": 30}) as trap:
+        for what in ("DATA", "line"):
+            c = Raw(trap.host, trap.port)
+            start = time.monotonic()
+            c.cmd(b"EHLO trickle.example")
+            if what == "DATA":
+                c.cmd(b"MAIL FROM:<a@example.org>")
+                c.cmd(b"RCPT TO:<b@example.com>")
+                c.cmd(b"DATA")
+            r = b""
+            while time.monotonic() - start < 10:
+                try:
+                    c.send(b"x")
+                except OSError:
+                    break
+                # pacing the bytes (0.3 s apart), not a sync
+                if select.select([c.s], [], [], 0.3)[0]:
+                    r = c.reply_within(5)
+                    break
+            el = time.monotonic() - start
+            t.ok(code(r) == 421 and 1.7 <= el <= 6, "timeout_session=2, bytes "
+                 "trickled in a %s: 421 after about 2s" % what,
+                 "got %r after %.2fs" % (r, el))
+            closed, rest = c.wait_eof(5)
+            t.ok(closed, "timeout_session, trickled %s: connection closed" % what,
+                 rest)
+            c.close()
+            closed_as(t, trap, c.local_port, "session_time",
+                      "timeout_session, trickled %s" % what)
 
 
 def test_huge_envelope(t):
