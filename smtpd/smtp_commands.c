@@ -336,10 +336,18 @@ cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	smtp_finding(s, SMTP_F_STARTTLS);
-	/* RFC 3207 5: nothing the client sent before TLS may be used after */
+	/*
+	 * RFC 3207 5: nothing the client sent before TLS may be used after.
+	 * What it pipelined is dropped but kept as evidence (its first
+	 * SMTP_RAW_KEEP bytes, as Postfix logs them), before the 220.
+	 */
 	in = bufferevent_get_input(s->bev);
 	if ((left = evbuffer_get_length(in)) > 0) {
+		size_t	 keep = left < SMTP_RAW_KEEP ? left : SMTP_RAW_KEEP;
+
 		smtp_finding(s, SMTP_F_STARTTLS_INJECTION);
+		smtp_transcript_raw(s, (const char *)evbuffer_pullup(in,
+		    (ssize_t)keep), keep);
 		evbuffer_drain(in, left);
 		s->bytes_in += left;
 	}

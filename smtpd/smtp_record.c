@@ -146,6 +146,28 @@ smtp_transcript(struct smtp_session *s, char dir, const char *p, size_t len)
 	transcript_line(s, dir, p, len);
 }
 
+/*
+ * smtp_transcript_raw -- len bytes the client sent that were never read
+ * as commands (dropped behind STARTTLS, sent in the clear before a TLS
+ * handshake that did not complete): its C: lines, each without the CR
+ * of its CRLF, as command lines are recorded.
+ */
+void
+smtp_transcript_raw(struct smtp_session *s, const char *p, size_t len)
+{
+	const char *end = p + len, *nl;
+	size_t	 n;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (n > 0 && nl < end && p[n - 1] == '\r')
+			n--;
+		transcript_line(s, 'C', p, n);
+	}
+}
+
 /* one line of smtp_transcript(): p holds no LF */
 static void
 transcript_line(struct smtp_session *s, char dir, const char *p, size_t len)

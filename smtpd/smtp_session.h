@@ -50,6 +50,8 @@ enum smtp_state {
 
 /* buffer at most this much unread input (a PROXY v2 header fits) */
 #define SMTP_INPUT_HIGH		(256 * 1024)
+/* client bytes kept in the transcript that were never read as commands */
+#define SMTP_RAW_KEEP		512
 
 /* Findings: protocol oddities recorded as evidence (docs/SPOOL.md). */
 enum smtp_finding {
@@ -276,6 +278,8 @@ void		 smtp_auth_overlong(struct smtp_session *s);
 void		 smtp_finding(struct smtp_session *s, enum smtp_finding f);
 void		 smtp_transcript(struct smtp_session *s, char dir,
 		    const char *p, size_t len);
+void		 smtp_transcript_raw(struct smtp_session *s, const char *p,
+		    size_t len);
 json_t		*smtp_record_conn(struct smtp_session *s);
 json_t		*smtp_sockaddr_json(const struct sockaddr_storage *ss);
 json_t		*smtp_record_transcript(struct smtp_session *s, size_t from);

@@ -250,24 +250,12 @@ smtp_tls_raw_done(struct smtp_session *s)
 void
 smtp_tls_raw_record(struct smtp_session *s)
 {
-	const char *p, *end, *nl;
-	size_t	 n;
-
 	if (s->tls || s->tls_rawtotal == 0)
 		return;
 	s->bytes_in += s->tls_rawtotal;
 	s->tls_rawtotal = 0;
-	if ((p = s->tls_raw) == NULL)
-		return;
-	/* line by line, a CR before the LF left out as for commands */
-	for (end = p + s->tls_rawlen; p < end; p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		n = (size_t)(nl - p);
-		if (n > 0 && nl < end && p[n - 1] == '\r')
-			n--;
-		smtp_transcript(s, 'C', p, n);
-	}
+	if (s->tls_raw != NULL)
+		smtp_transcript_raw(s, s->tls_raw, s->tls_rawlen);
 }
 
 /*

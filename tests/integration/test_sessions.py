@@ -266,6 +266,7 @@ def main():
     auth_overlong_line(t)
     tls_unfinished(t)
     tls_over_limit(t)
+    starttls_injection(t)
     t.done()
 
 
@@ -587,6 +588,46 @@ def tls_unfinished(t):
              and "C: QUIT" in tr and (rec.get("tls") or {}).get("implicit") is True,
              "implicit TLS, handshake done: the banner is the transcript's first "
              "line", (tr, rec.get("tls")))
+
+
+def starttls_injection(t):
+    """Commands pipelined behind STARTTLS (CVE-2011-0411's shape) are
+    dropped, not run inside TLS, and kept as evidence: the finding, and
+    the bytes as C: lines between the STARTTLS line and its 220."""
+    with Trap(t) as trap:
+        s = socket.create_connection((trap.host, trap.port), timeout=10)
+        f = s.makefile("rb")
+        port = s.getsockname()[1]
+        f.readline()
+        s.sendall(b"EHLO injector.example\r\n")
+        while not f.readline().startswith(b"250 "):
+            pass
+        s.sendall(b"STARTTLS\r\nRSET\r\nMAIL FROM:<inject@example.org>\r\n")
+        go = f.readline()
+        f.close()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with ctx.wrap_socket(s) as ts:
+            tf = ts.makefile("rb")
+            ts.sendall(b"MAIL FROM:<after@example.org>\r\n")
+            after = tf.readline()
+            ts.sendall(b"QUIT\r\n")
+            tf.readline()
+            tf.close()
+        t.ok(go.startswith(b"220 ") and after.startswith(b"503"),
+             "STARTTLS with commands behind it: 220, and inside TLS the "
+             "session starts over (503 for MAIL before EHLO)", (go, after))
+        rec = session_record(t, trap, port, "the injector's record")
+        tr = rec.get("transcript") or []
+        i = tr.index("C: STARTTLS") if "C: STARTTLS" in tr else -1
+        t.ok(i >= 0 and tr[i + 1:i + 4] == [
+            "C: RSET", "C: MAIL FROM:<inject@example.org>",
+            "S: " + go.decode().rstrip("\r\n")],
+             "the dropped commands are in the transcript, before the 220",
+             tr[i:i + 5] if i >= 0 else tr)
+        t.is_((rec.get("findings") or {}).get("starttls_injection"), 1,
+              "and counted as starttls_injection")
 
 
 if __name__ == "__main__":
