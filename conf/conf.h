@@ -40,6 +40,8 @@ struct conf {
 	long		 max_sessions_per_ip;
 	long		 max_message_size;
 	long		 max_recipients;
+	long		 max_recipient_bytes;	/* RCPT argument bytes per
+					   message */
 	long		 max_line_length;
 	long		 max_commands;
 	long		 max_unknown_commands;

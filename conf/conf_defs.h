@@ -18,6 +18,9 @@
 #define CONF_MAX_MAX_MESSAGE_SIZE	(1024L * 1024 * 1024)
 #define CONF_DEF_MAX_RECIPIENTS		1000		/* smtpd_recipient_limit */
 #define CONF_MAX_MAX_RECIPIENTS		100000
+#define CONF_DEF_MAX_RCPT_BYTES		(128 * 1024)	/* RCPT arguments per message */
+#define CONF_MIN_MAX_RCPT_BYTES		1024
+#define CONF_MAX_MAX_RCPT_BYTES		(64L * 1024 * 1024)
 #define CONF_DEF_MAX_LINE_LENGTH	2048		/* line_length_limit */
 #define CONF_MIN_MAX_LINE_LENGTH	512		/* RFC 5321 4.5.3.1.4 */
 #define CONF_MAX_MAX_LINE_LENGTH	65536

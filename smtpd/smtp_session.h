@@ -115,6 +115,7 @@ struct smtp_tx {
 	json_t		*mail_from;	/* envelope "mail_from" object */
 	json_t		*rcpts;		/* envelope "rcpt" array */
 	size_t		 nrcpt;
+	size_t		 rcptbytes;	/* their RCPT arguments */
 	struct timespec	 t_mail;
 	struct timespec	 t_data;
 	struct queue_msg *msg;		/* open while in DATA */

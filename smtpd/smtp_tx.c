@@ -146,7 +146,8 @@ smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
 
 /*
  * smtp_tx_rcpt -- RCPT TO inside a transaction: every recipient for
- * every domain is accepted, up to max_recipients.
+ * every domain is accepted, up to max_recipients and max_recipient_bytes
+ * (the envelope a session holds in memory).
  */
 void
 smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
@@ -163,7 +164,9 @@ smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 		    smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
 		return;
 	}
-	if (s->tx->nrcpt >= (size_t)s->srv->conf->max_recipients) {
+	if (s->tx->nrcpt >= (size_t)s->srv->conf->max_recipients ||
+	    s->tx->rcptbytes + c->arglen >
+	    (size_t)s->srv->conf->max_recipient_bytes) {
 		smtp_reply(s, PM_RCPT_TOO_MANY, NULL);
 		return;
 	}
@@ -171,6 +174,7 @@ smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	o = addr_json(c, &ma);
 	json_array_append_new(s->tx->rcpts, o);
 	s->tx->nrcpt++;
+	s->tx->rcptbytes += c->arglen;
 	smtp_enter_state(s, SMTP_S_RCPT);
 	smtp_reply(s, PM_RCPT_OK, json_string_value(json_object_get(o,
 	    "addr")));

@@ -237,6 +237,39 @@ def test_message_limits(t):
         c.close()
         still_serves(t, trap, "max_message_size/max_recipients/max_line_length")
 
+    # the recipients' bytes: 1024 of RCPT arguments per message
+    with Trap(t, options={"max_recipient_bytes": 1024}) as trap:
+        spool = Spool(trap)
+        c = Raw(trap.host, trap.port)
+        c.cmd(b"EHLO rcptbytes.example")
+        c.cmd(b"MAIL FROM:<a@example.org>")
+        # "TO:<" + 241 + "@x.example>" = 256 bytes of argument each
+        arg = lambda i: b"TO:<%s@x.example>" % (b"%03d" % i + b"\xe9" * 238)
+        rs = [c.cmd(b"RCPT " + arg(i)) for i in range(5)]
+        t.ok([code(x) for x in rs] == [250, 250, 250, 250, 452],
+             "max_recipient_bytes=1024: four 256-byte RCPT arguments -> 250, "
+             "the fifth -> 452", rs)
+        r = c.cmd(b"RCPT TO:<short@x.example>")
+        t.ok(code(r) == 452, "max_recipient_bytes: a short one after it -> 452 too", r)
+        r = c.cmd(b"DATA")
+        t.ok(code(r) == 354, "max_recipient_bytes: DATA still works", r)
+        c.send(NORMAL + b".\r\n")
+        r = c.reply()
+        t.ok(code(r) == 250, "max_recipient_bytes: message accepted", r)
+        qid = queued_id(r)
+        # a new transaction has the whole budget again
+        c.cmd(b"MAIL FROM:<b@example.org>")
+        rs = [c.cmd(b"RCPT " + arg(i)) for i in range(4)]
+        t.ok(all(code(x) == 250 for x in rs),
+             "max_recipient_bytes: counted per message, not per session", rs)
+        c.cmd(b"QUIT")
+        c.close()
+        env = wait_for(lambda: spool.by_queue_id().get(qid), 20,
+                       what="the max_recipient_bytes message")
+        t.is_(len(env.get("rcpt") or []), 4,
+              "max_recipient_bytes: envelope has 4 recipients")
+        still_serves(t, trap, "max_recipient_bytes")
+
 
 def test_commands(t):
     with Trap(t, options={"max_commands": 8, "max_unknown_commands": 3}) as trap:
@@ -413,7 +446,8 @@ def test_huge_envelope(t):
     a thousand recipients of 500 escaped 8-bit bytes each) is stored the
     old, synced way; it and the messages committed beside it get 250."""
     rcpt = b"RCPT TO:<" + b"\xff" * 500 + b"@d.example>"
-    with Trap(t, options={"max_recipients": 1000}) as trap:
+    with Trap(t, options={"max_recipients": 1000,
+                          "max_recipient_bytes": 1024 * 1024}) as trap:
         spool = Spool(trap)
         big = Raw(trap.host, trap.port)
         big.send(b"EHLO big.example\r\nMAIL FROM:<big@example.org>\r\n"
