@@ -493,9 +493,10 @@ spool_path(const char *spool)
 int
 main(int argc, char *argv[])
 {
-	struct daemon d;
-	char	*conffile = NULL, *spool = NULL, **overrides = NULL;
-	char	**listens = NULL, err[512], *tlsdir;
+	/* static: what lives as long as the process stays reachable (LSan) */
+	static struct daemon d;
+	static char **overrides, **listens;
+	char	*conffile = NULL, *spool = NULL, err[512], *tlsdir;
 	size_t	 noverrides = 0, nlistens = 0, i;
 	bool	 foreground = false, check = false, explicit_conf = false;
 	int	 ch, verbose = 0;
