@@ -12,9 +12,11 @@
  * The runner calls g_mime_init() at worker start; an_mime() calls it once
  * itself as well, which is harmless (GMime counts its initialisations).
  * GMime copies the bytes; ctx->msg is not referenced after the call.
- * GMime's copy may differ from the stored message in one way, of the
- * same length, so offsets agree: a header ended by a line of CRs gets an
- * empty line there (an_mime_crline()).
+ * GMime's copy may differ from the stored message in two ways, of the
+ * same length, so offsets agree: a header (the message's, a part's, an
+ * attached message's) ended by a line of CRs gets an empty line there
+ * (an_mime_crline(), mime_part_crlines()), and an address field with
+ * more colons than GMime can take has the rest as spaces (mime_colons()).
  */
 #include "config.h"
 
@@ -31,6 +33,8 @@
 
 #define AN_MIME_BOUNDARY_MAX	10000
 #define AN_MIME_BOUNDARY_MAX_S	"10000"
+#define AN_MIME_ADDR_COLONS	1000	/* colons in an address field */
+#define AN_MIME_BOUNDARIES	32	/* boundaries mime_part_crlines() knows */
 
 /*
  * A charset no process of relaytrap may convert. GMime 3.2.13 (Debian 12)
@@ -85,6 +89,13 @@ iconv_open(const char *to, const char *from)
 }
 
 static char		*mime_dup(const char *, size_t);
+static size_t		 mime_addr_field(const char *, size_t);
+static char		*mime_colons(const char *, size_t, char *);
+static size_t		 mime_boundaries(const char *, size_t, const char **,
+			    size_t *, size_t);
+static int		 mime_delimiter(const char *, size_t, const char **,
+			    const size_t *, size_t);
+static char		*mime_part_crlines(const char *, size_t, char *);
 static char		*mime_copy(const char *, size_t);
 static GByteArray	*mime_text(GMimeObject *);
 
@@ -178,8 +189,8 @@ an_mime_blank(const char *p, size_t n)
  * ends a header only at an empty line: it reads "\r\r\n" and every line
  * after it as header lines, drops those that are no header field, and
  * the message has no body. A spammer's "\r\n\r\r\n" hid the body from
- * every analyzer. XXX the header of a MIME part ended so still loses
- * that part's body: finding it would take the multipart boundaries.
+ * every analyzer. The header of a MIME part or of an attached message
+ * ended so is mime_part_crlines()'s.
  */
 const char *
 an_mime_crline(const char *msg, size_t len)
@@ -210,22 +221,218 @@ mime_dup(const char *msg, size_t len)
 }
 
 /*
+ * mime_addr_field -- if line p[0..n) starts a field that GMime parses as
+ * addresses when it makes a message (From, To, Cc, Bcc, Reply-To,
+ * Sender; any case, blanks before the colon), the length of its name
+ * with the colon, else 0.
+ */
+static size_t
+mime_addr_field(const char *p, size_t n)
+{
+	static const char *const names[] = {
+		"From", "To", "Cc", "Bcc", "Reply-To", "Sender",
+	};
+	size_t	 i, j, k;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		k = strlen(names[i]);
+		if (n <= k || g_ascii_strncasecmp(p, names[i], k) != 0)
+			continue;
+		for (j = k; j < n && (p[j] == ' ' || p[j] == '\t'); j++)
+			;
+		if (j < n && p[j] == ':')
+			return j + 1;
+	}
+	return 0;
+}
+
+/*
+ * mime_colons -- copy, a copy of msg[0..len) (made here if NULL), with
+ * the colons of each address field (mime_addr_field(), its folded lines
+ * included) past the first AN_MIME_ADDR_COLONS as spaces; NULL when
+ * there are none. GMime 3.2 reads "g:g:g:..." as a group in a group,
+ * one recursion each: a From of 50,000 (100 KB) overflowed the worker's
+ * 8 MB stack. Such lines in bodies are taken too (whether a body holds
+ * the header of an attached message is GMime's to find): no text has
+ * a thousand colons in a line that starts so.
+ */
+static char *
+mime_colons(const char *msg, size_t len, char *copy)
+{
+	const char	*p, *end = msg + len, *nl;
+	size_t		 i, k, n, colons = 0;
+	bool		 in = false;
+
+	/* no field has more colons than the whole message: most end here */
+	for (p = msg; colons <= AN_MIME_ADDR_COLONS &&
+	    (p = memchr(p, ':', (size_t)(end - p))) != NULL; p++)
+		colons++;
+	if (colons <= AN_MIME_ADDR_COLONS)
+		return copy;
+	for (p = msg; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (in && n > 0 && (p[0] == ' ' || p[0] == '\t'))
+			k = 0;		/* the field goes on */
+		else if ((k = mime_addr_field(p, n)) > 0) {
+			in = true;
+			colons = 0;
+		} else
+			in = false;
+		for (i = k; in && i < n; i++) {
+			if (p[i] != ':' || ++colons <= AN_MIME_ADDR_COLONS)
+				continue;
+			if (copy == NULL)
+				copy = mime_dup(msg, len);
+			copy[(size_t)(p - msg) + i] = ' ';
+		}
+		if (nl == end)
+			break;
+	}
+	return copy;
+}
+
+/*
+ * mime_boundaries -- the multipart boundaries declared in msg[0..len)
+ * (boundary=B or boundary="B", anywhere), at most max: b[i], bl[i] point
+ * into msg. Returns how many.
+ */
+static size_t
+mime_boundaries(const char *msg, size_t len, const char **b, size_t *bl,
+    size_t max)
+{
+	const char	*p = msg, *end = msg + len, *q, *start;
+	size_t		 n = 0;
+
+	while (n < max && (p = an_casemem(p, (size_t)(end - p), "boundary")) !=
+	    NULL) {
+		p += 8;
+		for (q = p; q < end && (*q == ' ' || *q == '\t'); q++)
+			;
+		if (q == end || *q++ != '=')
+			continue;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q < end && *q == '"')
+			for (start = ++q; q < end && *q != '"' && *q != '\r' &&
+			    *q != '\n'; q++)
+				;
+		else
+			for (start = q; q < end && *q != ';' && *q != ' ' &&
+			    *q != '\t' && *q != '\r' && *q != '\n'; q++)
+				;
+		if (q > start) {
+			b[n] = start;
+			bl[n++] = (size_t)(q - start);
+		}
+	}
+	return n;
+}
+
+/*
+ * mime_delimiter -- whether line p[0..n) (without its LF) is "--" and one
+ * of the nb boundaries b, bl, then blanks: 1; the same with "--" after
+ * the boundary (the close delimiter): 2; else 0.
+ */
+static int
+mime_delimiter(const char *p, size_t n, const char **b, const size_t *bl,
+    size_t nb)
+{
+	size_t	 i, j;
+	int	 kind;
+
+	if (n < 2 || p[0] != '-' || p[1] != '-')
+		return 0;
+	for (i = 0; i < nb; i++) {
+		if (n - 2 < bl[i] || memcmp(p + 2, b[i], bl[i]) != 0)
+			continue;
+		j = 2 + bl[i];
+		kind = 1;
+		if (n - j >= 2 && p[j] == '-' && p[j + 1] == '-') {
+			j += 2;
+			kind = 2;
+		}
+		while (j < n && (p[j] == ' ' || p[j] == '\t' || p[j] == '\r'))
+			j++;
+		if (j == n)
+			return kind;
+	}
+	return 0;
+}
+
+/*
+ * mime_part_crlines -- copy, a copy of msg[0..len) (made here if NULL),
+ * with the line of two or more CRs that ends the header of a MIME part
+ * (after a delimiter line of a boundary the message declares) or of an
+ * attached message (after a header whose Content-Type is message/rfc822)
+ * before an empty line does as an empty line, "\r\n", then a body line
+ * of the CRs left, as an_mime_crline() does for the message's header;
+ * NULL when there is none. GMime read on as header lines to the next
+ * boundary: the part had no body (an attachment of 0 bytes). Only the
+ * first AN_MIME_BOUNDARIES boundaries are known.
+ */
+static char *
+mime_part_crlines(const char *msg, size_t len, char *copy)
+{
+	const char	*b[AN_MIME_BOUNDARIES], *p, *end = msg + len, *nl;
+	size_t		 bl[AN_MIME_BOUNDARIES], nb, n;
+	bool		 head = true, top = true, ctype = false, rfc822 = false;
+	int		 d;
+
+	if (memmem(msg, len, "\r\r", 2) == NULL)
+		return copy;
+	nb = mime_boundaries(msg, len, b, bl, AN_MIME_BOUNDARIES);
+	for (p = msg; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		n = (size_t)(nl - p);
+		if (!top && (d = mime_delimiter(p, n, b, bl, nb)) != 0) {
+			head = d == 1;
+			rfc822 = false;
+			continue;
+		}
+		if (!head)
+			continue;
+		if (!an_mime_blank(p, n)) {
+			if (p[0] != ' ' && p[0] != '\t')
+				ctype = n > 12 && g_ascii_strncasecmp(p,
+				    "Content-Type", 12) == 0;
+			if (ctype && an_casemem(p, n, "message/rfc822") != NULL)
+				rfc822 = true;
+			continue;
+		}
+		/* the message's own header is an_mime_crline()'s */
+		if (n >= 2 && !top) {
+			if (copy == NULL)
+				copy = mime_dup(msg, len);
+			copy[(size_t)(p - msg) + 1] = '\n';
+		}
+		head = rfc822;		/* an attached message's header next */
+		top = rfc822 = ctype = false;
+	}
+	return copy;
+}
+
+/*
  * mime_copy -- the bytes GMime gets instead of msg[0..len), same length,
  * to g_free(); NULL when msg is fine as it is: a header-ending line of
  * CRs (an_mime_crline) becomes an empty line, "\r\n", then a body line of
- * the CRs left.
+ * the CRs left, and so for the other headers (mime_part_crlines); colons
+ * past what GMime takes become spaces (mime_colons).
  */
 static char *
 mime_copy(const char *msg, size_t len)
 {
-	char		*copy;
+	char		*copy = NULL;
 	const char	*hit;
 
-	if ((hit = an_mime_crline(msg, len)) == NULL)
-		return NULL;
-	copy = mime_dup(msg, len);
-	copy[(size_t)(hit - msg) + 1] = '\n';
-	return copy;
+	if ((hit = an_mime_crline(msg, len)) != NULL) {
+		copy = mime_dup(msg, len);
+		copy[(size_t)(hit - msg) + 1] = '\n';
+	}
+	copy = mime_part_crlines(msg, len, copy);
+	return mime_colons(msg, len, copy);
 }
 
 /*

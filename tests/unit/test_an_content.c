@@ -4,8 +4,9 @@
  * with values checked by hand (subjects decoded with Python's email
  * package, SHA-256 of decoded parts with hashlib), the attachment folder,
  * and hostile input (truncated MIME, missing boundaries, deep nesting,
- * 8-bit junk, encoded words GMime cannot decode cleanly, a header ended
- * by a line of CRs). Needs RT_TOP_SRCDIR (set by make check) or argv[1].
+ * 8-bit junk, encoded words GMime cannot decode cleanly, a header or a
+ * part's header ended by a line of CRs, address groups nested deep).
+ * Needs RT_TOP_SRCDIR (set by make check) or argv[1].
  */
 #include "config.h"
 
@@ -789,8 +790,9 @@ test_words(struct conf *c)
 }
 
 /*
- * A header ended by a line of CRs: the body is analysed (GMime alone
- * read on as header lines and dropped it, and the text with it).
+ * A header ended by a line of CRs, the message's or a part's: the body
+ * is analysed (GMime alone read on as header lines and dropped it, and
+ * the text with it; an attachment so had 0 bytes).
  */
 struct crline_case {
 	const char	*name;
@@ -818,13 +820,45 @@ static const struct crline_case crline_cases[] = {
 	  .msg = "Subject: s\r\n\r\r\nSubject: not this\r\n"
 	  "http://cr.example/\r\n", .url = "http://cr.example/",
 	  .subject = "s" },
+	{ .name = "a part's header",
+	  .msg = "Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: "
+	  "multipart/mixed; boundary=\"b b\"\r\n\r\n--b b\r\n"
+	  "Content-Type: text/plain\r\n\r\r\nsee http://cr.example/\r\n"
+	  "--b b--\r\n", .url = "http://cr.example/", .subject = "s" },
+	{ .name = "a part's empty header, nested",
+	  .msg = "Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: "
+	  "multipart/mixed; boundary=A\r\n\r\n--A\r\nContent-Type: "
+	  "multipart/alternative;\r\n boundary = B\r\n\r\n--B\r\n"
+	  "\r\r\r\nsee http://cr.example/\r\n--B--\r\n--A--\r\n",
+	  .url = "http://cr.example/", .subject = "s" },
+	{ .name = "an attached message's header",
+	  .msg = "Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: "
+	  "multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: "
+	  "message/rfc822\r\n\r\r\nSubject: inner\r\n\r\r\n"
+	  "see http://cr.example/\r\n--B--\r\n",
+	  .url = "http://cr.example/", .subject = "s" },
+	{ .name = "a message that is an attached message",
+	  .msg = "Subject: s\r\nContent-Type: Message/RFC822\r\n\r\n"
+	  "Subject: inner\r\n\r\r\nsee http://cr.example/\r\n",
+	  .url = "http://cr.example/", .subject = "s" },
+	{ .name = "both headers",
+	  .msg = "Subject: s\r\nContent-Type: multipart/mixed; boundary=B"
+	  "\r\n\r\r\n--B\r\nContent-Type: text/plain\r\n\r\r\n"
+	  "see http://cr.example/\r\n--B--\r\n",
+	  .url = "http://cr.example/", .subject = "s" },
 };
 
 static void
 test_crline(struct conf *c)
 {
+	static const char att[] = "Subject: s\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n"
+	    "Content-Type: application/pdf; name=a.pdf\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\r\nJVBERi0xLjQK\r\n"
+	    "--B\r\nContent-Type: text/plain\r\n\r\n"
+	    "see http://cr.example/\r\n--B--\r\n";
 	const struct crline_case *k;
-	json_t	*r;
+	json_t	*r, *a;
 	size_t	 i;
 
 	for (i = 0; i < sizeof(crline_cases) / sizeof(crline_cases[0]); i++) {
@@ -836,6 +870,86 @@ test_crline(struct conf *c)
 		    k->name);
 		json_decref(r);
 	}
+	/* an attachment whose header ends so: its bytes, not none */
+	r = analyze_str(c, att, strlen(att), "crline: attachment");
+	a = json_array_get(json_object_get(r, "attachments"), 0);
+	ok(json_integer_value(json_object_get(a, "size")) == 9,
+	    "crline: attachment: 9 bytes");
+	is_str(jstr(a, "sha256"), "e5c62df5dab5c87b6a015ef3d43597074d1eec4"
+	    "33b15f51aec63b8582d0e4ab4", "crline: attachment: its SHA-256");
+	is_str(first(r, "urls"), "http://cr.example/",
+	    "crline: attachment: the next part's URL");
+	json_decref(r);
+}
+
+/*
+ * Folded headers are unfolded before they are decoded (GMime's decoders
+ * kept the CRLF: "hello\r\n world"); values as Python's email package
+ * gives them (str(make_header(decode_header(...))) of the unfolded value).
+ */
+static void
+test_folded(struct conf *c)
+{
+	static const char msg[] =
+	    "From: \"Jo\r\n Doe\" <a@b.example>,\r\n =?utf-8?Q?Caf=C3=A9?=\r\n"
+	    " =?utf-8?Q?_Bar?= <c@d.example>\r\n"
+	    "To: x\r\n\t<t@u.example>\r\n"
+	    "Subject: hello\r\n world\r\n\tagain =?utf-8?Q?caf=C3=A9?=\r\n"
+	    " =?utf-8?Q?_x?=\n end\r\n\r\nbody\r\n";
+	json_t	*r;
+
+	r = analyze_str(c, msg, sizeof(msg) - 1, "folded");
+	is_str(jstr(r, "subject"), "hello world\tagain caf\303\251 x end",
+	    "folded: subject");
+	is_str(jstr(r, "from"), "Jo Doe <a@b.example>, Caf\303\251 Bar "
+	    "<c@d.example>", "folded: from");
+	is_str(jstr(r, "to"), "x <t@u.example>", "folded: to");
+	json_decref(r);
+}
+
+/*
+ * Address fields of "g:g:g:...": GMime 3.2 read each colon as a group in
+ * a group, a recursion each, and 50,000 of them (a 100 KB From)
+ * overflowed the stack at the parse. Colons past a thousand are spaces
+ * in GMime's copy: the message is analysed, a short field as before. In
+ * the header, folded, and in the header of an attached message.
+ */
+static void
+test_groups(struct conf *c)
+{
+	static const char *const heads[] = {
+		"From: ", "To: x\r\n ", "cc :",
+		"Subject: s\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: message/rfc822\r\n\r\nReply-To: ",
+	};
+	static const char *const names[] = {
+		"From", "To, folded", "cc", "Reply-To of an attached message",
+	};
+	static const char tail[] = "a@b.example\r\n\r\n"
+	    "see http://groups.example/\r\n";
+	static const char few[] = "From: g:h:a@b.example;;\r\n\r\nbody\r\n";
+	size_t	 i, k, n = 100000, off;
+	char	*msg;
+	json_t	*r;
+
+	for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		msg = xmalloc(strlen(heads[i]) + 2 * n + sizeof(tail));
+		off = strlen(heads[i]);
+		memcpy(msg, heads[i], off);
+		for (k = 0; k < n; k++, off += 2)
+			memcpy(msg + off, "g:", 2);
+		memcpy(msg + off, tail, sizeof(tail) - 1);
+		off += sizeof(tail) - 1;
+		r = analyze_str(c, msg, off, names[i]);
+		is_str(first(r, "urls"), "http://groups.example/",
+		    "groups: %zu nested in %s: body URL", n, names[i]);
+		json_decref(r);
+		free(msg);
+	}
+	r = analyze_str(c, few, strlen(few), "two groups");
+	is_str(jstr(r, "from"), "g: h: a@b.example;;", "groups: a short "
+	    "field as GMime reads it");
+	json_decref(r);
 }
 
 static struct conf	*all_conf;
@@ -1039,6 +1153,8 @@ main(int argc, char *argv[])
 	test_hostile(&c);
 	test_words(&c);
 	test_crline(&c);
+	test_groups(&c);
+	test_folded(&c);
 	test_text_limit(&c);
 	test_all(&c);
 	g_mime_shutdown();
