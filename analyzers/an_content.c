@@ -208,12 +208,22 @@ ct_cut(const char *s, size_t len)
 
 /*
  * a copy of at most AN_CT_HEADER_IN_MAX bytes of header value raw
- * (g_strndup() alone would allocate and zero-fill all of them)
+ * (g_strndup() alone would allocate and zero-fill all of them),
+ * unfolded: without CR and LF bytes, as ct_header_raw() and GMime's own
+ * values have it. GMime's decoders keep them: a folded Subject was
+ * "hello\r\n world", a folded quoted name "Jo\r\n Doe".
  */
 static char *
 ct_head_in(const char *raw)
 {
-	return g_strndup(raw, strnlen(raw, AN_CT_HEADER_IN_MAX));
+	char	*s = g_strndup(raw, strnlen(raw, AN_CT_HEADER_IN_MAX));
+	size_t	 i, o;
+
+	for (i = o = 0; s[i] != '\0'; i++)
+		if (s[i] != '\r' && s[i] != '\n')
+			s[o++] = s[i];
+	s[o] = '\0';
+	return s;
 }
 
 static const char *
