@@ -1,9 +1,10 @@
 /*
  * an_received.c -- the Received chain of a stored message, parsed into
  * hops, for the origin analyzer; run in the worker role. Every byte is
- * hostile: only the header section is read (up to the first empty line),
- * at most AN_RCV_HOPS_MAX Received headers are kept and each unfolded
- * value is cut at AN_RCV_HDR_MAX bytes before it is looked at. Values
+ * hostile: only the header section is read (up to the first empty line
+ * or line of CRs, where the other analyzers end it too), at most
+ * AN_RCV_HOPS_MAX Received headers are kept and each unfolded value is
+ * cut at AN_RCV_HDR_MAX bytes before it is looked at. Values
  * are tokenized (words, nested comments, the last top-level ';' before
  * the date), never trusted: unbalanced parentheses run to the end, NUL
  * and control bytes separate words, every field is cut to its array, and
@@ -404,6 +405,22 @@ an_received_parse_one(const char *val, size_t len,
 		    sizeof(hop->from_rdns));
 }
 
+/*
+ * Does line p[0..n) (without its LF and one CR) end the header: empty or
+ * CRs only? An MTA reads what follows "\r\r\n" as the body, and so do
+ * the other analyzers (an_mime_blank()).
+ */
+static bool
+rcv_blank(const char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != '\r')
+			return false;
+	return true;
+}
+
 /* Is line p[0..n) a header field named "Received"? Sets *vstart. */
 static bool
 rcv_is_received(const char *p, size_t n, size_t *vstart)
@@ -478,7 +495,7 @@ an_received_parse(const char *msg, size_t len)
 			used += curlen;
 			in = false;
 		}
-		if (end || ll == 0)
+		if (end || rcv_blank(line, ll))
 			break;
 		if (!rcv_is_received(line, ll, &vs))
 			continue;

@@ -366,6 +366,15 @@ test_limits(void)
 	rc = PARSE_LIT("\nReceived: from a by b\n");
 	ok(rc->n == 0, "blank first line: no headers");
 	an_received_free(rc);
+	/* a line of CRs ends the header, as for GMime's copy (an_mime.c) */
+	rc = PARSE_LIT("Received: from a ([2.2.2.2]) by b\r\n\r\r\n"
+	    "Received: from c ([3.3.3.3]) by a\r\n");
+	ok(rc->n == 1 && rc->seen == 1, "a line of CRs ends the header");
+	an_received_free(rc);
+	rc = PARSE_LIT("Received: from a ([2.2.2.2]) by b\n\r\r\r\n"
+	    "Received: from c ([3.3.3.3]) by a\n");
+	ok(rc->n == 1 && rc->seen == 1, "a line of three CRs ends it too");
+	an_received_free(rc);
 	rc = PARSE_LIT("X-Received: from a by b\nreceived : from c "
 	    "by d\nReceivedX: e\n");
 	ok(rc->n == 1 && strcmp(rc->hops[0].from_name, "c") == 0,
