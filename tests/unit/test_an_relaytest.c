@@ -476,6 +476,7 @@ main(void)
 			if (has_reason(&v, "cluster_bulk") ||
 			    has_reason(&v, "cluster_repeat"))
 				apart = true;
+			an_rt_verdict_free(&v);
 		}
 		ok(!bulk_before && bulk_at4, "four texts of one campaign: the "
 		    "fourth is bulk (cluster_first 3)");
