@@ -872,8 +872,27 @@ ct_set_json(struct an_strset *s)
 }
 
 /*
+ * ct_raw_text -- the text of a message GMime does not read (an_mime()
+ * gave NULL: its first line is no header field, or an_mime_refused()):
+ * its first AN_CT_TEXT_MAX bytes as they are, without NUL bytes, so that
+ * URLs and addresses are still found. Not converted: no charset is known.
+ */
+static void
+ct_raw_text(struct ct_walk *w, const char *msg, size_t len)
+{
+	size_t	 n = len < AN_CT_TEXT_MAX ? len : AN_CT_TEXT_MAX;
+
+	if (len > AN_CT_TEXT_MAX)
+		w->truncated = true;
+	(void)ct_room(w, n);
+	memcpy(w->text, msg, n);
+	w->textlen = an_strip_nul(w->text, n);
+}
+
+/*
  * ct_run - the content result for ctx's message (AN_OK); AN_SKIP for an
- * empty message; AN_ERROR with {"error": ...} when GMime cannot parse it.
+ * empty message. A message GMime does not read is scanned raw: its
+ * headers are null, "raw_only" says why (it is null otherwise).
  */
 static enum an_status
 ct_run(void *state, struct an_ctx *ctx, json_t **out)
@@ -881,22 +900,30 @@ ct_run(void *state, struct an_ctx *ctx, json_t **out)
 	struct ct_walk		 w;
 	struct an_strset	 urls, domains, emails;
 	GMimeMessage		*m;
+	const char		*why;
 	json_t			*r;
 
 	if (ctx->msglen == 0)
 		return AN_SKIP;
-	if ((m = an_mime(ctx)) == NULL) {
-		const char *why = an_mime_refused(ctx->msg, ctx->msglen);
-
-		*out = json_pack("{s:s}", "error", why != NULL ? why :
-		    "message not parseable");
-		return AN_ERROR;
-	}
 	memset(&w, 0, sizeof(w));
 	w.conf = state != NULL ? state : ctx->conf;
 	(void)ct_room(&w, 4096);
 	w.atts = json_array();
 	r = json_object();
+	if ((m = an_mime(ctx)) == NULL) {
+		why = an_mime_refused(ctx->msg, ctx->msglen);
+		json_object_set_new(r, "raw_only", json_string(why != NULL ?
+		    why : "not a MIME message (its first line is no header "
+		    "field)"));
+		json_object_set_new(r, "subject", json_null());
+		json_object_set_new(r, "subject_raw", json_null());
+		json_object_set_new(r, "from", json_null());
+		json_object_set_new(r, "to", json_null());
+		json_object_set_new(r, "reply_to", json_null());
+		ct_raw_text(&w, ctx->msg, ctx->msglen);
+		goto scan;
+	}
+	json_object_set_new(r, "raw_only", json_null());
 	json_object_set_new(r, "subject",
 	    ct_header_text(m, "Subject", &w.issues));
 	json_object_set_new(r, "subject_raw",
@@ -911,6 +938,7 @@ ct_run(void *state, struct an_ctx *ctx, json_t **out)
 	json_decref(ct_header_raw(m, "Reply-To", &w.issues));
 
 	ct_walk(&w, g_mime_message_get_mime_part(m), 0);
+scan:
 
 	an_strset_init(&urls, AN_CT_URLS_MAX);
 	an_strset_init(&domains, AN_CT_URLS_MAX);

@@ -3,14 +3,19 @@
  * GMime (an_mime()) parses it; the result, under "content" in
  * analysis.json, is
  *
- *	{"subject": str|null, "subject_raw": str|null, "from": str|null,
- *	 "to": str|null, "reply_to": str|null, "charset_issues": bool,
+ *	{"raw_only": str|null, "subject": str|null, "subject_raw": str|null,
+ *	 "from": str|null, "to": str|null, "reply_to": str|null,
+ *	 "charset_issues": bool,
  *	 "text_bytes": int, "truncated": bool,
  *	 "urls": [str], "url_domains": [str], "emails": [str],
  *	 "attachments": [{"name": str|null, "declared_type": str,
  *	   "detected_type": str, "size": int, "sha256": hex,
  *	   "saved": path|null}]}
  *
+ * raw_only: why GMime did not read the message (its first line is no
+ * header field, or an_mime_refused()); then the headers are null and its
+ * first AN_CT_TEXT_MAX bytes, as they are, are scanned for URLs and
+ * addresses. Otherwise it is null and:
  * Headers are decoded (RFC 2047, charsets to UTF-8); subject_raw is the
  * header as sent, unfolded. Each is cut to AN_CT_HEADER_MAX bytes (at a
  * character), of at most AN_CT_HEADER_IN_MAX decoded. Text parts (text/ types, not attachments, no file
