@@ -13,24 +13,20 @@ tests_unit_test_an_content_LDADD = analyzers/libanalyzers.a \
 	reports/libreports.a smtpd/libsmtpd.a $(RT_QUEUE_LIBS) \
 	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
 
+# libFuzzer targets: the URL scanner, and the whole per-message path
+# before lookups (an_mime, content, campaign text and hashes, relay-test
+# classifier)
 if ENABLE_FUZZING
-FUZZ_TARGETS += tests/fuzz/fuzz_urls
+RT_CONTENT_FUZZ_LDADD = analyzers/libanalyzers.a \
+	reports/libreports.a smtpd/libsmtpd.a $(RT_QUEUE_LIBS) \
+	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_urls tests/fuzz/fuzz_message
 tests_fuzz_fuzz_urls_SOURCES = tests/fuzz/fuzz_urls.c
 tests_fuzz_fuzz_urls_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
 tests_fuzz_fuzz_urls_LDFLAGS = -fsanitize=fuzzer
-tests_fuzz_fuzz_urls_LDADD = analyzers/libanalyzers.a \
-	reports/libreports.a smtpd/libsmtpd.a $(RT_QUEUE_LIBS) \
-	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
-endif
-
-# the whole per-message path before lookups: an_mime, content, campaign
-# text and hashes, relay-test classifier
-if ENABLE_FUZZING
-FUZZ_TARGETS += tests/fuzz/fuzz_message
+tests_fuzz_fuzz_urls_LDADD = $(RT_CONTENT_FUZZ_LDADD)
 tests_fuzz_fuzz_message_SOURCES = tests/fuzz/fuzz_message.c
 tests_fuzz_fuzz_message_CFLAGS = $(AM_CFLAGS) $(RT_ANALYZE_CFLAGS)
 tests_fuzz_fuzz_message_LDFLAGS = -fsanitize=fuzzer
-tests_fuzz_fuzz_message_LDADD = analyzers/libanalyzers.a \
-	reports/libreports.a smtpd/libsmtpd.a $(RT_QUEUE_LIBS) \
-	$(RT_ANALYZE_LIBS) $(RT_EXT_LIBS)
+tests_fuzz_fuzz_message_LDADD = $(RT_CONTENT_FUZZ_LDADD)
 endif
