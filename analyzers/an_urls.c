@@ -35,12 +35,18 @@ an_strset_init(struct an_strset *s, size_t max)
 	s->full = false;
 }
 
-/* an_strset_add - add a copy of p[0..n) unless present; false if capped */
+/*
+ * an_strset_add - add a copy of p[0..n) unless present; false if capped.
+ * Once a string was refused for the cap nothing more is compared: hostile
+ * text repeats candidates by the ten thousand.
+ */
 bool
 an_strset_add(struct an_strset *s, const char *p, size_t n)
 {
 	size_t	 i;
 
+	if (s->full)
+		return false;
 	for (i = 0; i < s->n; i++)
 		if (strlen(s->v[i]) == n && memcmp(s->v[i], p, n) == 0)
 			return true;
