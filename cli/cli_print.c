@@ -537,6 +537,11 @@ cli_analysis_print(FILE *fp, const json_t *an)
 		}
 	}
 	ct = json_object_get(an, "content");
+	if (an_field(ct, "raw_only", NULL) != NULL) {
+		fprintf(fp, "%-11s scanned raw: ", "content:");
+		cli_puts(fp, an_field(ct, "raw_only", NULL));
+		fputc('\n', fp);
+	}
 	for (i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++)
 		if (an_field(ct, hdrs[i], NULL) != NULL) {
 			fprintf(fp, "%-11s ", hlabels[i]);

@@ -67,6 +67,21 @@ def main():
         t.ok("\u00e9l\u00e9phant".encode() in r.stdout,
              "queue show too", r.stdout)
 
+        # a message with no header (GMime reads none of it) is scanned raw
+        seen = {m["id"] for m in trap.messages()}
+        with smtplib.SMTP(trap.host, trap.port, timeout=20) as s:
+            s.sendmail("a@example.org", ["b@example.net"],
+                       b"hello http://bare.example/x from me@bare.example\r\n")
+        bare = wait_for(lambda: [m for m in trap.messages() if m.get("state") == "cur"
+                                 and m["id"] not in seen], 20,
+                        what="the headerless message analysed")
+        r = trap.cli("queue", "show", bare[0]["id"])
+        t.ok(re.search(rb"^content: +scanned raw: not a MIME message", r.stdout, re.M)
+             and b"http://bare.example/x" in r.stdout
+             and b"me@bare.example" in r.stdout,
+             "queue show: a headerless message's URL and address, scanned raw",
+             r.stdout)
+
         before = json.load(open(files[0]))
         r = subprocess_run(trap, "analyze", mid)
         t.is_(r.returncode, 0, "relaytrap analyze ID exits 0")
