@@ -152,6 +152,26 @@ persona_closes(const struct persona *p, enum persona_msg m)
 }
 
 /*
+ * persona_has -- true if persona p has its own text for message m (the
+ * optional messages of persona.h may be missing; the caller then gives
+ * the general reply).
+ */
+bool
+persona_has(const struct persona *p, enum persona_msg m)
+{
+	return valid_m(m) && p->msg[m] != NULL;
+}
+
+/*
+ * persona_quirk -- true if persona p behaves as PERSONA_Q_* bit q says.
+ */
+bool
+persona_quirk(const struct persona *p, unsigned int q)
+{
+	return (p->quirks & q) == q && q != 0;
+}
+
+/*
  * persona_reply -- render message m of persona p into out: one complete
  * reply, every line "CODE-text\r\n" but the last "CODE text\r\n", NUL
  * terminated. Returns its length, or 0 if m is unknown or the reply does

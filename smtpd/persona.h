@@ -81,8 +81,51 @@ enum persona_msg {
 	PM_AUTH_BADB64,		/* undecodable base64 */
 	PM_AUTH_ALREADY,	/* AUTH after successful AUTH */
 	PM_AUTH_IN_MAIL,	/* AUTH inside a transaction */
+	/*
+	 * Optional: a persona without the message (NULL in its table, see
+	 * persona_has()) gives the general reply named beside it.
+	 */
+	PM_MAIL_BADVALUE,	/* %a = keyword: RET=, ENVID= bad (BADSIZE) */
+	PM_RCPT_BADVALUE,	/* %a = keyword: NOTIFY=, ORCPT= bad (SYNTAX) */
+	PM_RCPT_NULL,		/* RCPT TO:<> (RCPT_OK) */
+	PM_RSET_ARGS,		/* RSET with an argument (RSET) */
+	PM_EMPTY_LINE,		/* blank command line (UNKNOWN) */
+	PM_BDAT,		/* BDAT, CHUNKING not offered
+				   (NOT_IMPLEMENTED) */
+	PM_XCLIENT,		/* XCLIENT/XFORWARD from a stranger
+				   (UNKNOWN) */
+	PM_ETRN_SYNTAX,		/* ETRN without one argument (ETRN) */
+	PM_ETRN_BADARG,		/* ETRN argument not a domain (ETRN) */
+	PM_ETRN_IN_MAIL,	/* ETRN inside a transaction (ETRN) */
+	PM_AUTH_B64_PARTIAL,	/* base64 not in whole quads (AUTH_BADB64) */
+	PM_AUTH_ARGS,		/* AUTH mech ir junk (AUTH_BADB64) */
+	PM_AUTH_SERVER_FIRST,	/* initial response to CRAM-MD5
+				   (AUTH_FAILED) */
 	PM_COUNT
 };
+
+/*
+ * What a product does beyond its texts (persona_quirk); all off is the
+ * strict behaviour the trap had for every persona.
+ */
+#define PERSONA_Q_HELO_OPTIONAL	0x0001	/* MAIL and AUTH without HELO/EHLO
+					   (Postfix smtpd_helo_required=no) */
+#define PERSONA_Q_STARTTLS_IN_MAIL 0x0002 /* STARTTLS inside a transaction
+					   ends it instead of a 503 */
+#define PERSONA_Q_PARAM_TOKEN	0x0004	/* %a of *_BADPARAM is the whole
+					   "KEY=value" as sent, and BODY=
+					   values or BINARYMIME not offered
+					   are unsupported options */
+#define PERSONA_Q_FORBID_CMDS	0x0008	/* non-SMTP = CONNECT, GET, POST,
+					   a header ("X:") or a word not
+					   starting with a letter
+					   (Postfix smtpd_forbidden_commands);
+					   other verbs are just unknown */
+#define PERSONA_Q_ETRN_STRIP	0x0010	/* ETRN echoes the domain without a
+					   leading '@' or '#' */
+#define PERSONA_Q_VRFY_ADDR	0x0020	/* VRFY takes one address (an
+					   " SMTPUTF8" after it is dropped);
+					   else RCPT_BADADDR */
 
 /* EHLO extension switches chosen per session */
 #define PERSONA_EXT_STARTTLS	0x01	/* TLS available and not yet active */
@@ -131,6 +174,8 @@ size_t		 persona_ehlo(const struct persona *p,
 const char	*persona_auth_mechs(const struct persona *p);
 long		 persona_size_limit(const struct persona *p);
 bool		 persona_closes(const struct persona *p, enum persona_msg m);
+bool		 persona_has(const struct persona *p, enum persona_msg m);
+bool		 persona_quirk(const struct persona *p, unsigned int q);
 void		 persona_queue_id(const struct persona *p, time_t now,
 		    uint64_t seq, char *out, size_t outsz);
 size_t		 persona_received_header(const struct persona *p,

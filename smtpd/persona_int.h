@@ -49,7 +49,9 @@ struct persona {
 						   "SIZE" in EHLO */
 	const char		*ehlo_greeting;	/* "250 %h" */
 	const struct persona_ext *ehlo;		/* ends with { NULL, 0 } */
-	const char		*msg[PM_COUNT];
+	unsigned int		 quirks;	/* PERSONA_Q_* */
+	const char		*msg[PM_COUNT];	/* NULL only for the
+						   optional ones */
 	bool			 closes[PM_COUNT];
 };
 

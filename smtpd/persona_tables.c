@@ -6,7 +6,9 @@
  * Every string comes from REFERENCE.md section 2 or from the product's
  * source read with the search tools; the comment beside each says where.
  * "[src]" = read in the source (repository, file, and the statement);
- * "[ref]" = REFERENCE.md 2.3/2.4; "[memory]" = not re-read, an XXX.
+ * "[ref]" = REFERENCE.md 2.3/2.4; "[memory]" = not re-read, an XXX;
+ * "[verified]" = the same input sent to a real Debian 12 postfix 3.7.11
+ * (open relay, smtpd_helo_required=no, Cyrus SASL) gave this reply.
  * Repositories: vdukhovni/postfix (smtpd.c at 3e5e18a5, smtpd_sasl_*.c,
  * xsasl_cyrus_server.c, xsasl_dovecot_server.c, postscreen),
  * deepin-community/sendmail 8.17.1.9 (srvrsmtp.c; cf/m4/proto.m4
@@ -18,7 +20,8 @@
  * - no MAIL/RCPT/RSET reply carries "530" by itself (nmap's
  *   smtp-open-relay aborts on it, REFERENCE 1.1); only %a may;
  * - CHUNKING is never advertised (no BDAT), as smtpd_discard_ehlo_keywords
- *   or chunking_advertise_hosts would do on the real product;
+ *   or chunking_advertise_hosts would do on the real product (and BDAT
+ *   gets what that product then says);
  * - the AUTH line of EHLO is "AUTH " followed by auth_mechs.
  */
 
@@ -59,6 +62,10 @@ const struct persona persona_postfix = {
 	.size_limit = 10240000,		/* [src] mail_params.h DEF_MESSAGE_LIMIT */
 	.ehlo_greeting = "250 %h",
 	.ehlo = postfix_ehlo,
+	/* [verified] against Debian 12's postfix 3.7.11, main.cf defaults */
+	.quirks = PERSONA_Q_HELO_OPTIONAL | PERSONA_Q_STARTTLS_IN_MAIL |
+	    PERSONA_Q_PARAM_TOKEN | PERSONA_Q_FORBID_CMDS |
+	    PERSONA_Q_ETRN_STRIP | PERSONA_Q_VRFY_ADDR,
 	.msg = {
 		/* [ref] mail_params.h DEF_SMTPD_BANNER + Debian suffix */
 		[PM_BANNER] = "220 %h ESMTP Postfix (Debian/GNU)",
@@ -94,12 +101,11 @@ const struct persona persona_postfix = {
 		/* [ref] */
 		[PM_DATA_GO] = "354 End data with <CR><LF>.<CR><LF>",
 		/*
-		 * [src] smtpd.c data_cmd(): no recipient and no transaction
-		 * (the 554 "no valid recipients" needs rejected RCPTs,
-		 * which the trap never has).
+		 * [verified] smtpd.c data_cmd(): no recipient and no
+		 * transaction: 503; a transaction without recipients: 554.
 		 */
 		[PM_DATA_NEED_MAIL] = "503 5.5.1 Error: need RCPT command",
-		[PM_DATA_NEED_RCPT] = "503 5.5.1 Error: need RCPT command",
+		[PM_DATA_NEED_RCPT] = "554 5.5.1 Error: no valid recipients",
 		[PM_DATA_ARGS] = "501 5.5.4 Syntax: DATA",	/* [src] */
 		[PM_DATA_OK] = "250 2.0.0 Ok: queued as %q",	/* [ref] */
 		/* [ref] cleanup_strerror.c via "%d %s Error: %s" */
@@ -111,7 +117,8 @@ const struct persona persona_postfix = {
 		[PM_NOOP] = "250 2.0.0 Ok",			/* [ref] */
 		[PM_QUIT] = "221 2.0.0 Bye",			/* [ref] */
 		[PM_VRFY] = "252 2.0.0 %a",			/* [ref] */
-		[PM_VRFY_NOARG] = "501 5.5.4 Syntax: VRFY address", /* [src] */
+		/* [verified] smtputf8_enable=yes adds " [SMTPUTF8]" */
+		[PM_VRFY_NOARG] = "501 5.5.4 Syntax: VRFY address [SMTPUTF8]",
 		/* [ref] 3.7 has no EXPN/HELP: unknown command, 500 since 3.7 */
 		[PM_EXPN] = POSTFIX_UNKNOWN,
 		[PM_HELP] = POSTFIX_UNKNOWN,
@@ -190,10 +197,42 @@ const struct persona persona_postfix = {
 		/* [memory] smtpd.c: AUTH inside a transaction */
 		[PM_AUTH_IN_MAIL] =
 		    "503 5.5.1 Error: MAIL transaction in progress",
+		/* [verified] smtpd.c mail_cmd(): RET=, ENVID= */
+		[PM_MAIL_BADVALUE] = "501 5.5.4 Bad %a parameter syntax",
+		/* [verified] smtpd.c rcpt_cmd(): NOTIFY=, ORCPT= */
+		[PM_RCPT_BADVALUE] = "501 5.5.4 Error: Bad %a parameter syntax",
+		/* [verified] RCPT TO:<> */
+		[PM_RCPT_NULL] = "501 5.1.3 Bad recipient address syntax",
+		[PM_RSET_ARGS] = "501 5.5.4 Syntax: RSET", /* [verified] */
+		/* [verified] a blank or all-space line */
+		[PM_EMPTY_LINE] = "500 5.5.2 Error: bad syntax",
+		/*
+		 * [verified] smtpd.c bdat_cmd() with CHUNKING discarded
+		 * (smtpd_discard_ehlo_keywords = chunking): 521, hangs up.
+		 */
+		[PM_BDAT] = "521 5.5.1 Error: command not implemented",
+		/* [verified] XCLIENT/XFORWARD from a host not authorized */
+		[PM_XCLIENT] = "550 5.7.0 Error: insufficient authorization",
+		/* [verified] smtpd.c etrn_cmd(); no enhanced codes */
+		[PM_ETRN_SYNTAX] = "500 Syntax: ETRN domain",
+		[PM_ETRN_BADARG] = "501 Error: invalid parameter syntax",
+		[PM_ETRN_IN_MAIL] = "503 Error: MAIL transaction in progress",
+		/*
+		 * [verified] Cyrus sasl_decode64() says SASL_CONTINUE for
+		 * input that is not whole quads: sasl_errstring() text
+		 */
+		[PM_AUTH_B64_PARTIAL] = "535 5.7.8 Error: authentication "
+		    "failed: another step is needed in authentication",
+		/* [verified] "AUTH PLAIN a b" */
+		[PM_AUTH_ARGS] = "501 5.5.4 Syntax: AUTH mechanism",
+		/* [verified] Cyrus SASL_BADPROT for "AUTH CRAM-MD5 xyz" */
+		[PM_AUTH_SERVER_FIRST] = "535 5.7.8 Error: authentication "
+		    "failed: bad protocol / cancel",
 	},
 	.closes = {
 		[PM_QUIT] = true,
 		[PM_NONSMTP] = true,
+		[PM_BDAT] = true,
 		[PM_TOO_MANY_ERRORS] = true,
 		[PM_TOO_MANY_COMMANDS] = true,
 		[PM_TIMEOUT] = true,

@@ -32,6 +32,7 @@
 
 static void	 auth_finish(struct smtp_session *, const char *result);
 static char	 auth_last[SMTP_ARG_TEXT_MAX];	/* %a for PM_AUTH_BADB64 */
+static size_t	 auth_last_len;		/* its length before the cut */
 
 static bool
 mech_offered(const struct smtp_session *s, enum smtp_auth_mech m)
@@ -166,7 +167,12 @@ auth_finish(struct smtp_session *s, const char *result)
 		smtp_reply(s, PM_AUTH_ABORTED, NULL);
 	} else {
 		auth_record(s, mech, "invalid");
-		smtp_error(s, PM_AUTH_BADB64, auth_last);
+		/* Cyrus: base64 not in whole quads is "another step" */
+		if (auth_last_len % 4 != 0 &&
+		    persona_has(s->srv->persona, PM_AUTH_B64_PARTIAL))
+			smtp_error(s, PM_AUTH_B64_PARTIAL, NULL);
+		else
+			smtp_error(s, PM_AUTH_BADB64, auth_last);
 	}
 	auth_leave(s);
 }
@@ -174,18 +180,22 @@ auth_finish(struct smtp_session *s, const char *result)
 static void
 auth_challenge(struct smtp_session *s)
 {
-	unsigned char rnd[8];
+	unsigned char rnd[4];
 	char	 b64[256];
-	unsigned long long r = 0;
+	unsigned long r = 0;
 	size_t	 i;
 
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		memset(rnd, 0x5a, sizeof(rnd));
 	for (i = 0; i < sizeof(rnd); i++)
 		r = (r << 8) | rnd[i];
-	/* RFC 2195: <random.timestamp@hostname> */
+	/*
+	 * RFC 2195 <random.timestamp@hostname>, as Cyrus SASL's cram.c
+	 * writes it: a 32-bit "%u" and the time modulo 0xFFFFFF [verified
+	 * against Postfix 3.7 with Cyrus 2.1.28].
+	 */
 	(void)snprintf(s->authx->challenge, sizeof(s->authx->challenge),
-	    "<%llu.%lld@%s>", r % 10000000000ULL, (long long)time(NULL),
+	    "<%lu.%lu@%s>", r, (unsigned long)(time(NULL) % 0xFFFFFF),
 	    s->srv->conf->hostname);
 	if (smtp_auth_b64_encode(s->authx->challenge,
 	    strlen(s->authx->challenge), b64, sizeof(b64)) == 0)
@@ -199,22 +209,29 @@ auth_response(struct smtp_session *s, const char *p, size_t len)
 {
 	struct smtp_authx *ax = s->authx;
 	struct smtp_auth_cred *c = &ax->cred;
-	bool	 cut;
+	bool	 cut, partial;
 	int	 rc;
 
 	smtp_arg_text(p, len, auth_last, sizeof(auth_last));
+	auth_last_len = len;
+	/*
+	 * Cyrus SASL takes base64 in whole quads only; what it refuses is
+	 * still decoded here as far as it goes, for the record.
+	 */
+	partial = len % 4 != 0 &&
+	    persona_has(s->srv->persona, PM_AUTH_B64_PARTIAL);
 
 	switch (c->mech) {
 	case SMTP_AUTH_PLAIN:
 		rc = smtp_auth_plain(p, len, c);
-		auth_finish(s, rc == 0 ? "checked" : "invalid");
+		auth_finish(s, rc == 0 && !partial ? "checked" : "invalid");
 		return;
 	case SMTP_AUTH_LOGIN:
 		if (ax->step == 0) {
 			rc = smtp_auth_login_field(p, len, c->user,
 			    sizeof(c->user), &c->user_len, &cut);
 			c->truncated = c->truncated || cut;
-			if (rc != 0) {
+			if (rc != 0 || partial) {
 				auth_finish(s, "invalid");
 				return;
 			}
@@ -226,11 +243,11 @@ auth_response(struct smtp_session *s, const char *p, size_t len)
 		rc = smtp_auth_login_field(p, len, c->password,
 		    sizeof(c->password), &c->password_len, &cut);
 		c->truncated = c->truncated || cut;
-		auth_finish(s, rc == 0 ? "checked" : "invalid");
+		auth_finish(s, rc == 0 && !partial ? "checked" : "invalid");
 		return;
 	case SMTP_AUTH_CRAM_MD5:
 		rc = smtp_auth_cram(p, len, c);
-		auth_finish(s, rc == 0 ? "checked" : "invalid");
+		auth_finish(s, rc == 0 && !partial ? "checked" : "invalid");
 		return;
 	default:
 		fatalx("%s: impossible mechanism %d", __func__, (int)c->mech);
@@ -255,7 +272,17 @@ smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_error(s, PM_AUTH_SYNTAX, NULL);
 		return;
 	}
+	while (ir != NULL && irlen > 0 && *ir == ' ')
+		ir++, irlen--;
 	m = smtp_auth_mech_parse(c->arg, mlen);
+	/* "AUTH mech ir more": Postfix's syntax error, before the mechanism */
+	if (ir != NULL && (memchr(ir, ' ', irlen) != NULL ||
+	    memchr(ir, '\t', irlen) != NULL) &&
+	    persona_has(s->srv->persona, PM_AUTH_ARGS)) {
+		auth_record(s, smtp_auth_mech_name(m), "invalid");
+		smtp_error(s, PM_AUTH_ARGS, NULL);
+		return;
+	}
 	if (!mech_offered(s, m)) {
 		size_t	 i, n = mlen < sizeof(name) - 1 ? mlen :
 		    sizeof(name) - 1;
@@ -271,8 +298,6 @@ smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c)
 	free(s->authx);
 	s->authx = xcalloc(1, sizeof(*s->authx));
 	s->authx->cred.mech = m;
-	while (ir != NULL && irlen > 0 && *ir == ' ')
-		ir++, irlen--;
 	if (m == SMTP_AUTH_CRAM_MD5 && ir != NULL && irlen > 0) {
 		/*
 		 * CRAM-MD5 is server-first: an initial response is a protocol
@@ -283,7 +308,9 @@ smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_arg_text(ir, irlen, auth_last, sizeof(auth_last));
 		(void)smtp_auth_cram(ir, irlen, &s->authx->cred);
 		auth_record(s, "CRAM-MD5", "invalid");
-		smtp_error(s, PM_AUTH_FAILED, NULL);
+		smtp_error(s, persona_has(s->srv->persona,
+		    PM_AUTH_SERVER_FIRST) ? PM_AUTH_SERVER_FIRST :
+		    PM_AUTH_FAILED, NULL);
 		auth_leave(s);
 		return;
 	}
@@ -293,8 +320,13 @@ smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	if (ir != NULL && irlen > 0) {
-		if (irlen == 1 && ir[0] == '=')
-			irlen = 0;	/* RFC 4954: "=" is an empty response */
+		/*
+		 * RFC 4954: "=" is an empty response; Cyrus (whose products
+		 * have PM_AUTH_B64_PARTIAL) decodes it as base64 and fails.
+		 */
+		if (irlen == 1 && ir[0] == '=' &&
+		    !persona_has(s->srv->persona, PM_AUTH_B64_PARTIAL))
+			irlen = 0;
 		auth_response(s, ir, irlen);
 		return;
 	}

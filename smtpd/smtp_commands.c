@@ -41,6 +41,9 @@ static void	 cmd_starttls(struct smtp_session *, const struct smtp_cmd *);
 static void	 cmd_auth(struct smtp_session *, const struct smtp_cmd *);
 static void	 cmd_bdat(struct smtp_session *, const struct smtp_cmd *);
 static void	 cmd_nonsmtp(struct smtp_session *, const struct smtp_cmd *);
+static bool	 forbidden_word(const char *, size_t);
+static bool	 etrn_hostname(const char *, size_t);
+static bool	 vrfy_address(const char *, size_t *);
 
 static const struct smtp_cmd_def {
 	enum smtp_verb	 verb;
@@ -92,6 +95,7 @@ void
 smtp_command(struct smtp_session *s, const char *line, size_t len)
 {
 	const struct conf *c = s->srv->conf;
+	const struct persona *p = s->srv->persona;
 	struct smtp_cmd cmd;
 	char	 txt[SMTP_ARG_TEXT_MAX];
 	size_t	 i;
@@ -118,6 +122,31 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 		smtp_finding(s, SMTP_F_CTRL_COMMAND);
 	if (cmd.flags & SMTP_CMD_F_LOWER)
 		smtp_finding(s, SMTP_F_LOWERCASE_VERB);
+	if (rc == SMTP_E_EMPTY && persona_has(p, PM_EMPTY_LINE)) {
+		smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
+		smtp_error(s, PM_EMPTY_LINE, NULL);
+		return;
+	}
+	if (persona_quirk(p, PERSONA_Q_FORBID_CMDS)) {
+		/* the product's list of non-SMTP words, not ours */
+		if (cmd.verb == SMTP_CMD_UNKNOWN && rc == SMTP_E_OK &&
+		    forbidden_word(line, len))
+			cmd.verb = SMTP_CMD_NONSMTP;
+		else if (cmd.verb == SMTP_CMD_NONSMTP &&
+		    strcasecmp(cmd.verb_text, "CONNECT") != 0 &&
+		    strcasecmp(cmd.verb_text, "GET") != 0 &&
+		    strcasecmp(cmd.verb_text, "POST") != 0) {
+			smtp_finding(s, SMTP_F_NONSMTP_COMMAND);
+			cmd.verb = SMTP_CMD_UNKNOWN;
+		}
+	}
+	if (cmd.verb == SMTP_CMD_UNKNOWN && persona_has(p, PM_XCLIENT) &&
+	    (strcasecmp(cmd.verb_text, "XCLIENT") == 0 ||
+	    strcasecmp(cmd.verb_text, "XFORWARD") == 0)) {
+		smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
+		smtp_error(s, PM_XCLIENT, NULL);
+		return;
+	}
 	if (rc != SMTP_E_OK || cmd.verb == SMTP_CMD_UNKNOWN) {
 		smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
 		smtp_error(s, PM_UNKNOWN, smtp_arg_text(line, len, txt, sizeof(txt)));
@@ -181,12 +210,57 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *c)
 	smtp_reply_raw(s, out, n);
 }
 
+/*
+ * forbidden_word -- Postfix's smtpd_forbidden_commands beyond CONNECT,
+ * GET and POST: the first word looks like a message header ("Subject:",
+ * is_header()) or does not start with a letter (the default's
+ * regexp:{{/^[^A-Z]/ Bogus}}, case-insensitive like every Postfix
+ * regexp table).
+ */
+static bool
+forbidden_word(const char *line, size_t len)
+{
+	size_t	 i = 0, b;
+
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i == len)
+		return false;
+	/* 8-bit: Postfix's UTF-8 check answers it first, with a 500 */
+	if ((unsigned char)line[i] < 0x80 &&
+	    !((line[i] >= 'A' && line[i] <= 'Z') ||
+	    (line[i] >= 'a' && line[i] <= 'z')))
+		return true;
+	for (b = i; i < len; i++) {
+		unsigned char ch = (unsigned char)line[i];
+
+		if (ch == ':')
+			return i > b;
+		if (ch <= ' ' || ch >= 0x7f)
+			return false;
+	}
+	return false;
+}
+
+/*
+ * helo_optional -- the product takes MAIL and AUTH without HELO/EHLO,
+ * inside TLS too (postfix 3.7.11: STARTTLS, then MAIL gets 250).
+ */
+static bool
+helo_optional(const struct smtp_session *s)
+{
+	return persona_quirk(s->srv->persona, PERSONA_Q_HELO_OPTIONAL);
+}
+
+/* MAIL before HELO/EHLO: evidence even where the product takes it */
 static bool
 need_helo(struct smtp_session *s)
 {
 	if (s->state != SMTP_S_GREETED)
 		return false;
 	smtp_finding(s, SMTP_F_BAD_SEQUENCE);
+	if (helo_optional(s))
+		return false;
 	smtp_error(s, PM_MAIL_NEED_HELO, NULL);
 	return true;
 }
@@ -196,7 +270,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	if (need_helo(s))
 		return;
-	if (s->state != SMTP_S_IDLE) {
+	if (s->state != SMTP_S_IDLE && s->state != SMTP_S_GREETED) {
 		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
 		smtp_error(s, PM_MAIL_NESTED, NULL);
 		return;
@@ -237,6 +311,10 @@ cmd_data(struct smtp_session *s, const struct smtp_cmd *c)
 static void
 cmd_rset(struct smtp_session *s, const struct smtp_cmd *c)
 {
+	if (c->arglen > 0 && persona_has(s->srv->persona, PM_RSET_ARGS)) {
+		smtp_error(s, PM_RSET_ARGS, NULL);
+		return;
+	}
 	smtp_tx_free(s);
 	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT)
 		smtp_enter_state(s, SMTP_S_IDLE);
@@ -261,12 +339,53 @@ static void
 cmd_vrfy(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	char	 txt[SMTP_ARG_TEXT_MAX];
+	size_t	 n = c->arglen;
 
-	if (c->arglen == 0) {
+	if (n == 0) {
 		smtp_error(s, PM_VRFY_NOARG, NULL);
 		return;
 	}
-	smtp_reply(s, PM_VRFY, smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
+	if (persona_quirk(s->srv->persona, PERSONA_Q_VRFY_ADDR) &&
+	    !vrfy_address(c->arg, &n)) {
+		smtp_error(s, n == 0 ? PM_VRFY_NOARG : PM_RCPT_BADADDR, NULL);
+		return;
+	}
+	smtp_reply(s, PM_VRFY, smtp_arg_text(c->arg, n, txt, sizeof(txt)));
+}
+
+/*
+ * vrfy_address -- Postfix's vrfy_cmd(): a last word "SMTPUTF8" is
+ * dropped (*n shrinks, to 0 if nothing else was given: false); what is
+ * left must be one address for extract_addr(): something in <> that is
+ * not <>, or a single word (spaces only inside quotes) other than "@".
+ */
+static bool
+vrfy_address(const char *a, size_t *n)
+{
+	size_t	 i, len = *n, words = 0;
+	bool	 quoted = false, inword = false;
+
+	if (len >= 8 && strncasecmp(a + len - 8, "SMTPUTF8", 8) == 0 &&
+	    (len == 8 || a[len - 9] == ' ' || a[len - 9] == '\t')) {
+		for (len -= 8; len > 0 && (a[len - 1] == ' ' ||
+		    a[len - 1] == '\t'); len--)
+			;
+		if ((*n = len) == 0)
+			return false;	/* nothing but SMTPUTF8 */
+	}
+	if (memchr(a, '<', len) != NULL)
+		return !(len == 2 && a[0] == '<' && a[1] == '>');
+	for (i = 0; i < len; i++) {
+		if (a[i] == '"')
+			quoted = !quoted;
+		if (!quoted && (a[i] == ' ' || a[i] == '\t'))
+			inword = false;
+		else if (!inword) {
+			inword = true;
+			words++;
+		}
+	}
+	return words == 1 && !(len == 1 && a[0] == '@');
 }
 
 static void
@@ -283,18 +402,94 @@ cmd_help(struct smtp_session *s, const struct smtp_cmd *c)
 	smtp_reply(s, PM_HELP, NULL);
 }
 
+/*
+ * cmd_etrn -- nothing is ever flushed: the persona's refusal, after the
+ * checks its product makes first (smtpd.c etrn_cmd() for Postfix).
+ */
 static void
 cmd_etrn(struct smtp_session *s, const struct smtp_cmd *c)
 {
+	const struct persona *p = s->srv->persona;
 	char	 txt[SMTP_ARG_TEXT_MAX];
+	const char *a = c->arg;
+	size_t	 n = c->arglen;
 
-	smtp_reply(s, PM_ETRN, smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
+	if ((s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT) &&
+	    persona_has(p, PM_ETRN_IN_MAIL)) {
+		smtp_error(s, PM_ETRN_IN_MAIL, NULL);
+		return;
+	}
+	if ((n == 0 || memchr(a, ' ', n) != NULL || memchr(a, '\t', n) !=
+	    NULL) && persona_has(p, PM_ETRN_SYNTAX)) {
+		smtp_error(s, PM_ETRN_SYNTAX, NULL);
+		return;
+	}
+	if (n > 0 && (a[0] == '@' || a[0] == '#') &&
+	    persona_quirk(p, PERSONA_Q_ETRN_STRIP))
+		a++, n--;
+	if (persona_has(p, PM_ETRN_BADARG) && !etrn_hostname(a, n)) {
+		smtp_error(s, PM_ETRN_BADARG, NULL);
+		return;
+	}
+	smtp_reply(s, PM_ETRN, smtp_arg_text(a, n, txt, sizeof(txt)));
 }
 
+/*
+ * etrn_hostname -- Postfix's valid_hostname(): labels of letters, digits,
+ * '_' and inner '-', 1..63 bytes, no empty label (so no leading or
+ * trailing dot), at most 255 bytes, not all digits and dots.
+ */
+static bool
+etrn_hostname(const char *a, size_t n)
+{
+	size_t	 i, label = 0;
+	bool	 alpha = false;
+
+	if (n == 0 || n > 255)
+		return false;
+	for (i = 0; i < n; i++) {
+		char	 ch = a[i];
+
+		if (ch == '.') {
+			if (label == 0 || a[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    ch == '_')
+			alpha = true;
+		else if (ch == '-') {
+			if (label == 0)
+				return false;
+			alpha = true;
+		} else if (ch < '0' || ch > '9')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0 && a[n - 1] != '-' && alpha;
+}
+
+/*
+ * cmd_bdat -- CHUNKING is not offered: the product's reply to BDAT then.
+ * Postfix hangs up, so the chunk that follows is never read as commands.
+ */
 static void
 cmd_bdat(struct smtp_session *s, const struct smtp_cmd *c)
 {
-	smtp_error(s, PM_NOT_IMPLEMENTED, NULL);
+	const struct persona *p = s->srv->persona;
+
+	if (!persona_has(p, PM_BDAT)) {
+		smtp_error(s, PM_NOT_IMPLEMENTED, NULL);
+		return;
+	}
+	smtp_tx_free(s);
+	if (persona_closes(p, PM_BDAT)) {
+		smtp_reply(s, PM_BDAT, NULL);
+		smtp_close(s, SMTP_C_NONSMTP);	/* a protocol it refuses */
+	} else
+		smtp_error(s, PM_BDAT, NULL);
 }
 
 static void
@@ -332,8 +527,12 @@ cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT) {
-		smtp_error(s, PM_BAD_SEQUENCE, NULL);
-		return;
+		if (!persona_quirk(s->srv->persona,
+		    PERSONA_Q_STARTTLS_IN_MAIL)) {
+			smtp_error(s, PM_BAD_SEQUENCE, NULL);
+			return;
+		}
+		smtp_tx_free(s);	/* TLS starts the session afresh */
 	}
 	smtp_finding(s, SMTP_F_STARTTLS);
 	/*
@@ -377,9 +576,12 @@ cmd_auth(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	if (!s->esmtp) {
+		/* AUTH was not offered: evidence, even where it is taken */
 		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
-		smtp_error(s, PM_BAD_SEQUENCE, NULL);
-		return;
+		if (!helo_optional(s)) {
+			smtp_error(s, PM_BAD_SEQUENCE, NULL);
+			return;
+		}
 	}
 	smtp_auth_start(s, c);
 }

@@ -85,13 +85,70 @@ addr_json(const struct smtp_cmd *c, const struct smtp_mailarg *ma)
 	return o;
 }
 
-static enum persona_msg
-parse_error_msg(int rc, bool mail)
+/*
+ * param_token -- the parameter "KEY[=value]" of a MAIL/RCPT argument as
+ * the client sent it (printable), for the products that echo it whole
+ * (PERSONA_Q_PARAM_TOKEN): the first word after the path whose keyword
+ * is key. Falls back to key.
+ */
+static const char *
+param_token(const struct smtp_cmd *c, const char *key, char *out,
+    size_t outsz)
 {
+	const char *p = c->arg, *end = c->arg + c->arglen, *gt, *b;
+	size_t	 klen = strlen(key);
+
+	if ((gt = memchr(p, '>', c->arglen)) != NULL)
+		p = gt + 1;
+	else
+		while (p < end && *p != ' ')	/* FROM:addr without <> */
+			p++;
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		for (b = p; p < end && *p != ' ' && *p != '\t'; p++)
+			;
+		if ((size_t)(p - b) >= klen && strncasecmp(b, key, klen) == 0 &&
+		    (b + klen == p || b[klen] == '='))
+			return smtp_arg_text(b, (size_t)(p - b), out, outsz);
+	}
+	return smtp_arg_text(key, klen, out, outsz);
+}
+
+/*
+ * parse_error -- the persona's reply to a MAIL (mail true) or RCPT
+ * argument that smtp_addr.c refused with rc, and its %a.
+ */
+static enum persona_msg
+parse_error(struct smtp_session *s, const struct smtp_cmd *c,
+    const struct smtp_mailarg *ma, int rc, bool mail, char *txt, size_t txtsz,
+    const char **arg)
+{
+	const struct persona *p = s->srv->persona;
+	const char *k = ma->err_param;
+	enum persona_msg m;
+
+	*arg = smtp_arg_text(c->arg, c->arglen, txt, txtsz);
 	switch (rc) {
 	case SMTP_E_PARAM:
+		*arg = persona_quirk(p, PERSONA_Q_PARAM_TOKEN) ?
+		    param_token(c, k, txt, txtsz) : k;
 		return mail ? PM_MAIL_BADPARAM : PM_RCPT_BADPARAM;
 	case SMTP_E_PARAM_VALUE:
+		if (mail && strcasecmp(k, "SIZE") == 0)
+			return PM_MAIL_BADSIZE;
+		/* Postfix knows BODY and SMTPUTF8 only in the forms it takes */
+		if (persona_quirk(p, PERSONA_Q_PARAM_TOKEN) &&
+		    (strcasecmp(k, "BODY") == 0 ||
+		    strcasecmp(k, "SMTPUTF8") == 0)) {
+			*arg = param_token(c, k, txt, txtsz);
+			return mail ? PM_MAIL_BADPARAM : PM_RCPT_BADPARAM;
+		}
+		m = mail ? PM_MAIL_BADVALUE : PM_RCPT_BADVALUE;
+		if (persona_has(p, m)) {
+			*arg = smtp_arg_text(k, strlen(k), txt, txtsz);
+			return m;
+		}
 		return mail ? PM_MAIL_BADSIZE : PM_SYNTAX;
 	case SMTP_E_SYNTAX:
 	case SMTP_E_EMPTY:
@@ -99,6 +156,43 @@ parse_error_msg(int rc, bool mail)
 	default:
 		return mail ? PM_MAIL_BADADDR : PM_RCPT_BADADDR;
 	}
+}
+
+/*
+ * param_checks -- what a product refuses in an argument smtp_addr.c
+ * took: a DSN parameter given twice (Postfix: "Bad RET parameter
+ * syntax"...), BODY=BINARYMIME where BINARYMIME is not offered. Returns
+ * the reply, or PM_COUNT when there is none; *arg is its %a.
+ */
+static enum persona_msg
+param_checks(struct smtp_session *s, const struct smtp_cmd *c,
+    const struct smtp_mailarg *ma, bool mail, char *txt, size_t txtsz,
+    const char **arg)
+{
+	static const char *const once_mail[] = { "RET", "ENVID", NULL };
+	static const char *const once_rcpt[] = { "NOTIFY", "ORCPT", NULL };
+	const struct persona *p = s->srv->persona;
+	enum persona_msg m = mail ? PM_MAIL_BADVALUE : PM_RCPT_BADVALUE;
+	const char *const *k;
+	size_t	 i, n;
+
+	if (persona_quirk(p, PERSONA_Q_PARAM_TOKEN) &&
+	    ma->body == SMTP_BODY_BINARYMIME) {
+		*arg = param_token(c, "BODY", txt, txtsz);
+		return mail ? PM_MAIL_BADPARAM : PM_RCPT_BADPARAM;
+	}
+	if (!persona_has(p, m))
+		return PM_COUNT;
+	for (k = mail ? once_mail : once_rcpt; *k != NULL; k++) {
+		for (i = n = 0; i < ma->nparams; i++)
+			if (strcmp(ma->params[i].key, *k) == 0)
+				n++;
+		if (n > 1) {
+			*arg = *k;
+			return m;
+		}
+	}
+	return PM_COUNT;
 }
 
 /*
@@ -112,13 +206,19 @@ smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	struct smtp_tx *tx;
 	json_t	*o;
 	char	 esc[LOG_ESC_MAX], txt[SMTP_ARG_TEXT_MAX];
+	const char *arg;
+	enum persona_msg m;
 	int	 rc;
 
 	rc = smtp_addr_parse_mail(c->arg, c->arglen, &ma);
 	if (rc != SMTP_E_OK) {
-		smtp_error(s, parse_error_msg(rc, true),
-		    rc == SMTP_E_PARAM ? ma.err_param :
-		    smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
+		m = parse_error(s, c, &ma, rc, true, txt, sizeof(txt), &arg);
+		smtp_error(s, m, arg);
+		return;
+	}
+	if ((m = param_checks(s, c, &ma, true, txt, sizeof(txt), &arg)) !=
+	    PM_COUNT) {
+		smtp_error(s, m, arg);
 		return;
 	}
 	if (ma.size > s->srv->size_limit) {
@@ -155,13 +255,25 @@ smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	struct smtp_mailarg ma;
 	json_t	*o;
 	char	 txt[SMTP_ARG_TEXT_MAX];
+	const char *arg;
+	enum persona_msg m;
 	int	 rc;
 
 	rc = smtp_addr_parse_rcpt(c->arg, c->arglen, &ma);
 	if (rc != SMTP_E_OK) {
-		smtp_error(s, parse_error_msg(rc, false),
-		    rc == SMTP_E_PARAM ? ma.err_param :
-		    smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
+		m = parse_error(s, c, &ma, rc, false, txt, sizeof(txt), &arg);
+		smtp_error(s, m, arg);
+		return;
+	}
+	if ((m = param_checks(s, c, &ma, false, txt, sizeof(txt), &arg)) !=
+	    PM_COUNT) {
+		smtp_error(s, m, arg);
+		return;
+	}
+	/* <> is no recipient: the products that say so */
+	if ((ma.path.flags & SMTP_PATH_F_NULL) &&
+	    persona_has(s->srv->persona, PM_RCPT_NULL)) {
+		smtp_error(s, PM_RCPT_NULL, NULL);
 		return;
 	}
 	if (s->tx->nrcpt >= (size_t)s->srv->conf->max_recipients ||

@@ -615,9 +615,11 @@ def starttls_injection(t):
             ts.sendall(b"QUIT\r\n")
             tf.readline()
             tf.close()
-        t.ok(go.startswith(b"220 ") and after.startswith(b"503"),
+        # Postfix takes MAIL without EHLO (smtpd_helo_required=no); had
+        # the injected MAIL been run, this one would be a nested MAIL (503)
+        t.ok(go.startswith(b"220 ") and after.startswith(b"250"),
              "STARTTLS with commands behind it: 220, and inside TLS the "
-             "session starts over (503 for MAIL before EHLO)", (go, after))
+             "injected MAIL was not run (250 for a first MAIL)", (go, after))
         rec = session_record(t, trap, port, "the injector's record")
         tr = rec.get("transcript") or []
         i = tr.index("C: STARTTLS") if "C: STARTTLS" in tr else -1

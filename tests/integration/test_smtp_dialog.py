@@ -4,15 +4,18 @@ MAIL/RCPT/DATA/RSET/NOOP/VRFY/EXPN/HELP/QUIT and unknown commands, exact
 strings from REFERENCE.md 2.3 (hostname mail.example.net, client
 127.0.0.1); multi-line replies arrive in one read (REFERENCE.md 2.6)."""
 import os
+import base64
 import re
 import smtplib
+import ssl
 import sys
 sys.dont_write_bytecode = True
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rtlib import Tap, Trap  # noqa: E402
 from protolib import (Conn, Evidence, code, lines, ehlo_keywords, in_order,  # noqa: E402
-                      persona_opts, guard, client_port, need_binaries, HOSTNAME)
+                      persona_opts, guard, client_port, need_binaries, HOSTNAME,
+                      finding)
 
 DAY = r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d"
 PF_UNKNOWN = "500 5.5.2 Error: command not recognized"
@@ -241,6 +244,197 @@ def check_smtplib(t, p, e, trap, ev):
           "%s: session lists its message" % p)
 
 
+# What a real Debian 12 postfix 3.7.11 (open relay, smtpd_helo_required=no,
+# Cyrus SASL, CHUNKING discarded) answers, sent the same lines side by side:
+# (command, reply lines, then closed?). None: any reply (a step).
+E_ = "EHLO client.example"
+M_ = "MAIL FROM:<user@example.org>"
+R_ = "RCPT TO:<dropbox@example.com>"
+PF_PARITY = [
+    # smtpd_helo_required=no: MAIL and AUTH need no HELO/EHLO
+    ("no HELO", [(M_, ["250 2.1.0 Ok"]), (R_, ["250 2.1.5 Ok"]),
+                 ("DATA", ["354 End data with <CR><LF>.<CR><LF>"])]),
+    ("AUTH before EHLO", [("AUTH PLAIN", ["334 "]), ("*", None)]),
+    ("AUTH after HELO", [("HELO x", None), ("AUTH LOGIN", ["334 VXNlcm5hbWU6"]),
+                         ("*", ["501 5.7.0 Authentication aborted"])]),
+    ("DATA without RCPT", [(E_, None), (M_, None),
+                           ("DATA", ["554 5.5.1 Error: no valid recipients"]),
+                           ("RSET", None),
+                           ("DATA", ["503 5.5.1 Error: need RCPT command"])]),
+    ("RSET with an argument", [(E_, None), (M_, None),
+                               ("RSET x", ["501 5.5.4 Syntax: RSET"]),
+                               (M_, ["503 5.5.1 Error: nested MAIL command"])]),
+    ("blank lines", [("", ["500 5.5.2 Error: bad syntax"]),
+                     ("   ", ["500 5.5.2 Error: bad syntax"])]),
+    ("VRFY alone", [("VRFY", ["501 5.5.4 Syntax: VRFY address [SMTPUTF8]"]),
+                    ("VRFY SMTPUTF8",
+                     ["501 5.5.4 Syntax: VRFY address [SMTPUTF8]"])]),
+    ("VRFY takes one address", [
+        ("VRFY John Smith", ["501 5.1.3 Bad recipient address syntax"]),
+        ("VRFY <>", ["501 5.1.3 Bad recipient address syntax"]),
+        ("VRFY @", ["501 5.1.3 Bad recipient address syntax"]),
+        ("VRFY a@b SMTPUTF8", ["252 2.0.0 a@b"]),
+        ("VRFY John Smith <js@example.org>",
+         ["252 2.0.0 John Smith <js@example.org>"]),
+        ('VRFY "a b"@example.org', ['252 2.0.0 "a b"@example.org'])]),
+    ("XCLIENT", [("XCLIENT NAME=spike.example",
+                  ["550 5.7.0 Error: insufficient authorization"]),
+                 ("XFORWARD ADDR=192.0.2.1",
+                  ["550 5.7.0 Error: insufficient authorization"])]),
+    # smtpd_forbidden_commands = CONNECT GET POST regexp:{{/^[^A-Z]/ Bogus}}
+    ("HEAD, OPTIONS, PUT, USER are just unknown",
+     [("HEAD / HTTP/1.0", [PF_UNKNOWN]), ("OPTIONS / HTTP/1.0", [PF_UNKNOWN]),
+      ("PUT /x HTTP/1.0", [PF_UNKNOWN]), ("USER root", [PF_UNKNOWN]),
+      ("NOOP", ["250 2.0.0 Ok"])]),
+    ("a header line hangs up", [("X-Mailer: spam", [
+        "221 2.7.0 Error: I can break rules, too. Goodbye."], True)]),
+    ("a word not starting with a letter hangs up", [("1abc", [
+        "221 2.7.0 Error: I can break rules, too. Goodbye."], True)]),
+    ("BDAT without CHUNKING: 521 and hang up", [(E_, None), (M_, None), (R_, None),
+        ("BDAT 12 LAST", ["521 5.5.1 Error: command not implemented"], True)]),
+    ("ETRN", [(E_, None), ("ETRN", ["500 Syntax: ETRN domain"]),
+              ("ETRN a b", ["500 Syntax: ETRN domain"]),
+              ("ETRN @example.com", ["459 <example.com>: service unavailable"]),
+              ("ETRN #example.com", ["459 <example.com>: service unavailable"]),
+              ("ETRN @", ["501 Error: invalid parameter syntax"]),
+              ("ETRN 192.0.2.1", ["501 Error: invalid parameter syntax"]),
+              ("ETRN x.", ["501 Error: invalid parameter syntax"]),
+              (M_, None),
+              ("ETRN example.com", ["503 Error: MAIL transaction in progress"])]),
+    ("MAIL parameters", [(E_, None),
+        (M_ + " FOO=bar", ["555 5.5.4 Unsupported option: FOO=bar"]),
+        (M_ + " x-Foo", ["555 5.5.4 Unsupported option: x-Foo"]),
+        (M_ + " BODY=BINARYMIME", ["555 5.5.4 Unsupported option: BODY=BINARYMIME"]),
+        (M_ + " BODY=foo", ["555 5.5.4 Unsupported option: BODY=foo"]),
+        (M_ + " SMTPUTF8=yes", ["555 5.5.4 Unsupported option: SMTPUTF8=yes"]),
+        (M_ + " RET=FOO", ["501 5.5.4 Bad RET parameter syntax"]),
+        (M_ + " RET=FULL RET=HDRS", ["501 5.5.4 Bad RET parameter syntax"]),
+        (M_ + " ENVID=", ["501 5.5.4 Bad ENVID parameter syntax"]),
+        (M_ + " SIZE=abc", ["501 5.5.4 Bad message size syntax"]),
+        (M_ + " BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=x", ["250 2.1.0 Ok"])]),
+    ("RCPT parameters", [(E_, None), (M_, None),
+        (R_ + " FOO=1", ["555 5.5.4 Unsupported option: FOO=1"]),
+        (R_ + " SIZE=10", ["555 5.5.4 Unsupported option: SIZE=10"]),
+        (R_ + " NOTIFY=FOO", ["501 5.5.4 Error: Bad NOTIFY parameter syntax"]),
+        (R_ + " NOTIFY=SUCCESS NOTIFY=FAILURE",
+         ["501 5.5.4 Error: Bad NOTIFY parameter syntax"]),
+        (R_ + " ORCPT=bad", ["501 5.5.4 Error: Bad ORCPT parameter syntax"]),
+        ("RCPT TO:<>", ["501 5.1.3 Bad recipient address syntax"]),
+        (R_ + " NOTIFY=NEVER ORCPT=rfc822;a@b", ["250 2.1.5 Ok"])]),
+    ("AUTH syntax and base64 (Cyrus)", [(E_, None),
+        ("AUTH PLAIN a b", ["501 5.5.4 Syntax: AUTH mechanism"]),
+        ("AUTH FOO a b", ["501 5.5.4 Syntax: AUTH mechanism"]),
+        ("AUTH PLAIN =", ["535 5.7.8 Error: authentication failed: another "
+                          "step is needed in authentication"]),
+        ("AUTH LOGIN", ["334 VXNlcm5hbWU6"]),
+        ("=", ["535 5.7.8 Error: authentication failed: another step is "
+               "needed in authentication"]),
+        ("AUTH LOGIN", ["334 VXNlcm5hbWU6"]),
+        ("dXNlcg==", ["334 UGFzc3dvcmQ6"]),
+        ("%%%", ["535 5.7.8 Error: authentication failed: another step is "
+                 "needed in authentication"]),
+        ("AUTH PLAIN", ["334 "]),
+        ("!!!!", ["535 5.7.8 Error: authentication failed: bad protocol / "
+                  "cancel"]),
+        ("AUTH CRAM-MD5 Zm9v", ["535 5.7.8 Error: authentication failed: bad "
+                                "protocol / cancel"])]),
+]
+
+
+def parity_case(t, trap, name, steps):
+    p = "postfix"
+    with Conn(trap.host, trap.port) as c:
+        for step in steps:
+            line, want = step[0], step[1]
+            closes = len(step) > 2 and step[2]
+            r = c.cmd(line.encode())
+            if want is not None:
+                t.is_(lines(r), want, "%s as real Postfix: %s: %r" %
+                      (p, name, line))
+            if closes:
+                t.ok(c.wait_eof(10) == b"",
+                     "%s as real Postfix: %s: closed" % (p, name))
+
+
+def check_postfix_parity(t, trap, ev):
+    p = "postfix"
+    for name, steps in PF_PARITY:
+        guard(t, "%s parity: %s" % (p, name), parity_case, t, trap, name,
+              steps)
+    guard(t, p + " parity: STARTTLS", parity_starttls, t, trap)
+    guard(t, p + " parity: CRAM-MD5", parity_cram, t, trap)
+    guard(t, p + " parity: no HELO recorded", parity_nohelo_recorded, t,
+          trap, ev)
+
+
+def parity_nohelo_recorded(t, trap, ev):
+    """A message without HELO is taken, as Postfix takes it, and the
+    skipped HELO is still evidence (bad_sequence)."""
+    p = "postfix"
+    with Conn(trap.host, trap.port) as c:
+        port = c.local_port
+        t.is_(lines(c.cmd(M_.encode())), ["250 2.1.0 Ok"],
+              "%s: MAIL without HELO taken" % p)
+        c.cmd(R_.encode())
+        c.cmd(b"DATA")
+        r = c.cmd(MSG + b".")
+        t.ok(re.fullmatch(EXPECT[p]["dot"], lines(r)[0] if lines(r) else ""),
+             "%s: message without HELO queued" % p, r)
+        c.cmd(b"QUIT")
+    env = ev.find(lambda x: client_port(x) == port, 20,
+                  "%s: envelope of the message without HELO" % p)
+    t.ok(finding(env, "bad_sequence") >= 1,
+         "%s: MAIL without HELO recorded as bad_sequence" % p,
+         env.get("findings"))
+
+
+def parity_starttls(t, trap):
+    """STARTTLS inside a transaction ends it, as Postfix does (no 503)."""
+    p = "postfix"
+    with Conn(trap.host, trap.port) as c:
+        c.cmd(E_.encode())
+        c.cmd(M_.encode())
+        r = c.cmd(b"STARTTLS")
+        t.is_(lines(r), ["220 2.0.0 Ready to start TLS"],
+              "%s as real Postfix: STARTTLS inside MAIL" % p)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        tc = Conn(None, None, sock=ctx.wrap_socket(c.s), read_banner=False)
+        r = tc.cmd(R_.encode())
+        t.is_(lines(r), ["503 5.5.1 Error: need MAIL command"],
+              "%s as real Postfix: the transaction ended with STARTTLS" % p)
+        tc.close()
+
+
+def parity_cram(t, trap):
+    """The CRAM-MD5 challenge as Cyrus SASL writes it: <%u.%lu@host>, the
+    second number the time modulo 0xFFFFFF."""
+    p = "postfix"
+    with Conn(trap.host, trap.port) as c:
+        c.cmd(E_.encode())
+        r = lines(c.cmd(b"AUTH CRAM-MD5"))
+        ch = base64.b64decode(r[0][4:]).decode() if r and \
+            r[0].startswith("334 ") else ""
+        m = re.fullmatch(r"<(\d+)\.(\d+)@" + re.escape(HOSTNAME) + ">", ch)
+        t.ok(m and int(m.group(1)) < 2 ** 32 and int(m.group(2)) < 0xFFFFFF,
+             "%s as real Postfix: CRAM-MD5 challenge like Cyrus" % p, ch)
+
+
+def check_others_unchanged(t, p, trap):
+    """Postfix's quirks are not the other products' ones."""
+    e = EXPECT[p]
+    with Conn(trap.host, trap.port) as c:
+        r = c.cmd(b"MAIL FROM:<user@example.org>")
+        t.ok(code(r) == 503, "%s: MAIL before HELO still 503" % p, r)
+        r = c.cmd(b"X-Mailer: spam")
+        t.is_(lines(r), [e["unknown"].replace("FOO", "X-Mailer: spam")],
+              "%s: a header line is an unknown command" % p)
+        c.cmd(b"HELO x")
+        r = c.cmd(b"RSET x")
+        t.is_(lines(r), [e["rset"]], "%s: RSET with an argument" % p)
+
+
 def persona(t, p):
     e = EXPECT[p]
     with Trap(t, options=persona_opts(p)) as trap:
@@ -248,6 +442,11 @@ def persona(t, p):
         guard(t, p + " banner/EHLO/HELP", check_banner_ehlo, t, p, e, trap)
         guard(t, p + " HELO forms", check_helo_forms, t, p, e, trap)
         guard(t, p + " smtplib", check_smtplib, t, p, e, trap, ev)
+        if p == "postfix":
+            guard(t, p + " parity", check_postfix_parity, t, trap, ev)
+        else:
+            guard(t, p + " no postfix quirks", check_others_unchanged, t, p,
+                  trap)
 
 
 def main():

@@ -113,6 +113,43 @@ static const struct reply_case reply_cases[] = {
 	    "failure\r\n" },
 	{ "postfix", PM_STARTTLS_GO, NULL, NULL, NULL,
 	    "220 2.0.0 Ready to start TLS\r\n" },
+	/* checked against a real postfix 3.7.11 (Debian 12) */
+	{ "postfix", PM_DATA_NEED_RCPT, NULL, NULL, NULL,
+	    "554 5.5.1 Error: no valid recipients\r\n" },
+	{ "postfix", PM_DATA_NEED_MAIL, NULL, NULL, NULL,
+	    "503 5.5.1 Error: need RCPT command\r\n" },
+	{ "postfix", PM_VRFY_NOARG, NULL, NULL, NULL,
+	    "501 5.5.4 Syntax: VRFY address [SMTPUTF8]\r\n" },
+	{ "postfix", PM_MAIL_BADPARAM, NULL, "FOO=bar", NULL,
+	    "555 5.5.4 Unsupported option: FOO=bar\r\n" },
+	{ "postfix", PM_MAIL_BADVALUE, NULL, "RET", NULL,
+	    "501 5.5.4 Bad RET parameter syntax\r\n" },
+	{ "postfix", PM_RCPT_BADVALUE, NULL, "NOTIFY", NULL,
+	    "501 5.5.4 Error: Bad NOTIFY parameter syntax\r\n" },
+	{ "postfix", PM_RCPT_NULL, NULL, NULL, NULL,
+	    "501 5.1.3 Bad recipient address syntax\r\n" },
+	{ "postfix", PM_RSET_ARGS, NULL, NULL, NULL,
+	    "501 5.5.4 Syntax: RSET\r\n" },
+	{ "postfix", PM_EMPTY_LINE, NULL, NULL, NULL,
+	    "500 5.5.2 Error: bad syntax\r\n" },
+	{ "postfix", PM_BDAT, NULL, NULL, NULL,
+	    "521 5.5.1 Error: command not implemented\r\n" },
+	{ "postfix", PM_XCLIENT, NULL, NULL, NULL,
+	    "550 5.7.0 Error: insufficient authorization\r\n" },
+	{ "postfix", PM_ETRN_SYNTAX, NULL, NULL, NULL,
+	    "500 Syntax: ETRN domain\r\n" },
+	{ "postfix", PM_ETRN_BADARG, NULL, NULL, NULL,
+	    "501 Error: invalid parameter syntax\r\n" },
+	{ "postfix", PM_ETRN_IN_MAIL, NULL, NULL, NULL,
+	    "503 Error: MAIL transaction in progress\r\n" },
+	{ "postfix", PM_AUTH_B64_PARTIAL, NULL, NULL, NULL,
+	    "535 5.7.8 Error: authentication failed: another step is needed "
+	    "in authentication\r\n" },
+	{ "postfix", PM_AUTH_ARGS, NULL, NULL, NULL,
+	    "501 5.5.4 Syntax: AUTH mechanism\r\n" },
+	{ "postfix", PM_AUTH_SERVER_FIRST, NULL, NULL, NULL,
+	    "535 5.7.8 Error: authentication failed: bad protocol / "
+	    "cancel\r\n" },
 
 	{ "sendmail", PM_BANNER, "client.example", NULL, NULL,
 	    "220 " HOST " ESMTP Sendmail 8.17.1.9/8.17.1.9/Debian-2+deb12u2; "
@@ -370,6 +407,15 @@ test_all_messages(void)
 
 		bad = trunc = 0;
 		for (m = 0; m < PM_COUNT; m++) {
+			/* the optional ones may be missing (persona.h) */
+			if (m >= PM_MAIL_BADVALUE &&
+			    !persona_has(p, (enum persona_msg)m)) {
+				is_int(persona_reply(p, (enum persona_msg)m,
+				    &v, out, sizeof(out)), 0,
+				    "%s msg %d: missing renders nothing",
+				    names[i], m);
+				continue;
+			}
 			n = persona_reply(p, (enum persona_msg)m, &v, out,
 			    sizeof(out));
 			if (n == 0 || strlen(out) != n || !wire_ok(out, n)) {
@@ -409,6 +455,32 @@ test_all_messages(void)
 	}
 	ok(persona_closes(persona_find("postfix"), PM_NONSMTP),
 	    "postfix hangs up on non-SMTP");
+	ok(persona_closes(persona_find("postfix"), PM_BDAT),
+	    "postfix hangs up on BDAT when CHUNKING is not offered");
+	ok(persona_quirk(persona_find("postfix"), PERSONA_Q_HELO_OPTIONAL |
+	    PERSONA_Q_STARTTLS_IN_MAIL | PERSONA_Q_PARAM_TOKEN |
+	    PERSONA_Q_FORBID_CMDS | PERSONA_Q_ETRN_STRIP |
+	    PERSONA_Q_VRFY_ADDR),
+	    "postfix: HELO optional, STARTTLS in MAIL, whole parameter in "
+	    "replies, smtpd_forbidden_commands, ETRN strips @/#, VRFY takes "
+	    "an address");
+	for (i = 1; i < NNAMES; i++) {
+		const struct persona *p = persona_find(names[i]);
+
+		ok(!persona_quirk(p, PERSONA_Q_HELO_OPTIONAL) &&
+		    !persona_quirk(p, PERSONA_Q_STARTTLS_IN_MAIL) &&
+		    !persona_quirk(p, PERSONA_Q_PARAM_TOKEN) &&
+		    !persona_quirk(p, PERSONA_Q_FORBID_CMDS) &&
+		    !persona_quirk(p, PERSONA_Q_ETRN_STRIP) &&
+		    !persona_quirk(p, PERSONA_Q_VRFY_ADDR) &&
+		    !persona_quirk(p, 0),
+		    "%s: none of postfix's quirks", names[i]);
+		for (m = PM_MAIL_BADVALUE; m < PM_COUNT; m++)
+			if (persona_has(p, (enum persona_msg)m))
+				break;
+		is_int(m, PM_COUNT, "%s: has none of postfix's optional "
+		    "replies (its old ones stand)", names[i]);
+	}
 	ok(!persona_closes(persona_find("sendmail"), PM_NONSMTP) &&
 	    !persona_closes(persona_find("exim"), PM_NONSMTP),
 	    "sendmail and exim answer non-SMTP as unknown");
