@@ -126,6 +126,12 @@ enum persona_msg {
 #define PERSONA_Q_VRFY_ADDR	0x0020	/* VRFY takes one address (an
 					   " SMTPUTF8" after it is dropped);
 					   else RCPT_BADADDR */
+#define PERSONA_Q_JUNK_LIMIT	0x0040	/* past PERSONA_JUNK_MAX of HELO,
+					   EHLO, RSET, NOOP, VRFY, ETRN,
+					   XCLIENT, XFORWARD each counts as
+					   an error (Postfix
+					   smtpd_junk_command_limit) */
+#define PERSONA_JUNK_MAX	100
 
 /* EHLO extension switches chosen per session */
 #define PERSONA_EXT_STARTTLS	0x01	/* TLS available and not yet active */

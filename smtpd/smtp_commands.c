@@ -44,29 +44,31 @@ static void	 cmd_nonsmtp(struct smtp_session *, const struct smtp_cmd *);
 static bool	 forbidden_word(const char *, size_t);
 static bool	 etrn_hostname(const char *, size_t);
 static bool	 vrfy_address(const char *, size_t *);
+static void	 junk_command(struct smtp_session *);
 
 static const struct smtp_cmd_def {
 	enum smtp_verb	 verb;
 	unsigned int	 states;	/* where the verb is in sequence */
 	enum persona_msg bad_seq;	/* reply when it is not */
 	smtp_cmd_fn	 fn;
+	bool		 junk;		/* PERSONA_Q_JUNK_LIMIT counts it */
 } smtp_cmd_table[] = {
-	{ SMTP_CMD_HELO, ST_TALK, PM_BAD_SEQUENCE, cmd_helo },
-	{ SMTP_CMD_EHLO, ST_TALK, PM_BAD_SEQUENCE, cmd_helo },
-	{ SMTP_CMD_MAIL, ST_TALK, PM_BAD_SEQUENCE, cmd_mail },
-	{ SMTP_CMD_RCPT, ST_TALK, PM_BAD_SEQUENCE, cmd_rcpt },
-	{ SMTP_CMD_DATA, ST_TALK, PM_BAD_SEQUENCE, cmd_data },
-	{ SMTP_CMD_RSET, ST_TALK, PM_BAD_SEQUENCE, cmd_rset },
-	{ SMTP_CMD_NOOP, ST_TALK, PM_BAD_SEQUENCE, cmd_noop },
-	{ SMTP_CMD_QUIT, ST_TALK, PM_BAD_SEQUENCE, cmd_quit },
-	{ SMTP_CMD_VRFY, ST_TALK, PM_BAD_SEQUENCE, cmd_vrfy },
-	{ SMTP_CMD_EXPN, ST_TALK, PM_BAD_SEQUENCE, cmd_expn },
-	{ SMTP_CMD_HELP, ST_TALK, PM_BAD_SEQUENCE, cmd_help },
-	{ SMTP_CMD_ETRN, ST_TALK, PM_BAD_SEQUENCE, cmd_etrn },
-	{ SMTP_CMD_STARTTLS, ST_TALK, PM_BAD_SEQUENCE, cmd_starttls },
-	{ SMTP_CMD_AUTH, ST_TALK, PM_BAD_SEQUENCE, cmd_auth },
-	{ SMTP_CMD_BDAT, ST_TALK, PM_BAD_SEQUENCE, cmd_bdat },
-	{ SMTP_CMD_NONSMTP, ST_TALK, PM_BAD_SEQUENCE, cmd_nonsmtp },
+	{ SMTP_CMD_HELO, ST_TALK, PM_BAD_SEQUENCE, cmd_helo, true },
+	{ SMTP_CMD_EHLO, ST_TALK, PM_BAD_SEQUENCE, cmd_helo, true },
+	{ SMTP_CMD_MAIL, ST_TALK, PM_BAD_SEQUENCE, cmd_mail, false },
+	{ SMTP_CMD_RCPT, ST_TALK, PM_BAD_SEQUENCE, cmd_rcpt, false },
+	{ SMTP_CMD_DATA, ST_TALK, PM_BAD_SEQUENCE, cmd_data, false },
+	{ SMTP_CMD_RSET, ST_TALK, PM_BAD_SEQUENCE, cmd_rset, true },
+	{ SMTP_CMD_NOOP, ST_TALK, PM_BAD_SEQUENCE, cmd_noop, true },
+	{ SMTP_CMD_QUIT, ST_TALK, PM_BAD_SEQUENCE, cmd_quit, false },
+	{ SMTP_CMD_VRFY, ST_TALK, PM_BAD_SEQUENCE, cmd_vrfy, true },
+	{ SMTP_CMD_EXPN, ST_TALK, PM_BAD_SEQUENCE, cmd_expn, false },
+	{ SMTP_CMD_HELP, ST_TALK, PM_BAD_SEQUENCE, cmd_help, false },
+	{ SMTP_CMD_ETRN, ST_TALK, PM_BAD_SEQUENCE, cmd_etrn, true },
+	{ SMTP_CMD_STARTTLS, ST_TALK, PM_BAD_SEQUENCE, cmd_starttls, false },
+	{ SMTP_CMD_AUTH, ST_TALK, PM_BAD_SEQUENCE, cmd_auth, false },
+	{ SMTP_CMD_BDAT, ST_TALK, PM_BAD_SEQUENCE, cmd_bdat, false },
+	{ SMTP_CMD_NONSMTP, ST_TALK, PM_BAD_SEQUENCE, cmd_nonsmtp, false },
 };
 
 /*
@@ -145,6 +147,7 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 	    strcasecmp(cmd.verb_text, "XFORWARD") == 0)) {
 		smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
 		smtp_error(s, PM_XCLIENT, NULL);
+		junk_command(s);
 		return;
 	}
 	if (rc != SMTP_E_OK || cmd.verb == SMTP_CMD_UNKNOWN) {
@@ -164,6 +167,8 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 			return;
 		}
 		d->fn(s, &cmd);
+		if (d->junk)
+			junk_command(s);
 		return;
 	}
 	smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
@@ -240,6 +245,24 @@ forbidden_word(const char *line, size_t len)
 			return false;
 	}
 	return false;
+}
+
+/*
+ * junk_command -- after a command that can be repeated at no cost: past
+ * PERSONA_JUNK_MAX of them each counts as an error, so a client looping
+ * on NOOP or VRFY meets max_unknown_commands (Postfix smtpd.c: junk_cmds
+ * and smtpd_hard_error_limit, the 421 right after the command's reply).
+ */
+static void
+junk_command(struct smtp_session *s)
+{
+	if (!persona_quirk(s->srv->persona, PERSONA_Q_JUNK_LIMIT) ||
+	    s->state == SMTP_S_CLOSING || s->junk++ <= PERSONA_JUNK_MAX)
+		return;
+	if (++s->errors >= (unsigned long)s->srv->conf->max_unknown_commands) {
+		smtp_reply(s, PM_TOO_MANY_ERRORS, NULL);
+		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
+	}
 }
 
 /*

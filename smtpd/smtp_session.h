@@ -183,6 +183,8 @@ struct smtp_session {
 
 	unsigned long	 commands;
 	unsigned long	 errors;
+	unsigned long	 junk;		/* commands PERSONA_Q_JUNK_LIMIT
+					   counts */
 	unsigned long	 rejected;
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;

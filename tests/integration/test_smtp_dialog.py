@@ -365,6 +365,26 @@ def check_postfix_parity(t, trap, ev):
     guard(t, p + " parity: CRAM-MD5", parity_cram, t, trap)
     guard(t, p + " parity: no HELO recorded", parity_nohelo_recorded, t,
           trap, ev)
+    guard(t, p + " parity: junk commands", parity_junk, t, trap)
+
+
+def parity_junk(t, trap):
+    """Postfix's smtpd_junk_command_limit (100) and hard error limit
+    (20): HELO, EHLO, RSET, NOOP, VRFY and ETRN past the 101st each count
+    as an error, so the 121st gets its 250 and then the 421."""
+    p = "postfix"
+    with Conn(trap.host, trap.port) as c:
+        c.cmd(E_.encode())
+        rs = [c.cmd(b"NOOP" if i % 2 else b"RSET") for i in range(119)]
+        t.ok(all(lines(r) == ["250 2.0.0 Ok"] for r in rs),
+             "%s as real Postfix: EHLO and 119 NOOP/RSET: 250 each" % p,
+             [r for r in rs if lines(r) != ["250 2.0.0 Ok"]][:3])
+        r = c.cmd(b"NOOP")
+        t.is_(lines(r), ["250 2.0.0 Ok"], "%s: the 121st junk command: 250" % p)
+        r = c.reply()
+        t.is_(lines(r), ["421 4.7.0 %s Error: too many errors" % HOSTNAME],
+              "%s as real Postfix: then 421 too many errors" % p)
+        t.ok(c.wait_eof(10) == b"", "%s: junk commands: closed" % p)
 
 
 def parity_nohelo_recorded(t, trap, ev):
