@@ -4,8 +4,11 @@
  * preallocated, already written file and fdatasync() (the commit
  * journal's case), appending 2 KB and fdatasync(), creating a 2 KB file
  * and fsync(), syncfs() with nothing dirty, creating a file and syncfs().
- * Leaves its files in DIR.
- * Build and run: cc -O2 -o fsyncbench bench/fsyncbench.c && ./fsyncbench DIR
+ * Leaves its files in DIR. BYTES (default 2048, at most 8192) sets the
+ * size of the overwrite of the first test: a journal record of a 2 KB
+ * message with its envelope is about 4.8 KB.
+ * Build and run: cc -O2 -o fsyncbench bench/fsyncbench.c &&
+ * ./fsyncbench DIR [BYTES]
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -16,15 +19,16 @@
 #include <time.h>
 static double now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec/1e9;}
 int main(int c,char**v){
- if (c != 2 || chdir(v[1]) != 0) { fprintf(stderr, "usage: fsyncbench DIR\n"); return 2; } char buf[4096]; memset(buf,'x',sizeof buf);
+ if (c < 2 || c > 3 || chdir(v[1]) != 0) { fprintf(stderr, "usage: fsyncbench DIR [BYTES]\n"); return 2; } char buf[8192]; memset(buf,'x',sizeof buf);
+ int rec = c == 3 ? atoi(v[2]) : 2048; if (rec < 1 || rec > 8192) { fprintf(stderr, "fsyncbench: BYTES is 1..8192\n"); return 2; }
  int n=500;
  /* pre-zeroed log */
  int fd=open("log",O_RDWR|O_CREAT|O_TRUNC,0600);
- for(int i=0;i<n*2;i++) write(fd,buf,4096);
+ for(int i=0;i<n*2;i++) write(fd,buf,8192);
  fsync(fd);
  double t=now();
- for(int i=0;i<n;i++){ pwrite(fd,buf,2048,(off_t)i*4096); fdatasync(fd);}
- printf("overwrite+fdatasync: %.3f ms\n",(now()-t)*1000/n);
+ for(int i=0;i<n;i++){ pwrite(fd,buf,rec,(off_t)i*8192); fdatasync(fd);}
+ printf("overwrite %d bytes+fdatasync: %.3f ms\n",rec,(now()-t)*1000/n);
  /* append */
  int fa=open("app",O_RDWR|O_CREAT|O_TRUNC,0600);
  t=now();
