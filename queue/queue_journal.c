@@ -23,7 +23,12 @@
  * segment's previous use. Each record counts against its segment until
  * the committer reports it in new/ (queue_journal_release); a segment that
  * is no longer written and holds no outstanding record is invalidated
- * (its first header zeroed and synced) and becomes a spare. The retirer
+ * (its first header replaced by a "retired" mark that keeps its seq, and
+ * synced) and becomes a spare. The seq of a new use is higher than every
+ * seq found at open, in a valid record or a retired mark, and than the
+ * clock in microseconds: were a seq used again, the stale records behind
+ * a new batch that ends on one of their boundaries would be valid again
+ * (and bring back messages deleted or expired since). The retirer
  * thread does that (queue_jretirer), so that the writer never waits for
  * the syncfs() it takes; one syncfs() serves every segment queued by then.
  *
@@ -42,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -53,6 +59,7 @@
 #include "queue_priv.h"
 
 #define QUEUE_JMAGIC	"RTJ1"
+#define QUEUE_JRETIRED	"RTJ0"	/* first header of a retired segment */
 
 struct queue_jhdr {
 	char		 magic[4];
@@ -199,6 +206,8 @@ queue_journal_open(struct queue *q, queue_jrec_cb cb, void *arg)
 {
 	struct queue_journal *j;
 	struct queue_jseg *order[QUEUE_JSEG_MAX], *t;
+	struct queue_jhdr mark;
+	struct timespec	 now;
 	unsigned char	*img;
 	char		 name[16];
 	struct stat	 st;
@@ -246,12 +255,28 @@ queue_journal_open(struct queue *q, queue_jrec_cb cb, void *arg)
 		}
 		j->segs[i].seq = queue_jseg_scan(img, QUEUE_JSEG_SIZE, NULL,
 		    NULL, &j->segs[i], &nrec);
+		memcpy(&mark, img, sizeof(mark));
 		(void)munmap(img, QUEUE_JSEG_SIZE);
 		if (j->segs[i].seq >= j->nextseq)
 			j->nextseq = j->segs[i].seq + 1;
+		/* retired: its records used mark.seq, never to be used again */
+		if (j->segs[i].seq == 0 &&
+		    memcmp(mark.magic, QUEUE_JRETIRED, 4) == 0 &&
+		    mark.seq >= j->nextseq)
+			j->nextseq = mark.seq + 1;
 		if (j->segs[i].seq != 0)
 			order[n++] = &j->segs[i];
 	}
+	/*
+	 * Also above the clock: covers segments retired without a mark
+	 * (zeroed by an earlier version), whose stale records hold a seq
+	 * that was taken from a counter restarting at 1.
+	 */
+	clock_gettime(CLOCK_REALTIME, &now);
+	if ((uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000 >
+	    j->nextseq)
+		j->nextseq = (uint64_t)now.tv_sec * 1000000 +
+		    (uint64_t)now.tv_nsec / 1000;
 	/* replay oldest first */
 	for (i = 1; i < n; i++)
 		for (k = i; k > 0 && order[k - 1]->seq > order[k]->seq; k--) {
@@ -336,15 +361,16 @@ fail:
 /*
  * Retire segments v[0..n-1] (state RETIRING, set under the mutex): their
  * records were moved into the spool without syncs of their own, so first
- * make the whole spool durable (one syncfs for all of them), then zero
- * each one's first header so that a restart does not replay them, and make
- * it a spare. Without the mutex held.
+ * make the whole spool durable (one syncfs for all of them), then replace
+ * each one's first header by a retired mark (keeping the seq, so that no
+ * later use takes it again) so that a restart does not replay them, and
+ * make it a spare. Without the mutex held.
  */
 static void
 queue_jseg_retire_many(struct queue_journal *j, struct queue_jseg **v,
     size_t n)
 {
-	static const struct queue_jhdr zero;
+	struct queue_jhdr mark;
 	size_t	 i;
 
 	if (n == 0)
@@ -361,12 +387,16 @@ queue_jseg_retire_many(struct queue_journal *j, struct queue_jseg **v,
 		pthread_mutex_unlock(&j->mtx);
 		return;
 	}
-	for (i = 0; i < n; i++)
-		if (pwrite(v[i]->fd, &zero, sizeof(zero), 0) != sizeof(zero) ||
+	for (i = 0; i < n; i++) {
+		memset(&mark, 0, sizeof(mark));
+		memcpy(mark.magic, QUEUE_JRETIRED, 4);
+		mark.seq = v[i]->seq;
+		if (pwrite(v[i]->fd, &mark, sizeof(mark), 0) != sizeof(mark) ||
 		    fdatasync(v[i]->fd) == -1)
 			log_warn("queue: cannot invalidate journal/seg%d of %s; "
 			    "a restart may move its records into new/ again",
 			    v[i]->idx, j->q->path);
+	}
 	pthread_mutex_lock(&j->mtx);
 	for (i = 0; i < n; i++) {
 		v[i]->state = QUEUE_JS_SPARE;
