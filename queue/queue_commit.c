@@ -218,6 +218,17 @@ queue_replay_cb(void *arg, struct queue_jseg *s, int kind, const char *id,
 			return 0;
 		}
 	}
+	/*
+	 * A move of this record cut short when the SMTP role was killed (the
+	 * parent restarts it without purging tmp/): remove what it left, or
+	 * the move below fails with EEXIST and waits for the retry.
+	 */
+	if (kind == QUEUE_JK_MESSAGE) {
+		(void)bsnprintf(dir, sizeof(dir), "tmp/%s", id);
+		if (queue_rmtree(c->q->rootfd, dir) == -1 && errno != ENOENT)
+			log_warn("queue: cannot remove %s/%s", c->q->path,
+			    dir);
+	}
 	it = xcalloc(1, sizeof(*it));
 	memcpy(it->id, id, sizeof(it->id));
 	if (queue_id_day(it->id, it->day) == -1)

@@ -634,17 +634,21 @@ queue_quarantine(struct queue *q, struct queue_entry *e, const char *reason)
  * queue_delete -- remove the entry's directory with everything in it.
  * Its tombstone deleted/<id> is made durable first, so that neither a
  * crash before the removal reaches the disk nor the commit journal's copy
- * brings the message back (queue_tomb.c). Returns 0, or -1 with errno.
+ * brings the message back (queue_tomb.c); the removal is made durable
+ * (fsync of the bucket) before returning. Returns 0, or -1 with errno.
  */
 int
 queue_delete(struct queue *q, const struct queue_entry *e)
 {
-	char	 dir[QUEUE_PATH_MAX];
+	char	 dir[QUEUE_PATH_MAX], *slash;
 
 	if (queue_entry_dir(e, dir, sizeof(dir)) == -1 ||
-	    queue_tomb_add(q, e->id) == -1)
+	    queue_tomb_add(q, e->id) == -1 ||
+	    queue_rmtree(q->rootfd, dir) == -1)
 		return -1;
-	return queue_rmtree(q->rootfd, dir);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	return queue_fsync_path(q->rootfd, dir);
 }
 
 /*

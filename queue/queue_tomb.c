@@ -20,6 +20,7 @@
 
 #include "compat.h"
 #include "log.h"
+#include "xmalloc.h"
 #include "queue.h"
 #include "queue_priv.h"
 
@@ -71,16 +72,24 @@ queue_tomb_has(struct queue *q, const char *id)
 
 /*
  * queue_tomb_purge -- remove the tombstones for which keep(id, arg) is
- * false (the journal no longer holds their record). Failures are logged;
- * a tombstone left behind costs nothing but its directory entry.
+ * false (the journal no longer holds their record). A message such a
+ * tombstone names that is still in the spool (its removal was not yet
+ * durable when the system went down) is removed first, and the removal
+ * made durable, so that dropping the tombstone cannot bring it back.
+ * Failures are logged and keep the tombstone; a tombstone left behind
+ * costs nothing but its directory entry.
  */
 void
 queue_tomb_purge(struct queue *q, bool (*keep)(const char *, void *),
     void *arg)
 {
+	struct queue_entry e;
 	struct dirent	*de;
 	DIR		*d;
-	int		 fd;
+	char		 dir[QUEUE_PATH_MAX], **drop = NULL;
+	size_t		 n = 0, i;
+	bool		 removed = false;
+	int		 fd, tries;
 
 	if ((fd = openat(q->rootfd, QUEUE_TOMB_DIR, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC | O_NOFOLLOW)) == -1)
@@ -92,9 +101,30 @@ queue_tomb_purge(struct queue *q, bool (*keep)(const char *, void *),
 	while ((de = readdir(d)) != NULL) {
 		if (!queue_id_valid(de->d_name) || keep(de->d_name, arg))
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == -1)
-			log_warn("queue: cannot remove %s/%s/%s", q->path,
-			    QUEUE_TOMB_DIR, de->d_name);
+		/* again if the worker moved it meanwhile (ENOENT) */
+		for (tries = 0; tries < 3 && queue_find(q, de->d_name, &e) ==
+		    0; tries++) {
+			removed = true;
+			if (queue_entry_dir(&e, dir, sizeof(dir)) == -1 ||
+			    (queue_rmtree(q->rootfd, dir) == -1 &&
+			    errno != ENOENT))
+				break;
+		}
+		if (queue_find(q, de->d_name, &e) == 0) {
+			log_warn("queue: cannot remove deleted id=%s",
+			    de->d_name);
+			continue;
+		}
+		drop = xreallocarray(drop, n + 1, sizeof(*drop));
+		drop[n++] = xstrdup(de->d_name);
 	}
+	if (removed && queue_sync(q) == -1)
+		log_warn("queue: sync %s; tombstones kept", q->path);
+	else
+		for (i = 0; i < n; i++)
+			if (unlinkat(dirfd(d), drop[i], 0) == -1)
+				log_warn("queue: cannot remove %s/%s/%s",
+				    q->path, QUEUE_TOMB_DIR, drop[i]);
+	queue_list_free(drop, n);
 	closedir(d);
 }

@@ -672,13 +672,146 @@ test_journal(void)
 }
 
 /*
+ * A segment is reused with a sequence number higher than any of its
+ * earlier uses, even after a clean stop invalidated every segment: else
+ * the stale records behind a new batch of the same length are valid
+ * again, and a crash brings back messages deleted (tombstones purged) or
+ * removed by retention since.
+ */
+static void
+test_journal_seq_reuse(void)
+{
+	struct queue	*q = spool("seqreuse");
+	struct queue_committer *c;
+	struct queue_entry e;
+	struct done_log	 d, old;
+	char	 text[128];
+	int	 i, back = 0;
+
+	memset(&old, 0, sizeof(old));
+	c = committer(q, &old);
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "Subject: seq%d\r\n\r\nseq\r\n",
+		    i);
+		queue_committer_submit(c, make_msg(q, text, strlen(text)),
+		    on_done, &old);
+		wait_done(c, &old, i + 1);
+	}
+	ok(old.n == 3 && old.nerr == 0 && wait_stored(c, &old, 3) == 0,
+	    "three messages of one length in new/");
+	for (i = 1; i < 3; i++)
+		ok(queue_find(q, old.ids[i], &e) == 0 && queue_delete(q, &e) ==
+		    0, "message %d deleted", i);
+	queue_committer_free(c);	/* clean stop: segments invalidated */
+	/* the next run writes one record of the same length, then crashes */
+	ok(crash_after_commit(q, &d, 1, "seq"),
+	    "crashed child stored one message of the same length");
+	c = committer(q, &d);
+	for (i = 1; i < 3; i++)
+		if (queue_find(q, old.ids[i], &e) == 0)
+			back++;
+	is_int(back, 0, "a deleted message of an earlier use of the segment "
+	    "is not replayed");
+	is_int(count_found(q, &d, 0, 1), 1, "the crashed run's message is there");
+	queue_committer_free(c);
+	queue_close(q);
+}
+
+/*
+ * `queue delete` makes its tombstone durable, then removes the directory
+ * without a sync of its own: a power cut can undo the removal. The
+ * tombstone must not be dropped (its record is no longer in the
+ * journal) while the message is still there: the start finishes the
+ * delete first.
+ */
+static void
+test_tomb_undone_delete(void)
+{
+	struct queue	*q = spool("undone");
+	struct queue_committer *c;
+	struct queue_entry e;
+	struct done_log	 d;
+	char	 path[64];
+	int	 i;
+
+	memset(&d, 0, sizeof(d));
+	c = committer(q, &d);
+	for (i = 0; i < 2; i++)
+		queue_committer_submit(c, make_msg(q, "Subject: u\r\n\r\nu\r\n",
+		    18), on_done, &d);
+	ok(wait_done(c, &d, 2) == 0 && d.nerr == 0 && wait_stored(c, &d, 2) ==
+	    0, "two messages in new/");
+	queue_committer_free(c);	/* clean stop: no record left */
+	/* deleted, but the removal of its directory did not reach the disk */
+	ok(queue_tomb_add(q, d.ids[0]) == 0, "tombstone of the first made");
+	c = committer(q, &d);
+	ok(queue_find(q, d.ids[0], &e) == -1 && errno == ENOENT,
+	    "the start finished the delete of the first");
+	snprintf(path, sizeof(path), "deleted/%s", d.ids[0]);
+	ok(faccessat(queue_rootfd(q), path, F_OK, 0) == -1 && errno == ENOENT,
+	    "then dropped its tombstone");
+	is_int(count_found(q, &d, 1, 2), 1, "the other one is there");
+	queue_committer_free(c);
+	queue_close(q);
+}
+
+/*
+ * The SMTP role killed while its committer threads moved journaled
+ * messages leaves tmp/<id> behind; the parent restarts the role without
+ * purging tmp/. Its replay still moves every such message into new/
+ * before it returns (a leftover must not make it wait for the retry).
+ */
+static void
+test_journal_tmp_leftover(void)
+{
+	struct queue	*q = spool("leftover");
+	struct queue_committer *c;
+	struct done_log	 d;
+	struct timespec	 ts;
+	char	 day[QUEUE_DAY_LEN + 1], text[64], path[64];
+	int	 i, fd;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	queue_day_of(&ts, day);
+	memset(&d, 0, sizeof(d));
+	c = committer(q, &d);
+	block_new(q, day, true);
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "Subject: l%d\r\n\r\nl\r\n", i);
+		queue_committer_submit(c, make_msg(q, text, strlen(text)),
+		    on_done, &d);
+	}
+	ok(wait_done(c, &d, 3) == 0 && d.nerr == 0,
+	    "three acknowledged from the journal, new/ blocked");
+	queue_committer_free(c);
+	block_new(q, day, false);
+	/* a half-done move of the killed role: tmp/<id>/message, partial */
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "tmp/%s", d.ids[i]);
+		(void)mkdirat(queue_rootfd(q), path, 0755);
+		snprintf(path, sizeof(path), "tmp/%s/message", d.ids[i]);
+		if ((fd = openat(queue_rootfd(q), path, O_WRONLY | O_CREAT,
+		    0644)) != -1) {
+			(void)write(fd, "Subj", 4);
+			close(fd);
+		}
+	}
+	c = committer(q, &d);
+	is_int(count_found(q, &d, 0, 3), 3, "the start moved all three into "
+	    "new/ before returning, tmp/ leftovers notwithstanding");
+	queue_committer_free(c);
+	is_int(count_found(q, &d, 0, 3), 3, "all three whole after the stop");
+	queue_close(q);
+}
+
+/*
  * A full disk with a journal: messages are acknowledged from the journal
  * (nothing accepted is lost), wait there, and reach new/ once space
  * returns; with every segment full the commit fails with ENOSPC.
  */
 /*
  * A full segment whose records are all in new/ is retired (syncfs, first
- * header zeroed) by the retirer thread while the committer goes on, not
+ * header replaced by a retired mark) by the retirer thread while the committer goes on, not
  * only at a clean stop.
  */
 static void
@@ -716,7 +849,7 @@ test_journal_retire(void)
 	    (unsigned long long)js);
 	fd = openat(queue_rootfd(q), "journal/seg0", O_RDONLY);
 	ok(fd != -1 && pread(fd, hdr, 4, 0) == 4 && memcmp(hdr, "RTJ1", 4) !=
-	    0, "its first header is zeroed");
+	    0, "its first header is invalidated");
 	if (fd != -1)
 		close(fd);
 	queue_committer_free(c);
@@ -886,6 +1019,9 @@ main(void)
 	test_fallback();
 	test_failures();
 	test_journal();
+	test_journal_seq_reuse();
+	test_journal_tmp_leftover();
+	test_tomb_undone_delete();
 	test_journal_retire();
 	test_journal_full_disk();
 	test_journal_oversize();
