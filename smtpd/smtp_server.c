@@ -202,6 +202,12 @@ smtp_server_new(struct event_base *base, struct conf *conf,
 	srv->ssl_ctx = ctx;
 	srv->notify_fd = notify_fd;
 	/*
+	 * queue ids number messages from a random start: a restarted SMTP
+	 * role counting from 0 again in the same second gave the ids it had
+	 * given before it died
+	 */
+	arc4random_buf(&srv->qid_seq, sizeof(srv->qid_seq));
+	/*
 	 * max_message_size, or the persona's stock limit (0 = the persona's:
 	 * Sendmail has none and says a bare SIZE, the trap still enforces
 	 * SMTP_SIZE_CAP)

@@ -208,7 +208,7 @@ struct smtp_server {
 	struct smtp_session_list sessions;
 	size_t			 nsessions;
 	struct smtp_iptab	*iptab;
-	uint64_t		 qid_seq;
+	uint64_t		 qid_seq;	/* last queue id's number */
 	long			 size_limit;	/* message bytes enforced */
 	long			 size_shown;	/* in EHLO; 0: a bare SIZE */
 	int			 notify_fd;	/* to the worker; -1 if none */

@@ -441,6 +441,36 @@ run_slow_reader(void)
 	free(in);
 }
 
+/*
+ * A second server (an SMTP role restarted after a crash) gives its first
+ * message, in the same second, another queue id than the first server
+ * gave its first: both counted from 0 before.
+ */
+static void
+run_qid_restart(struct conf *conf)
+{
+	struct smtp_server *s1, *s2;
+	char	 a[PERSONA_QID_MAX], b[PERSONA_QID_MAX];
+	time_t	 now = time(NULL);
+	int	 i, same = 0;
+
+	for (i = 0; i < 4; i++) {
+		s1 = smtp_server_new(base, conf, persona_find("postfix"), q,
+		    NULL, -1);
+		persona_queue_id(s1->persona, now, ++s1->qid_seq, a,
+		    sizeof(a));
+		smtp_server_free(s1);
+		s2 = smtp_server_new(base, conf, persona_find("postfix"), q,
+		    NULL, -1);
+		persona_queue_id(s2->persona, now, ++s2->qid_seq, b,
+		    sizeof(b));
+		smtp_server_free(s2);
+		same += strcmp(a, b) == 0;
+	}
+	ok(same == 0, "a restarted SMTP role does not repeat the queue ids "
+	    "of the one before it (%d of 4 the same)", same);
+}
+
 int
 main(void)
 {
@@ -475,6 +505,8 @@ main(void)
 	run_slow_reader();
 	ok(srv->nsessions == 0, "every session ended (%zu left)",
 	    srv->nsessions);
+
+	run_qid_restart(conf);
 
 	smtp_server_free(srv);
 	queue_close(q);
