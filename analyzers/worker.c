@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -268,6 +270,49 @@ wd_lock_read(struct worker *w, const struct queue_entry *e, bool *timedout,
 }
 
 /*
+ * A message in new/ that is not whole (a power cut between the SMTP
+ * role's move and its journal's flush leaves the files of a message that
+ * was never acknowledged empty or cut short; an acknowledged one is put
+ * back from the journal at start): moved to corrupt/ with the reason,
+ * for a human, instead of being retried at every scan.
+ */
+static void
+worker_quarantine(struct worker *w, struct queue_entry *e, const char *why)
+{
+	char	 esc[LOG_ESC_MAX];
+
+	(void)queue_remove_file(w->q, e, "analysis.lock");
+	if (queue_quarantine(w->q, e, why) == -1)
+		log_warn("%s worker: not whole (%s) and cannot be moved to "
+		    "corrupt/", e->id, log_esc(why, strlen(why), esc,
+		    sizeof(esc)));
+	else
+		log_warnx("%s worker: not whole, moved to corrupt/: %s",
+		    e->id, log_esc(why, strlen(why), esc, sizeof(esc)));
+}
+
+/* whether message's length is the envelope's "size"; if not, quarantined */
+static bool
+worker_size_ok(struct worker *w, struct queue_entry *e, json_t *env,
+    size_t len)
+{
+	json_t	*v = json_object_get(env, "size");
+	char	 why[128];
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    (uint64_t)json_integer_value(v) == (uint64_t)len)
+		return true;
+	if (!json_is_integer(v))
+		(void)snprintf(why, sizeof(why), "envelope.json: no size");
+	else
+		(void)snprintf(why, sizeof(why), "message: %zu bytes, the "
+		    "envelope's size is %" JSON_INTEGER_FORMAT, len,
+		    json_integer_value(v));
+	worker_quarantine(w, e, why);
+	return false;
+}
+
+/*
  * worker_analyze -- the pipeline for one committed message: every
  * analyzer (an_runner.c, the relay-test classifier last), then the
  * forwarder for a new relay-test verdict, then analysis.json and the
@@ -276,7 +321,8 @@ wd_lock_read(struct worker *w, const struct queue_entry *e, bool *timedout,
  * analysed once more without the analyzer that ran past
  * analysis_timeout, then recorded as such and moved on, so one message
  * cannot stop the pipeline. Returns false if the message was not
- * analysed (not in new/, unreadable): the caller indexes it as it is.
+ * analysed (not in new/, unreadable, or not whole and quarantined): the
+ * caller indexes it as it is.
  */
 static bool
 worker_analyze(struct worker *w, const char *id)
@@ -327,12 +373,24 @@ worker_analyze(struct worker *w, const char *id)
 			log_warn("%s worker: analysis.lock", id);
 		if ((env = queue_envelope_load(w->q, &e, err,
 		    sizeof(err))) == NULL) {
-			log_warnx("%s worker: %s", id, err);
+			if (errno == EBADMSG)
+				worker_quarantine(w, &e, err);
+			else
+				log_warnx("%s worker: %s", id, err);
 			return false;
 		}
 		if ((msg = queue_read_file(w->q, &e, "message", &len)) ==
 		    NULL) {
-			log_warn("%s worker: cannot read the message", id);
+			if (errno == ENOENT)
+				worker_quarantine(w, &e, "message: missing");
+			else
+				log_warn("%s worker: cannot read the message",
+				    id);
+			json_decref(env);
+			return false;
+		}
+		if (!worker_size_ok(w, &e, env, len)) {
+			free(msg);
 			json_decref(env);
 			return false;
 		}

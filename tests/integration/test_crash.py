@@ -3,7 +3,9 @@
 process) is killed with SIGKILL in the middle, one message half-way through
 DATA. Then every message the client saw 250 for is in the spool and
 byte-identical, `relaytrap queue reindex` finds no corruption, tmp/
-leftovers are purged at restart and the restarted trap serves again."""
+leftovers are purged at restart and the restarted trap serves again.
+Messages cut short by a power cut (never acknowledged) are quarantined."""
+import json
 import os
 import re
 import smtplib
@@ -28,6 +30,83 @@ def make_body(tid, n):
             "Message-ID: %s\r\nSubject: crash test %d/%d\r\n\r\n" % (tid, mid, tid, n))
     lines = [pad[i:i + 70] for i in range(0, len(pad), 70)]
     return (body + "\r\n".join(lines) + "\r\n").encode()
+
+
+def plant_cut_short(spool):
+    """What a power cut between the committer's rename and the journal's
+    flush leaves (the message was never acknowledged): a directory in
+    new/ with empty files, and one whose message lost its tail. Both get
+    ids of an existing message's day. Returns the two ids."""
+    src = next(p for _, _, p in walk_new(spool)) if list(walk_new(spool)) \
+        else None
+    if src is None:
+        for day in sorted(os.listdir(os.path.join(spool, "cur"))):
+            for i in sorted(os.listdir(os.path.join(spool, "cur", day))):
+                src = os.path.join(spool, "cur", day, i)
+                break
+    base_id = os.path.basename(src)
+    bucket = os.path.dirname(src).replace(os.sep + "cur" + os.sep,
+                                          os.sep + "new" + os.sep)
+    os.makedirs(bucket, exist_ok=True)
+    taken = set()
+    for st in ("new", "cur"):
+        d = os.path.join(spool, st, os.path.basename(bucket))
+        taken |= set(os.listdir(d)) if os.path.isdir(d) else set()
+    ids = [base_id[:13] + "%03x" % n for n in range(4096)
+           if base_id[:13] + "%03x" % n not in taken][:2]
+    empty = os.path.join(bucket, ids[0])
+    os.mkdir(empty)
+    for f in ("message", "envelope.json"):
+        open(os.path.join(empty, f), "wb").close()
+    cut = os.path.join(bucket, ids[1])
+    os.mkdir(cut)
+    env = json.load(open(os.path.join(src, "envelope.json")))
+    env["id"] = ids[1]
+    with open(os.path.join(cut, "envelope.json"), "w") as f:
+        json.dump(env, f)
+    msg = open(os.path.join(src, "message"), "rb").read()
+    with open(os.path.join(cut, "message"), "wb") as f:
+        f.write(msg[:len(msg) // 2])
+    # the files are the SMTP role's (the trap's user when run as root)
+    st = os.stat(src)
+    for d in (empty, cut):
+        for p in [d] + [os.path.join(d, f) for f in os.listdir(d)]:
+            os.chown(p, st.st_uid, st.st_gid)
+    return ids
+
+
+def guard_powercut(t, trap):
+    """Unacknowledged messages cut short by a power cut are quarantined by
+    the worker (corrupt/<id>/ with a reason), not retried for ever."""
+    ids = plant_cut_short(trap.spool)
+    trap3 = Trap(t, spool=trap.spool, workdir=trap.dir)
+    try:
+        trap3.start()
+        reasons = [os.path.join(trap.spool, "corrupt", i, "reason")
+                   for i in ids]
+        try:
+            wait_for(lambda: all(os.path.exists(r) for r in reasons), 30,
+                     what="both cut-short messages in corrupt/")
+        except TimeoutError:
+            pass
+        t.ok(all(os.path.exists(r) for r in reasons),
+             "cut-short messages in new/ are quarantined by the worker",
+             [os.path.exists(r) for r in reasons])
+        why = [open(r).read() if os.path.exists(r) else "" for r in reasons]
+        t.ok("envelope.json" in why[0] and "size" in why[1],
+             "their reasons say what is wrong", why)
+        lst = trap3.cli("queue", "list", "--json").stdout.decode()
+        states = {json.loads(l)["id"]: json.loads(l).get("state")
+                  for l in lst.splitlines() if l.strip()}
+        t.is_([states.get(i) for i in ids], ["corrupt", "corrupt"],
+              "queue list shows them as corrupt")
+        c, resp = smtp_send(trap3.host, trap3.port, make_body(98, 0))
+        t.ok(c == 250, "the trap serves on", resp)
+        t.is_(trap3.stop(), 0, "and stops cleanly")
+    except Exception as e:  # noqa: BLE001
+        t.ok(False, "start on a spool with cut-short messages",
+             "%r\n%s" % (e, trap3.read_log()))
+        trap3.stop()
 
 
 def main():
@@ -164,6 +243,7 @@ def main():
     except Exception as e:  # noqa: BLE001
         t.ok(False, "restart on the same spool", "%r\n%s" % (e, trap2.read_log()))
         trap2.stop()
+    guard_powercut(t, trap)
     if t.failed:
         t.diag("relaytrapd log kept in " + trap.logpath)
     else:
