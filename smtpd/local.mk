@@ -1,6 +1,7 @@
 noinst_LIBRARIES += smtpd/libsmtpd.a
 smtpd_libsmtpd_a_SOURCES = \
-	smtpd/smtp_cmd.h smtpd/smtp_data.h smtpd/proxy.h smtpd/smtp_auth.h \
+	smtpd/smtp_cmd.h smtpd/smtp_data.h smtpd/smtp_bdat.h smtpd/proxy.h \
+	smtpd/smtp_auth.h \
 	smtpd/persona.h \
 	smtpd/smtp_session.c smtpd/smtp_session.h \
 	smtpd/smtp_commands.c smtpd/smtp_tx.c smtpd/smtp_auth_session.c \

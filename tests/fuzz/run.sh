@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
 build=${RT_FUZZ_BUILD:-${TMPDIR:-/tmp}/relaytrap-fuzz-build}
 targets="smtp_cmd smtp_addr proxy smtp_data smtp_auth received urls dns_answer
-    message"
+    message smtp_bdat"
 
 if [ ! -x "$srcdir/configure" ]; then
 	(cd "$srcdir" && ./autogen.sh) >/dev/null 2>&1 || {

@@ -1,0 +1,118 @@
+/*
+ * smtp_bdat.c -- CHUNKING (RFC 3030) without the session: BDAT's
+ * argument and the size Postfix reports for a chunked message. The
+ * session (smtp_tx.c) reads the chunk bytes themselves; they are stored
+ * exactly as sent, with no dot-unstuffing (RFC 3030 section 2).
+ */
+#include "config.h"
+
+#include "smtp_bdat.h"
+
+static bool
+bdat_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * smtp_bdat_parse -- "count [LAST]" (the argument after "BDAT "): count
+ * is decimal digits only (leading zeros allowed, no sign), at most
+ * SMTP_BDAT_SIZE_MAX; LAST in any case; spaces or tabs around and
+ * between; nothing else. Returns 0 with *size and *last, or -1 (the
+ * persona's syntax reply: the chunk's end cannot be known then).
+ */
+int
+smtp_bdat_parse(const char *arg, size_t len, uint64_t *size, bool *last)
+{
+	static const char kw[] = "LAST";
+	uint64_t v = 0;
+	size_t	 i = 0, ndig = 0, k;
+
+	*size = 0;
+	*last = false;
+	while (i < len && bdat_space(arg[i]))
+		i++;
+	for (; i < len && arg[i] >= '0' && arg[i] <= '9'; i++, ndig++) {
+		v = v * 10 + (uint64_t)(arg[i] - '0');
+		if (v > SMTP_BDAT_SIZE_MAX)
+			return -1;
+	}
+	if (ndig == 0 || (i < len && !bdat_space(arg[i])))
+		return -1;
+	while (i < len && bdat_space(arg[i]))
+		i++;
+	if (i < len) {
+		for (k = 0; k < sizeof(kw) - 1; k++, i++)
+			if (i >= len || (arg[i] & ~0x20) != kw[k])
+				return -1;
+		while (i < len && bdat_space(arg[i]))
+			i++;
+		if (i < len)
+			return -1;
+		*last = true;
+	}
+	*size = v;
+	return 0;
+}
+
+/* smtp_bdat_count_init -- an empty message, nothing counted */
+void
+smtp_bdat_count_init(struct smtp_bdat_count *c)
+{
+	c->total = 0;
+	c->piece = 0;
+	c->crs = 0;
+	c->cr = false;
+}
+
+/* one byte after CRLF became LF: pieces and records as Postfix reads */
+static void
+bdat_byte(struct smtp_bdat_count *c, char ch)
+{
+	if (c->piece == SMTP_BDAT_PF_LINE) {
+		/* a full piece without its LF is a record of its own */
+		c->total += c->piece + 2;
+		c->piece = c->crs = 0;
+	}
+	if (ch == '\n') {
+		c->total += c->piece - c->crs + 2;
+		c->piece = c->crs = 0;
+		return;
+	}
+	c->piece++;
+	c->crs = ch == '\r' ? c->crs + 1 : 0;
+}
+
+/*
+ * smtp_bdat_count_feed -- n more bytes of the message, as the client sent
+ * them; any split of the same bytes gives the same count.
+ */
+void
+smtp_bdat_count_feed(struct smtp_bdat_count *c, const char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (c->cr && p[i] != '\n')
+			bdat_byte(c, '\r');	/* not a CRLF: the CR counts */
+		c->cr = p[i] == '\r';
+		if (!c->cr)
+			bdat_byte(c, p[i]);
+	}
+}
+
+/*
+ * smtp_bdat_count_end -- the size Postfix says for the whole message: a
+ * last line without its LF is a record as it is, CRs kept.
+ */
+uint64_t
+smtp_bdat_count_end(const struct smtp_bdat_count *c)
+{
+	struct smtp_bdat_count e = *c;
+
+	if (e.cr) {
+		bdat_byte(&e, '\r');
+		e.cr = false;
+	}
+	return e.piece == 0 ? e.total : e.total + e.piece + 2;
+}

@@ -1,0 +1,201 @@
+/*
+ * test_smtp_bdat.c -- BDAT's argument ("count [LAST]", table-driven, each
+ * case also cut short at every byte) and the size Postfix reports for a
+ * chunked message: the expected sizes are what a real Debian 12 postfix
+ * 3.7.11 answered for the same bytes ("250 2.0.0 Ok: N bytes queued
+ * as ..."); each is fed whole, split at every byte and one byte at a
+ * time, and must count the same.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtp_bdat.h"
+#include "tests/tap.h"
+
+#define S(lit)	(lit), (sizeof(lit) - 1)
+
+static const struct {
+	const char	*arg;
+	int		 rc;
+	uint64_t	 size;
+	bool		 last;
+} parse_cases[] = {
+	{ "10", 0, 10, false },
+	{ "5 LAST", 0, 5, true },
+	{ "0 LAST", 0, 0, true },
+	{ "0", 0, 0, false },
+	{ "3 last", 0, 3, true },
+	{ "3 LaSt", 0, 3, true },
+	{ " 3  LAST ", 0, 3, true },
+	{ "3\tLAST", 0, 3, true },
+	{ "003 LAST", 0, 3, true },
+	{ "9007199254740992", 0, (uint64_t)1 << 53, false },
+	{ "9007199254740993", -1, 0, false },
+	{ "99999999999999999999", -1, 0, false },
+	{ "", -1, 0, false },
+	{ "LAST", -1, 0, false },
+	{ "x", -1, 0, false },
+	{ "-1", -1, 0, false },
+	{ "+3 LAST", -1, 0, false },
+	{ "3x", -1, 0, false },
+	{ "3 LASTX", -1, 0, false },
+	{ "3 LAS", -1, 0, false },
+	{ "5 FOO", -1, 0, false },
+	{ "3 LAST X", -1, 0, false },
+	{ "3 LAST LAST", -1, 0, false },
+	{ "3,LAST", -1, 0, false },
+	{ "1 2", -1, 0, false },
+};
+
+static const struct {
+	const char	*name;
+	const char	*in;
+	size_t		 len;
+	uint64_t	 want;
+} count_cases[] = {
+	/* the chunks of one message, concatenated; postfix 3.7.11 said */
+	{ "two chunks, no line end", S("0123456789abcde"), 17 },
+	{ "one CRLF line", S("ab\r\n"), 4 },
+	{ "nothing", S(""), 0 },
+	{ "no line end", S("abc"), 5 },
+	{ "bare LF and CRLF lines", S("a\nb\r\nc"), 9 },
+	{ "one LF line", S("a\n"), 3 },
+	{ "LF lines", S("ab\ncd\n"), 8 },
+	{ "a CR at the end", S("a\r"), 4 },
+	{ "a CR alone", S("\r"), 3 },
+	{ "a line that is a dot, cut short", S("ab\r\n.\r\ncd\r"), 12 },
+	{ "a line that is a dot", S("ab\r\n.\r\n"), 7 },
+	{ "a dot line first", S(".\r\ncd\r\n"), 7 },
+	{ "a dot line in the middle", S("ab\r\n.\r\ncd"), 11 },
+	{ "a dot alone", S("."), 3 },
+	{ "a dot and CR", S(".\r"), 4 },
+	{ "a dot and CRLF", S(".\r\n"), 3 },
+	{ "two dots", S(".."), 4 },
+	{ "a line starting with a dot", S(".ab"), 5 },
+	{ "a dot after a line", S("ab\r\n."), 7 },
+	{ "stuffed dots", S("x\r\n..ab\r\n"), 9 },
+	{ "empty lines", S("\r\n\r\n"), 4 },
+	{ "one empty line", S("\r\n"), 2 },
+	{ "two LFs", S("\n\n"), 4 },
+	{ "header and body", S("a: b\r\n\r\n.\r\n"), 11 },
+	{ "CRs before CRLF", S("a\r\r\r\n"), 3 },
+	{ "CR CR LF", S("a\r\r\n"), 3 },
+	{ "CR CR LF alone", S("\r\r\n"), 2 },
+	{ "NUL and 8-bit", S("a\0b\377c\n"), 7 },
+};
+
+/* zs bytes "z" and then tail; postfix 3.7.11 said */
+static const struct {
+	const char	*name;
+	size_t		 zs;
+	const char	*tail;
+	uint64_t	 want;
+} long_cases[] = {
+	{ "2,047 bytes and CRLF", 2047, "\r\n", 2049 },
+	{ "2,048 bytes and CRLF", 2048, "\r\n", 2052 },
+	{ "2,049 bytes and CRLF", 2049, "\r\n", 2053 },
+	{ "2,048 bytes, no line end", 2048, "", 2050 },
+	{ "4,096 bytes and LF", 4096, "\n", 4102 },
+	{ "2,047 bytes, CR, CRLF", 2047, "\r\r\n", 2052 },
+	{ "2,048 bytes and a dot line", 2048, ".\r\n", 2053 },
+	{ "5,000 bytes and CRLF", 5000, "\r\n", 5006 },
+};
+
+static void
+check_parse(void)
+{
+	uint64_t size;
+	bool	 last;
+	size_t	 i, cut;
+	int	 rc;
+
+	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		const char *a = parse_cases[i].arg;
+
+		rc = smtp_bdat_parse(a, strlen(a), &size, &last);
+		ok(rc == parse_cases[i].rc && (rc != 0 ||
+		    (size == parse_cases[i].size &&
+		    last == parse_cases[i].last)),
+		    "parse \"%s\": rc %d size %llu last %d", a, rc,
+		    (unsigned long long)size, last);
+		/* never reads past len: every prefix, copied to its size */
+		for (cut = 0; cut < strlen(a); cut++) {
+			char	*p = malloc(cut ? cut : 1);
+
+			memcpy(p, a, cut);
+			(void)smtp_bdat_parse(p, cut, &size, &last);
+			free(p);
+		}
+	}
+}
+
+static uint64_t
+count_split(const char *in, size_t len, size_t step, size_t cut)
+{
+	struct smtp_bdat_count c;
+	size_t	 i, n;
+
+	smtp_bdat_count_init(&c);
+	if (cut > 0) {
+		smtp_bdat_count_feed(&c, in, cut);
+		smtp_bdat_count_feed(&c, in + cut, len - cut);
+		return smtp_bdat_count_end(&c);
+	}
+	for (i = 0; i < len; i += n) {
+		n = len - i < step ? len - i : step;
+		smtp_bdat_count_feed(&c, in + i, n);
+	}
+	return smtp_bdat_count_end(&c);
+}
+
+static void
+check_count_case(const char *name, const char *in, size_t len, uint64_t want)
+{
+	uint64_t whole, bytes;
+	size_t	 cut;
+	int	 split_ok = 1;
+
+	whole = count_split(in, len, len ? len : 1, 0);
+	bytes = count_split(in, len, 1, 0);
+	for (cut = 1; cut < len; cut++)
+		if (count_split(in, len, len, cut) != want)
+			split_ok = 0;
+	ok(whole == want && bytes == want && split_ok,
+	    "count %s: %llu (byte by byte %llu, every split %s), want %llu",
+	    name, (unsigned long long)whole, (unsigned long long)bytes,
+	    split_ok ? "same" : "differs", (unsigned long long)want);
+}
+
+static void
+check_count(void)
+{
+	char	*big;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(count_cases) / sizeof(count_cases[0]); i++)
+		check_count_case(count_cases[i].name, count_cases[i].in,
+		    count_cases[i].len, count_cases[i].want);
+	/* long lines: Postfix reads them in pieces of 2,048 bytes */
+	big = malloc(5003);
+	for (i = 0; i < sizeof(long_cases) / sizeof(long_cases[0]); i++) {
+		size_t	 n = long_cases[i].zs, tl = strlen(long_cases[i].tail);
+
+		memset(big, 'z', n);
+		memcpy(big + n, long_cases[i].tail, tl);
+		check_count_case(long_cases[i].name, big, n + tl,
+		    long_cases[i].want);
+	}
+	free(big);
+}
+
+int
+main(void)
+{
+	check_parse();
+	check_count();
+	return tap_done();
+}
