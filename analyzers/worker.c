@@ -381,8 +381,13 @@ worker_analyze(struct worker *w, const char *id)
 		}
 		if ((msg = queue_read_file(w->q, &e, "message", &len)) ==
 		    NULL) {
-			if (errno == ENOENT)
-				worker_quarantine(w, &e, "message: missing");
+			if (queue_file_bad(errno)) {
+				char	 why[64];
+
+				(void)snprintf(why, sizeof(why), "message: %s",
+				    strerror(errno));
+				worker_quarantine(w, &e, why);
+			}
 			else
 				log_warn("%s worker: cannot read the message",
 				    id);

@@ -112,6 +112,7 @@ json_t		*queue_file_json(struct queue *q, const struct queue_entry *e,
 		    const char *name, char *err, size_t errlen);
 char		*queue_read_file(struct queue *q, const struct queue_entry *e,
 		    const char *name, size_t *lenp);
+bool		 queue_file_bad(int e);
 int		 queue_validate(struct queue *q, const struct queue_entry *e,
 		    char *err, size_t errlen);
 int		 queue_journal_unmoved(struct queue *q, size_t *nmsg);

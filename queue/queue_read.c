@@ -309,6 +309,18 @@ queue_open_file(struct queue *q, const struct queue_entry *e,
 }
 
 /*
+ * queue_file_bad -- whether errno e, from opening or reading one of an
+ * entry's files, says the entry itself is bad (the file is missing, is a
+ * symbolic link, never followed, or a directory) rather than a resource
+ * failure.
+ */
+bool
+queue_file_bad(int e)
+{
+	return e == ENOENT || e == ELOOP || e == EISDIR;
+}
+
+/*
  * queue_envelope_load -- parse the entry's envelope.json and check that it
  * is an object with "version" 1 and "id" equal to the entry's id.
  * Returns a new reference, or NULL with errno (EBADMSG when the file is
@@ -326,7 +338,7 @@ queue_envelope_load(struct queue *q, const struct queue_entry *e,
 		saved = errno;
 		queue_seterr(err, errlen, "envelope.json: %s",
 		    strerror(saved));
-		errno = saved == ENOENT ? EBADMSG : saved;
+		errno = queue_file_bad(saved) ? EBADMSG : saved;
 		return NULL;
 	}
 	env = queue_json_loadfd(fd, &jerr);
@@ -397,7 +409,7 @@ queue_validate(struct queue *q, const struct queue_entry *e, char *err,
 		saved = errno;
 		queue_seterr(err, errlen, "message: %s", strerror(saved));
 		json_decref(env);
-		errno = saved == ENOENT ? EBADMSG : saved;
+		errno = queue_file_bad(saved) ? EBADMSG : saved;
 		return -1;
 	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
@@ -424,7 +436,7 @@ queue_validate(struct queue *q, const struct queue_entry *e, char *err,
 		json_decref(env);
 		queue_seterr(err, errlen, "message: read: %s",
 		    strerror(saved));
-		errno = saved;
+		errno = queue_file_bad(saved) ? EBADMSG : saved;
 		return -1;
 	}
 	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)

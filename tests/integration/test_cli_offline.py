@@ -308,12 +308,19 @@ try:
     t.is_(rt("queue", "delete", "nothex!").returncode, 2, "delete invalid id: exit 2")
 
     # -- reindex: validates, quarantines, rebuilds ---------------------------
+    # a message file that is a symbolic link (never followed) is as bad
+    m5 = put_msg("new", day3, 8, b"Subject: linked\r\n\r\nx\r\n")
+    m5dir = os.path.join(spool, "new", day3.strftime("%Y%m%d"), m5)
+    os.unlink(os.path.join(m5dir, "message"))
+    os.symlink("/etc/passwd", os.path.join(m5dir, "message"))
     r = rt("queue", "reindex")
     out = r.stdout.decode()
     t.ok(r.returncode == 0 and ("quarantined " + mbad) in out and m1 not in out,
-         "reindex quarantines the tampered message only", out + r.stderr.decode())
+         "reindex quarantines the tampered message", out + r.stderr.decode())
+    t.ok(("quarantined " + m5) in out, "reindex quarantines the message whose "
+         "file is a symbolic link", out + r.stderr.decode())
     t.ok(os.path.isfile(os.path.join(spool, "corrupt", mbad, "reason")), "corrupt/ID/reason written")
-    t.is_(ids("--state", "corrupt"), [mbad], "quarantined message listed as corrupt")
+    t.is_(ids("--state", "corrupt"), [mbad, m5], "quarantined messages listed as corrupt")
     r = rt("queue", "show", mbad, "--json")
     t.ok(r.returncode == 0 and json.loads(r.stdout)["state"] == "corrupt", "show a corrupt message")
     t.is_(rt("queue", "cat", mbad).returncode, 0, "cat a corrupt message")
@@ -329,7 +336,7 @@ try:
     t.ok(b"reindex" in r.stderr, "... and says to reindex", r.stderr)
     r = rt("queue", "reindex")
     t.is_(r.returncode, 0, "reindex recreates a broken index")
-    t.is_(ids(), [m1, m3, mbad, m4], "all messages back after reindex")
+    t.is_(ids(), [m1, m3, mbad, m4, m5], "all messages back after reindex")
 
     # -- acknowledged messages only in the commit journal (docs/SPOOL.md):
     # relaytrapd stopped before moving them into new/; readers are told
@@ -349,7 +356,7 @@ try:
          and b"journal/" in r.stderr and b"relaytrapd" in r.stderr,
          "list warns of the one message only in journal/ (not the one "
          "already in the spool)", r.stderr)
-    t.is_(ids(), [m1, m3, mbad, m4], "... and lists the spool as it is")
+    t.is_(ids(), [m1, m3, mbad, m4, m5], "... and lists the spool as it is")
     put_msg("new", day3, 9, b"Subject: j\r\n\r\nx\r\n")
     r = rt("queue", "stats")
     t.ok(r.returncode == 0 and b"journal" not in r.stderr,

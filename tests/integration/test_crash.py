@@ -35,8 +35,9 @@ def make_body(tid, n):
 def plant_cut_short(spool):
     """What a power cut between the committer's rename and the journal's
     flush leaves (the message was never acknowledged): a directory in
-    new/ with empty files, and one whose message lost its tail. Both get
-    ids of an existing message's day. Returns the two ids."""
+    new/ with empty files, and one whose message lost its tail; and one
+    whose message is a symbolic link. All get ids of an existing message's
+    day. Returns the three ids."""
     src = next(p for _, _, p in walk_new(spool)) if list(walk_new(spool)) \
         else None
     if src is None:
@@ -53,7 +54,7 @@ def plant_cut_short(spool):
         d = os.path.join(spool, st, os.path.basename(bucket))
         taken |= set(os.listdir(d)) if os.path.isdir(d) else set()
     ids = [base_id[:13] + "%03x" % n for n in range(4096)
-           if base_id[:13] + "%03x" % n not in taken][:2]
+           if base_id[:13] + "%03x" % n not in taken][:3]
     empty = os.path.join(bucket, ids[0])
     os.mkdir(empty)
     for f in ("message", "envelope.json"):
@@ -67,11 +68,18 @@ def plant_cut_short(spool):
     msg = open(os.path.join(src, "message"), "rb").read()
     with open(os.path.join(cut, "message"), "wb") as f:
         f.write(msg[:len(msg) // 2])
+    # not a power cut: a message file that is a symbolic link
+    link = os.path.join(bucket, ids[2])
+    os.mkdir(link)
+    env["id"] = ids[2]
+    with open(os.path.join(link, "envelope.json"), "w") as f:
+        json.dump(env, f)
+    os.symlink(os.path.join(src, "message"), os.path.join(link, "message"))
     # the files are the SMTP role's (the trap's user when run as root)
     st = os.stat(src)
-    for d in (empty, cut):
+    for d in (empty, cut, link):
         for p in [d] + [os.path.join(d, f) for f in os.listdir(d)]:
-            os.chown(p, st.st_uid, st.st_gid)
+            os.chown(p, st.st_uid, st.st_gid, follow_symlinks=False)
     return ids
 
 
@@ -86,19 +94,20 @@ def guard_powercut(t, trap):
                    for i in ids]
         try:
             wait_for(lambda: all(os.path.exists(r) for r in reasons), 30,
-                     what="both cut-short messages in corrupt/")
+                     what="the planted messages in corrupt/")
         except TimeoutError:
             pass
         t.ok(all(os.path.exists(r) for r in reasons),
-             "cut-short messages in new/ are quarantined by the worker",
-             [os.path.exists(r) for r in reasons])
+             "cut-short messages (and a symbolic link) in new/ are "
+             "quarantined by the worker", [os.path.exists(r) for r in reasons])
         why = [open(r).read() if os.path.exists(r) else "" for r in reasons]
-        t.ok("envelope.json" in why[0] and "size" in why[1],
-             "their reasons say what is wrong", why)
+        t.ok("envelope.json" in why[0] and "size" in why[1] and
+             "symbolic links" in why[2], "their reasons say what is wrong",
+             why)
         lst = trap3.cli("queue", "list", "--json").stdout.decode()
         states = {json.loads(l)["id"]: json.loads(l).get("state")
                   for l in lst.splitlines() if l.strip()}
-        t.is_([states.get(i) for i in ids], ["corrupt", "corrupt"],
+        t.is_([states.get(i) for i in ids], ["corrupt"] * 3,
               "queue list shows them as corrupt")
         c, resp = smtp_send(trap3.host, trap3.port, make_body(98, 0))
         t.ok(c == 250, "the trap serves on", resp)
