@@ -45,6 +45,7 @@ static void	 pb_init(struct pbuf *, char *, size_t);
 static void	 pb_add(struct pbuf *, const char *, size_t);
 static void	 pb_str(struct pbuf *, const char *);
 static void	 pb_clean(struct pbuf *, const char *, size_t);
+static void	 pb_clean7(struct pbuf *, const char *, size_t);
 static void	 pb_addr_lit(struct pbuf *, const struct persona *,
 		    const char *);
 static void	 pb_date(struct pbuf *, enum persona_style, time_t);
@@ -137,6 +138,39 @@ long
 persona_size_limit(const struct persona *p)
 {
 	return p->size_limit;
+}
+
+/*
+ * persona_unknown_max -- how many unknown commands the product answers
+ * before it hangs up on the next one (Sendmail MAXBADCOMMANDS, Exim
+ * smtp_max_unknown_commands); 0 when unknown commands are counted with
+ * the other errors against max_unknown_commands.
+ */
+unsigned int
+persona_unknown_max(const struct persona *p)
+{
+	return p->unknown_max;
+}
+
+/*
+ * persona_help_topic -- true if topic (len bytes) is one the product's
+ * HELP knows (case-insensitive), or the persona has no list of topics.
+ */
+bool
+persona_help_topic(const struct persona *p, const char *topic, size_t len)
+{
+	const char	*t = p->help_topics, *e;
+
+	if (t == NULL)
+		return true;
+	while (*t != '\0') {
+		for (e = t; *e != '\0' && *e != ' '; e++)
+			;
+		if ((size_t)(e - t) == len && strncasecmp(t, topic, len) == 0)
+			return true;
+		t = *e == ' ' ? e + 1 : e;
+	}
+	return false;
 }
 
 /*
@@ -512,6 +546,29 @@ pb_clean(struct pbuf *b, const char *s, size_t max)
 	}
 }
 
+/*
+ * pb_clean7 -- pb_clean() of s with the top bit of each byte dropped, as
+ * sendmail reads a command; what becomes a control byte shows as '?'.
+ */
+static void
+pb_clean7(struct pbuf *b, const char *s, size_t max)
+{
+	size_t	 n = 0;
+	char	 c;
+
+	if (s == NULL)
+		return;
+	for (; *s != '\0' && n < max; s++) {
+		if (*s == '\r' || *s == '\n')
+			continue;
+		c = (char)(*s & 0x7f);
+		if (c < 0x20 || c == 0x7f)
+			c = '?';
+		pb_add(b, &c, 1);
+		n++;
+	}
+}
+
 /* "[addr]", "[IPv6:addr]" for products that tag IPv6 literals */
 static void
 pb_addr_lit(struct pbuf *b, const struct persona *p, const char *addr)
@@ -640,7 +697,10 @@ expand(const struct persona *p, const char *t, const struct persona_vars *v,
 			pb_clean(b, v->helo, PERSONA_SUBST_MAX);
 			break;
 		case 'a':
-			pb_clean(b, v->arg, prec);
+			if (p->quirks & PERSONA_Q_STRIP8)
+				pb_clean7(b, v->arg, prec);
+			else
+				pb_clean(b, v->arg, prec);
 			break;
 		case 'A':
 			if (v->arg != NULL && *v->arg != '\0') {

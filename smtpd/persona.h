@@ -101,6 +101,20 @@ enum persona_msg {
 	PM_AUTH_ARGS,		/* AUTH mech ir junk (AUTH_BADB64) */
 	PM_AUTH_SERVER_FIRST,	/* initial response to CRAM-MD5
 				   (AUTH_FAILED) */
+	PM_STARTTLS_IN_MAIL,	/* STARTTLS inside a transaction
+				   (BAD_SEQUENCE) */
+	PM_STARTTLS_NO_EHLO,	/* STARTTLS before EHLO (TLS starts) */
+	PM_AUTH_NO_EHLO,	/* AUTH before EHLO (BAD_SEQUENCE) */
+	PM_ETRN_NOARG,		/* ETRN without argument (ETRN) */
+	PM_ETRN_QUEUE,		/* %a = queue: "ETRN #queue" (ETRN) */
+	PM_HELP_TOPIC,		/* %a = an unknown HELP topic (HELP) */
+	PM_VERB,		/* VERB (UNKNOWN) */
+	PM_VRFY_NODOMAIN,	/* %a = VRFY word without '@' (VRFY) */
+	PM_ADDR_UNBALANCED_LT,	/* %a = path: '<' never closed
+				   (MAIL_BADADDR, RCPT_BADADDR) */
+	PM_ADDR_UNBALANCED_GT,	/* %a = path: '>' never opened (same) */
+	PM_ADDR_NOHOST,		/* %a = path ending in '@' (same) */
+	PM_ADDR_LIST,		/* %a = path "<@>" (same) */
 	PM_COUNT
 };
 
@@ -131,6 +145,21 @@ enum persona_msg {
 					   XCLIENT, XFORWARD each counts as
 					   an error (Postfix
 					   smtpd_junk_command_limit) */
+#define PERSONA_Q_AUTH_NO_EHLO	0x0080	/* AUTH without EHLO is taken
+					   (Sendmail offers no choice) */
+#define PERSONA_Q_PATH_ECHO	0x0100	/* MAIL/RCPT replies echo the path
+					   as sent (Sendmail's e_to): %a of
+					   *_OK and *_BADADDR is it with its
+					   brackets, of *_SYNTAX the word
+					   before ':' */
+#define PERSONA_Q_STRIP8	0x0200	/* %a is shown 7-bit: the top bit
+					   of each byte dropped (sendmail
+					   reads commands 7-bit) */
+#define PERSONA_Q_PROXY_GUARD	0x0400	/* a first command GET, POST,
+					   CONNECT or USER and a space gets
+					   NONSMTP; other non-SMTP words are
+					   unknown commands, echoed whole */
+#define PERSONA_Q_DATA_ARGS	0x0800	/* DATA ignores an argument */
 #define PERSONA_JUNK_MAX	100
 
 /* EHLO extension switches chosen per session */
@@ -179,6 +208,9 @@ size_t		 persona_ehlo(const struct persona *p,
 		    char *out, size_t outsz);
 const char	*persona_auth_mechs(const struct persona *p);
 long		 persona_size_limit(const struct persona *p);
+unsigned int	 persona_unknown_max(const struct persona *p);
+bool		 persona_help_topic(const struct persona *p,
+		    const char *topic, size_t len);
 bool		 persona_closes(const struct persona *p, enum persona_msg m);
 bool		 persona_has(const struct persona *p, enum persona_msg m);
 bool		 persona_quirk(const struct persona *p, unsigned int q);

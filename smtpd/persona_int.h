@@ -50,6 +50,14 @@ struct persona {
 	const char		*ehlo_greeting;	/* "250 %h" */
 	const struct persona_ext *ehlo;		/* ends with { NULL, 0 } */
 	unsigned int		 quirks;	/* PERSONA_Q_* */
+	unsigned int		 unknown_max;	/* unknown commands the
+						   product answers; the next
+						   gets TOO_MANY_ERRORS alone
+						   and it hangs up. 0: they
+						   are errors like others */
+	const char		*help_topics;	/* "MAIL RCPT ...": HELP
+						   with another argument
+						   gets PM_HELP_TOPIC */
 	const char		*msg[PM_COUNT];	/* NULL only for the
 						   optional ones */
 	bool			 closes[PM_COUNT];

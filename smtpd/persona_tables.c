@@ -284,6 +284,18 @@ const struct persona persona_sendmail = {
 	/* [src] srvrsmtp.c "250-%s Hello %s, %s" */
 	.ehlo_greeting = "250 %h Hello %N, pleased to meet you",
 	.ehlo = sendmail_ehlo,
+	/*
+	 * [verified] against Debian 12's sendmail 8.17.1.9 (trap.mc of the
+	 * peers with novrfy,noexpn, AUTH and STARTTLS): AUTH needs no EHLO,
+	 * MAIL/RCPT echo the path as sent, commands are read 7-bit, the
+	 * open-proxy guard, DATA ignores an argument, MAXBADCOMMANDS 25.
+	 */
+	.quirks = PERSONA_Q_AUTH_NO_EHLO | PERSONA_Q_PATH_ECHO |
+	    PERSONA_Q_STRIP8 | PERSONA_Q_PROXY_GUARD | PERSONA_Q_DATA_ARGS,
+	.unknown_max = 25,
+	/* the SMTP topics of Debian's /etc/mail/helpfile */
+	.help_topics = "AUTH DATA DSN EHLO ETRN EXPN HELO HELP MAIL NOOP "
+	    "QUIT RCPT RSET STARTTLS VERB VRFY",
 	.msg = {
 		/*
 		 * [ref] cfhead.m4 "$j Sendmail $v/$Z; $b" + Debian's
@@ -299,16 +311,19 @@ const struct persona persona_sendmail = {
 		/* [src] srvrsmtp.c "501 %s requires domain address" */
 		[PM_HELO_NOARG] = "501 5.0.0 HELO requires domain address",
 		[PM_EHLO_NOARG] = "501 5.0.0 EHLO requires domain address",
-		/* [src] "250 2.1.0 Sender ok"; err.c fmtmsg() adds "<a>... " */
-		[PM_MAIL_OK] = "250 2.1.0 <%a>... Sender ok",
+		/*
+		 * [verified] "250 2.1.0 Sender ok"; err.c fmtmsg() puts the
+		 * path as sent in front ("<a@b>... ", "a@b... ")
+		 */
+		[PM_MAIL_OK] = "250 2.1.0 %a... Sender ok",
 		[PM_MAIL_NEED_HELO] =
 		    "503 5.0.0 Polite people say HELO first",	/* [src] */
 		/* [src] */
 		[PM_MAIL_NESTED] = "503 5.5.0 Sender already specified",
 		/* [memory] srvrsmtp.c skipword() */
 		[PM_MAIL_SYNTAX] = SENDMAIL_SYNTAX,
-		/* XXX [memory] parseaddr.c, generic form */
-		[PM_MAIL_BADADDR] = "553 5.1.3 <%a>... User address required",
+		/* [verified] parseaddr.c, "<@b>" */
+		[PM_MAIL_BADADDR] = "553 5.1.3 %a... User address required",
 		/* [ref] */
 		[PM_MAIL_BADPARAM] = "555 5.5.4 %a parameter unrecognized",
 		/* [ref] */
@@ -317,19 +332,18 @@ const struct persona persona_sendmail = {
 		[PM_MAIL_TOOBIG] = "552 5.2.3 Message size exceeds fixed "
 		    "maximum message size (%z)",
 		/* [src] */
-		[PM_RCPT_OK] = "250 2.1.5 <%a>... Recipient ok",
+		[PM_RCPT_OK] = "250 2.1.5 %a... Recipient ok",
 		/* [src] */
 		[PM_RCPT_NEED_MAIL] = "503 5.0.0 Need MAIL before RCPT",
 		[PM_RCPT_SYNTAX] = SENDMAIL_SYNTAX,
-		/* [src] */
-		[PM_RCPT_BADADDR] = "501 5.0.0 Missing recipient",
+		/* [verified] as MAIL's */
+		[PM_RCPT_BADADDR] = "553 5.1.3 %a... User address required",
 		/* [src] srvrsmtp.c rcpt_esmtp_args(), as mail_esmtp_args() */
 		[PM_RCPT_BADPARAM] = "555 5.5.4 %a parameter unrecognized",
 		/* [src] */
 		[PM_RCPT_TOO_MANY] = "452 4.5.3 Too many recipients",
-		/* [ref] collect.c */
-		[PM_DATA_GO] =
-		    "354 Enter mail, end with \".\" on a line by itself",
+		/* [verified] 8.17 says it as Postfix does */
+		[PM_DATA_GO] = "354 End data with <CR><LF>.<CR><LF>",
 		/* [src] */
 		[PM_DATA_NEED_MAIL] = "503 5.0.0 Need MAIL command",
 		/* [src] */
@@ -380,11 +394,11 @@ const struct persona persona_sendmail = {
 		[PM_NOT_IMPLEMENTED] =
 		    "502 5.5.1 Command not implemented: \"%a\"",
 		/*
-		 * The open-proxy guard ("421 ... Rejecting open proxy") is
-		 * _FFR_BLOCK_PROXIES, not in Debian's build: GET is just an
-		 * unknown command.
+		 * [verified] the open-proxy guard is in Debian's build: a
+		 * first command "GET ", "POST ", "CONNECT " or "USER "
+		 * (PERSONA_Q_PROXY_GUARD); closes
 		 */
-		[PM_NONSMTP] = SENDMAIL_UNKNOWN,
+		[PM_NONSMTP] = "421 4.7.0 %h Rejecting open proxy %N",
 		[PM_SYNTAX] = SENDMAIL_SYNTAX,
 		/* XXX [memory] no generic 503 in sendmail */
 		[PM_BAD_SEQUENCE] = "503 5.5.0 Bad sequence of commands",
@@ -392,12 +406,9 @@ const struct persona persona_sendmail = {
 		[PM_TOO_MANY_ERRORS] = SENDMAIL_TOOMANY,
 		/* [src] STOP_IF_ATTACK jumps to the same stopattack: label */
 		[PM_TOO_MANY_COMMANDS] = SENDMAIL_TOOMANY,
-		/*
-		 * sfgets() cuts an over-long line and the rest is parsed as
-		 * a command (the SASL-only 421 "Command too long" would
-		 * need the session to close on it).
-		 */
-		[PM_LINE_TOO_LONG] = SENDMAIL_UNKNOWN,
+		/* [verified] built with SASL: a line over MAXLINE, closes */
+		[PM_LINE_TOO_LONG] =
+		    "421 4.7.0 %h Command too long, possible attack %N",
 		/* [src] srvrsmtp.c: sfgets() NULL, on EOF and on timeout */
 		[PM_TIMEOUT] = SENDMAIL_LOST,
 		/* [src] sendmail 8.17 collect.c, collect() on CollectTimeout */
@@ -442,9 +453,29 @@ const struct persona persona_sendmail = {
 		[PM_AUTH_ALREADY] = "503 5.5.0 Already Authenticated",
 		[PM_AUTH_IN_MAIL] =
 		    "503 5.5.0 AUTH not permitted during a mail transaction",
+		/* [verified] RCPT TO:<> */
+		[PM_RCPT_NULL] = "553 5.0.0 <>... User address required",
+		/* [verified] BDAT is no verb of 8.17: the whole line echoed */
+		[PM_BDAT] = SENDMAIL_UNKNOWN,
+		/* [verified] */
+		[PM_STARTTLS_IN_MAIL] =
+		    "503 5.5.0 TLS not permitted during a mail transaction",
+		[PM_ETRN_NOARG] = "500 5.5.2 Parameter required",
+		[PM_ETRN_QUEUE] = "459 4.5.4 Queue %a unknown",
+		/* [verified] srvrsmtp.c help(): "%.10s" of the topic */
+		[PM_HELP_TOPIC] = "504 5.3.0 HELP topic \"%.10a\" unknown",
+		[PM_VERB] = "502 5.7.0 Verbose unavailable",
+		/* [verified] parseaddr.c prescan() and parseaddr() */
+		[PM_ADDR_UNBALANCED_LT] = "553 5.0.0 %a... Unbalanced '<'",
+		[PM_ADDR_UNBALANCED_GT] = "553 5.0.0 %a... Unbalanced '>'",
+		[PM_ADDR_NOHOST] = "553 5.1.3 %a... Hostname required",
+		[PM_ADDR_LIST] = "553 5.1.3 %a... List:; syntax illegal for "
+		    "recipient addresses",
 	},
 	.closes = {
 		[PM_QUIT] = true,
+		[PM_NONSMTP] = true,
+		[PM_LINE_TOO_LONG] = true,
 		[PM_TOO_MANY_ERRORS] = true,
 		[PM_TOO_MANY_COMMANDS] = true,
 		[PM_TIMEOUT] = true,
@@ -489,6 +520,13 @@ const struct persona persona_exim = {
 	/* [src] smtp_in.c "%.3s %s Hello %s%s%s" + " [%s]" */
 	.ehlo_greeting = "250 %h Hello %e [%c]",
 	.ehlo = exim_ehlo,
+	/*
+	 * [verified] against Debian 12's exim4-daemon-light 4.96 (open
+	 * relay, queue_only): STARTTLS inside a transaction resets it;
+	 * smtp_max_unknown_commands 3.
+	 */
+	.quirks = PERSONA_Q_STARTTLS_IN_MAIL,
+	.unknown_max = 3,
 	.msg = {
 		/* [ref] globals.c smtp_banner, tod_full */
 		[PM_BANNER] = "220 %h ESMTP Exim 4.96 %d",
@@ -551,7 +589,8 @@ const struct persona persona_exim = {
 		[PM_QUIT] = "221 %h closing connection",
 		/* [ref] acl_wherecodes with no acl_smtp_vrfy/expn/etrn */
 		[PM_VRFY] = "252 Administrative prohibition",
-		[PM_VRFY_NOARG] = "252 Administrative prohibition",
+		/* [verified] the address is parsed before the ACL */
+		[PM_VRFY_NOARG] = "501 empty address",
 		[PM_EXPN] = "550 Administrative prohibition",
 		/* [src] smtp_in.c HELP_CMD; BDAT is listed unconditionally */
 		[PM_HELP] = "214 Commands supported:\n"
@@ -617,6 +656,14 @@ const struct persona persona_exim = {
 		[PM_AUTH_ALREADY] = "503 already authenticated",
 		/* [src] */
 		[PM_AUTH_IN_MAIL] = "503 not permitted in mail transaction",
+		/* [verified] BADARG_CMD */
+		[PM_RSET_ARGS] = "501 unexpected argument data",
+		/* [verified] */
+		[PM_STARTTLS_NO_EHLO] =
+		    "503 STARTTLS command used when not advertised",
+		[PM_AUTH_NO_EHLO] = "503 AUTH command used when not advertised",
+		[PM_VRFY_NODOMAIN] =
+		    "501 %a: recipient address must contain a domain",
 	},
 	.closes = {
 		[PM_QUIT] = true,

@@ -45,6 +45,9 @@ static bool	 forbidden_word(const char *, size_t);
 static bool	 etrn_hostname(const char *, size_t);
 static bool	 vrfy_address(const char *, size_t *);
 static void	 junk_command(struct smtp_session *);
+static void	 unknown_command(struct smtp_session *, const char *);
+static const char *cmd_line_text(const struct smtp_cmd *, char *, size_t);
+static bool	 proxy_word(const char *, size_t);
 
 static const struct smtp_cmd_def {
 	enum smtp_verb	 verb;
@@ -124,6 +127,24 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 		smtp_finding(s, SMTP_F_CTRL_COMMAND);
 	if (cmd.flags & SMTP_CMD_F_LOWER)
 		smtp_finding(s, SMTP_F_LOWERCASE_VERB);
+	if (persona_quirk(p, PERSONA_Q_PROXY_GUARD) &&
+	    cmd.verb == SMTP_CMD_NONSMTP) {
+		/* sendmail's guard looks at the first command only */
+		if (s->commands == 1 && proxy_word(line, len)) {
+			smtp_finding(s, SMTP_F_NONSMTP_COMMAND);
+			smtp_reply(s, PM_NONSMTP, NULL);
+			smtp_close(s, SMTP_C_NONSMTP);
+			return;
+		}
+		smtp_finding(s, SMTP_F_NONSMTP_COMMAND);
+		cmd.verb = SMTP_CMD_UNKNOWN;
+	}
+	if (cmd.verb == SMTP_CMD_UNKNOWN && persona_has(p, PM_VERB) &&
+	    strcasecmp(cmd.verb_text, "VERB") == 0) {
+		smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
+		smtp_error(s, PM_VERB, NULL);
+		return;
+	}
 	if (rc == SMTP_E_EMPTY && persona_has(p, PM_EMPTY_LINE)) {
 		smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
 		smtp_error(s, PM_EMPTY_LINE, NULL);
@@ -151,8 +172,7 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 		return;
 	}
 	if (rc != SMTP_E_OK || cmd.verb == SMTP_CMD_UNKNOWN) {
-		smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
-		smtp_error(s, PM_UNKNOWN, smtp_arg_text(line, len, txt, sizeof(txt)));
+		unknown_command(s, smtp_arg_text(line, len, txt, sizeof(txt)));
 		return;
 	}
 	for (i = 0; i < sizeof(smtp_cmd_table) / sizeof(smtp_cmd_table[0]);
@@ -171,8 +191,70 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 			junk_command(s);
 		return;
 	}
+	unknown_command(s, smtp_arg_text(line, len, txt, sizeof(txt)));
+}
+
+/*
+ * unknown_command -- the reply to a command the product does not know
+ * (%a = arg). Where the product has its own limit (persona_unknown_max:
+ * Sendmail 25, Exim 3) only these count against it, and the one past it
+ * gets TOO_MANY_ERRORS instead of its reply; else it is an error like
+ * the others (max_unknown_commands).
+ */
+static void
+unknown_command(struct smtp_session *s, const char *arg)
+{
+	unsigned int max = persona_unknown_max(s->srv->persona);
+
 	smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
-	smtp_error(s, PM_UNKNOWN, smtp_arg_text(line, len, txt, sizeof(txt)));
+	if (max == 0) {
+		smtp_error(s, PM_UNKNOWN, arg);
+		return;
+	}
+	if (++s->unknown > max) {
+		s->errors++;
+		smtp_reply(s, PM_TOO_MANY_ERRORS, NULL);
+		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
+		return;
+	}
+	smtp_reply(s, PM_UNKNOWN, arg);
+}
+
+/*
+ * proxy_word -- sendmail's open-proxy guard: the line starts with GET,
+ * POST, CONNECT or USER (any case) followed by white space.
+ */
+static bool
+proxy_word(const char *line, size_t len)
+{
+	static const char *const words[] = { "GET", "POST", "CONNECT",
+	    "USER" };
+	size_t	 i, n;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		n = strlen(words[i]);
+		if (len > n && strncasecmp(line, words[i], n) == 0 &&
+		    (line[n] == ' ' || line[n] == '\t'))
+			return true;
+	}
+	return false;
+}
+
+/* cmd_line_text -- "VERB arg" of c, printable, for a whole-line echo */
+static const char *
+cmd_line_text(const struct smtp_cmd *c, char *out, size_t outsz)
+{
+	char	 v[sizeof(c->verb_text) + 1];
+	size_t	 n;
+
+	n = strlen(c->verb_text);
+	memcpy(v, c->verb_text, n);
+	v[n++] = ' ';
+	smtp_arg_text(v, c->arglen > 0 ? n : n - 1, out, outsz);
+	n = strlen(out);
+	if (c->arglen > 0 && n < outsz)
+		smtp_arg_text(c->arg, c->arglen, out + n, outsz - n);
+	return out;
 }
 
 static void
@@ -321,7 +403,8 @@ cmd_data(struct smtp_session *s, const struct smtp_cmd *c)
 		    PM_DATA_NEED_MAIL, NULL);
 		return;
 	}
-	if (c->arglen > 0) {
+	if (c->arglen > 0 && !persona_quirk(s->srv->persona,
+	    PERSONA_Q_DATA_ARGS)) {
 		char	 txt[SMTP_ARG_TEXT_MAX];
 
 		smtp_error(s, PM_DATA_ARGS, smtp_arg_text(c->arg, c->arglen,
@@ -366,6 +449,13 @@ cmd_vrfy(struct smtp_session *s, const struct smtp_cmd *c)
 
 	if (n == 0) {
 		smtp_error(s, PM_VRFY_NOARG, NULL);
+		return;
+	}
+	/* Exim parses the address before its ACL says no */
+	if (persona_has(s->srv->persona, PM_VRFY_NODOMAIN) &&
+	    memchr(c->arg, '@', n) == NULL && memchr(c->arg, ' ', n) == NULL) {
+		smtp_error(s, PM_VRFY_NODOMAIN, smtp_arg_text(c->arg, n, txt,
+		    sizeof(txt)));
 		return;
 	}
 	if (persona_quirk(s->srv->persona, PERSONA_Q_VRFY_ADDR) &&
@@ -422,6 +512,16 @@ cmd_expn(struct smtp_session *s, const struct smtp_cmd *c)
 static void
 cmd_help(struct smtp_session *s, const struct smtp_cmd *c)
 {
+	const struct persona *p = s->srv->persona;
+	char	 txt[SMTP_ARG_TEXT_MAX];
+
+	/* XXX a known topic gets the general HELP, not the topic's text */
+	if (c->arglen > 0 && persona_has(p, PM_HELP_TOPIC) &&
+	    !persona_help_topic(p, c->arg, c->arglen)) {
+		smtp_error(s, PM_HELP_TOPIC, smtp_arg_text(c->arg, c->arglen,
+		    txt, sizeof(txt)));
+		return;
+	}
 	smtp_reply(s, PM_HELP, NULL);
 }
 
@@ -440,6 +540,15 @@ cmd_etrn(struct smtp_session *s, const struct smtp_cmd *c)
 	if ((s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT) &&
 	    persona_has(p, PM_ETRN_IN_MAIL)) {
 		smtp_error(s, PM_ETRN_IN_MAIL, NULL);
+		return;
+	}
+	if (n == 0 && persona_has(p, PM_ETRN_NOARG)) {
+		smtp_error(s, PM_ETRN_NOARG, NULL);
+		return;
+	}
+	if (n > 1 && a[0] == '#' && persona_has(p, PM_ETRN_QUEUE)) {
+		smtp_error(s, PM_ETRN_QUEUE, smtp_arg_text(a + 1, n - 1, txt,
+		    sizeof(txt)));
 		return;
 	}
 	if ((n == 0 || memchr(a, ' ', n) != NULL || memchr(a, '\t', n) !=
@@ -502,6 +611,7 @@ static void
 cmd_bdat(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	const struct persona *p = s->srv->persona;
+	char	 txt[SMTP_ARG_TEXT_MAX];
 
 	if (!persona_has(p, PM_BDAT)) {
 		smtp_error(s, PM_NOT_IMPLEMENTED, NULL);
@@ -511,8 +621,8 @@ cmd_bdat(struct smtp_session *s, const struct smtp_cmd *c)
 	if (persona_closes(p, PM_BDAT)) {
 		smtp_reply(s, PM_BDAT, NULL);
 		smtp_close(s, SMTP_C_NONSMTP);	/* a protocol it refuses */
-	} else
-		smtp_error(s, PM_BDAT, NULL);
+	} else	/* sendmail: an unknown command, echoed whole */
+		smtp_error(s, PM_BDAT, cmd_line_text(c, txt, sizeof(txt)));
 }
 
 static void
@@ -549,10 +659,16 @@ cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_error(s, PM_STARTTLS_UNAVAIL, NULL);
 		return;
 	}
+	if (!s->esmtp && persona_has(s->srv->persona, PM_STARTTLS_NO_EHLO)) {
+		smtp_error(s, PM_STARTTLS_NO_EHLO, NULL);
+		return;
+	}
 	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT) {
 		if (!persona_quirk(s->srv->persona,
 		    PERSONA_Q_STARTTLS_IN_MAIL)) {
-			smtp_error(s, PM_BAD_SEQUENCE, NULL);
+			smtp_error(s, persona_has(s->srv->persona,
+			    PM_STARTTLS_IN_MAIL) ? PM_STARTTLS_IN_MAIL :
+			    PM_BAD_SEQUENCE, NULL);
 			return;
 		}
 		smtp_tx_free(s);	/* TLS starts the session afresh */
@@ -601,8 +717,11 @@ cmd_auth(struct smtp_session *s, const struct smtp_cmd *c)
 	if (!s->esmtp) {
 		/* AUTH was not offered: evidence, even where it is taken */
 		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
-		if (!helo_optional(s)) {
-			smtp_error(s, PM_BAD_SEQUENCE, NULL);
+		if (!helo_optional(s) && !persona_quirk(s->srv->persona,
+		    PERSONA_Q_AUTH_NO_EHLO)) {
+			smtp_error(s, persona_has(s->srv->persona,
+			    PM_AUTH_NO_EHLO) ? PM_AUTH_NO_EHLO :
+			    PM_BAD_SEQUENCE, NULL);
 			return;
 		}
 	}

@@ -583,7 +583,11 @@ smtp_line_input(struct smtp_session *s, struct evbuffer *in)
 		smtp_transcript(s, 'C', "<line too long>", 15);
 		if (s->state == SMTP_S_AUTH)
 			smtp_auth_overlong(s);	/* ends the exchange */
-		else
+		else if (persona_closes(s->srv->persona, PM_LINE_TOO_LONG)) {
+			/* sendmail: "possible attack", and it hangs up */
+			smtp_reply(s, PM_LINE_TOO_LONG, NULL);
+			smtp_close(s, SMTP_C_NONSMTP);
+		} else
 			smtp_error(s, PM_LINE_TOO_LONG, NULL);
 		return true;
 	}

@@ -185,6 +185,8 @@ struct smtp_session {
 	unsigned long	 errors;
 	unsigned long	 junk;		/* commands PERSONA_Q_JUNK_LIMIT
 					   counts */
+	unsigned long	 unknown;	/* unknown commands, where the
+					   persona has its own limit */
 	unsigned long	 rejected;
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;

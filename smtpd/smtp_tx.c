@@ -116,6 +116,73 @@ param_token(const struct smtp_cmd *c, const char *key, char *out,
 }
 
 /*
+ * path_text -- the path of a MAIL/RCPT argument as the client wrote it,
+ * for the products that echo it (PERSONA_Q_PATH_ECHO): after the ':' and
+ * any white space, "<...>" through the first unquoted '>' (or to the end
+ * when there is none), else the first word.
+ */
+static const char *
+path_text(const struct smtp_cmd *c, char *out, size_t outsz)
+{
+	const char *p = c->arg, *end = c->arg + c->arglen, *b, *colon;
+	bool	 inq = false;
+
+	if ((colon = memchr(p, ':', c->arglen)) != NULL)
+		p = colon + 1;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	b = p;
+	if (p < end && *p == '<') {
+		for (p++; p < end; p++) {
+			if (*p == '"')
+				inq = !inq;
+			else if (!inq && *p == '>') {
+				p++;
+				break;
+			}
+		}
+	} else
+		while (p < end && *p != ' ' && *p != '\t')
+			p++;
+	return smtp_arg_text(b, (size_t)(p - b), out, outsz);
+}
+
+/* keyword_text -- the word before ':' ("FROM", "TO"), as sendmail's
+ * skipword() reports it */
+static const char *
+keyword_text(const struct smtp_cmd *c, char *out, size_t outsz)
+{
+	size_t	 n;
+
+	for (n = 0; n < c->arglen && c->arg[n] != ':' && c->arg[n] != ' ' &&
+	    c->arg[n] != '\t'; n++)
+		;
+	return smtp_arg_text(c->arg, n, out, outsz);
+}
+
+/*
+ * path_error -- sendmail's reply to a path it cannot parse (parseaddr.c),
+ * by what is wrong with the path text t; generic the reply of the rest.
+ */
+static enum persona_msg
+path_error(const struct persona *p, const char *t, enum persona_msg generic)
+{
+	size_t	 n = strlen(t);
+
+	if (!persona_has(p, PM_ADDR_UNBALANCED_LT))
+		return generic;
+	if (n > 0 && t[0] == '<' && strchr(t, '>') == NULL)
+		return PM_ADDR_UNBALANCED_LT;
+	if (n > 0 && t[0] != '<' && strchr(t, '>') != NULL)
+		return PM_ADDR_UNBALANCED_GT;
+	if (strcmp(t, "<@>") == 0 || strcmp(t, "@") == 0)
+		return PM_ADDR_LIST;
+	if (n > 1 && (t[n - 1] == '@' || (t[n - 1] == '>' && t[n - 2] == '@')))
+		return PM_ADDR_NOHOST;
+	return generic;
+}
+
+/*
  * parse_error -- the persona's reply to a MAIL (mail true) or RCPT
  * argument that smtp_addr.c refused with rc, and its %a.
  */
@@ -152,9 +219,15 @@ parse_error(struct smtp_session *s, const struct smtp_cmd *c,
 		return mail ? PM_MAIL_BADSIZE : PM_SYNTAX;
 	case SMTP_E_SYNTAX:
 	case SMTP_E_EMPTY:
+		if (persona_quirk(p, PERSONA_Q_PATH_ECHO))
+			*arg = keyword_text(c, txt, txtsz);
 		return mail ? PM_MAIL_SYNTAX : PM_RCPT_SYNTAX;
 	default:
-		return mail ? PM_MAIL_BADADDR : PM_RCPT_BADADDR;
+		m = mail ? PM_MAIL_BADADDR : PM_RCPT_BADADDR;
+		if (!persona_quirk(p, PERSONA_Q_PATH_ECHO))
+			return m;
+		*arg = path_text(c, txt, txtsz);
+		return path_error(p, *arg, m);
 	}
 }
 
@@ -240,8 +313,9 @@ smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	smtp_enter_state(s, SMTP_S_MAIL);
 	log_debug("%s smtp mail from=%s", s->id,
 	    log_esc(ma.path.addr, strlen(ma.path.addr), esc, sizeof(esc)));
-	smtp_reply(s, PM_MAIL_OK, json_string_value(json_object_get(o,
-	    "addr")));
+	smtp_reply(s, PM_MAIL_OK, persona_quirk(s->srv->persona,
+	    PERSONA_Q_PATH_ECHO) ? path_text(c, txt, sizeof(txt)) :
+	    json_string_value(json_object_get(o, "addr")));
 }
 
 /*
@@ -288,8 +362,9 @@ smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	s->tx->nrcpt++;
 	s->tx->rcptbytes += c->arglen;
 	smtp_enter_state(s, SMTP_S_RCPT);
-	smtp_reply(s, PM_RCPT_OK, json_string_value(json_object_get(o,
-	    "addr")));
+	smtp_reply(s, PM_RCPT_OK, persona_quirk(s->srv->persona,
+	    PERSONA_Q_PATH_ECHO) ? path_text(c, txt, sizeof(txt)) :
+	    json_string_value(json_object_get(o, "addr")));
 }
 
 /*

@@ -166,14 +166,35 @@ static const struct reply_case reply_cases[] = {
 	    "250 " HOST " Hello [" ADDR "], pleased to meet you\r\n" },
 	{ "sendmail", PM_EHLO_NOARG, NULL, NULL, NULL,
 	    "501 5.0.0 EHLO requires domain address\r\n" },
-	{ "sendmail", PM_MAIL_OK, NULL, "user@example.org", NULL,
+	/* checked against a real sendmail 8.17.1.9 (Debian 12): %a is the
+	 * path as the client wrote it, shown 7-bit */
+	{ "sendmail", PM_MAIL_OK, NULL, "<user@example.org>", NULL,
 	    "250 2.1.0 <user@example.org>... Sender ok\r\n" },
-	{ "sendmail", PM_MAIL_OK, NULL, "", NULL,
+	{ "sendmail", PM_MAIL_OK, NULL, "<>", NULL,
 	    "250 2.1.0 <>... Sender ok\r\n" },
-	{ "sendmail", PM_RCPT_OK, NULL, "dropbox@example.com", NULL,
+	{ "sendmail", PM_MAIL_OK, NULL, "user@example.org", NULL,
+	    "250 2.1.0 user@example.org... Sender ok\r\n" },
+	{ "sendmail", PM_MAIL_OK, NULL, "<\xfc@example.org>", NULL,
+	    "250 2.1.0 <|@example.org>... Sender ok\r\n" },
+	{ "sendmail", PM_RCPT_OK, NULL, "<dropbox@example.com>", NULL,
 	    "250 2.1.5 <dropbox@example.com>... Recipient ok\r\n" },
 	{ "sendmail", PM_DATA_GO, NULL, NULL, NULL,
-	    "354 Enter mail, end with \".\" on a line by itself\r\n" },
+	    "354 End data with <CR><LF>.<CR><LF>\r\n" },
+	{ "sendmail", PM_ADDR_UNBALANCED_LT, NULL, "<a@b", NULL,
+	    "553 5.0.0 <a@b... Unbalanced '<'\r\n" },
+	{ "sendmail", PM_RCPT_NULL, NULL, NULL, NULL,
+	    "553 5.0.0 <>... User address required\r\n" },
+	{ "sendmail", PM_NONSMTP, NULL, NULL, NULL,
+	    "421 4.7.0 " HOST " Rejecting open proxy [" ADDR "]\r\n" },
+	{ "sendmail", PM_LINE_TOO_LONG, NULL, NULL, NULL,
+	    "421 4.7.0 " HOST " Command too long, possible attack [" ADDR
+	    "]\r\n" },
+	{ "sendmail", PM_HELP_TOPIC, NULL, "mail rcpt data", NULL,
+	    "504 5.3.0 HELP topic \"mail rcpt \" unknown\r\n" },
+	{ "sendmail", PM_STARTTLS_IN_MAIL, NULL, NULL, NULL,
+	    "503 5.5.0 TLS not permitted during a mail transaction\r\n" },
+	{ "sendmail", PM_UNKNOWN, NULL, "FOO\xe4", NULL,
+	    "500 5.5.1 Command unrecognized: \"FOOd\"\r\n" },
 	{ "sendmail", PM_DATA_OK, NULL, NULL, "4AQ81x2A012345",
 	    "250 2.0.0 4AQ81x2A012345 Message accepted for delivery\r\n" },
 	{ "sendmail", PM_RSET, NULL, NULL, NULL, "250 2.0.0 Reset state\r\n" },
@@ -258,6 +279,18 @@ static const struct reply_case reply_cases[] = {
 	{ "exim", PM_AUTH_FAILED, NULL, NULL, NULL,
 	    "535 Incorrect authentication data\r\n" },
 	{ "exim", PM_STARTTLS_GO, NULL, NULL, NULL, "220 TLS go ahead\r\n" },
+	/* checked against a real exim 4.96 (Debian 12) */
+	{ "exim", PM_VRFY_NOARG, NULL, NULL, NULL, "501 empty address\r\n" },
+	{ "exim", PM_VRFY_NODOMAIN, NULL, "root", NULL,
+	    "501 root: recipient address must contain a domain\r\n" },
+	{ "exim", PM_RSET_ARGS, NULL, NULL, NULL,
+	    "501 unexpected argument data\r\n" },
+	{ "exim", PM_AUTH_NO_EHLO, NULL, NULL, NULL,
+	    "503 AUTH command used when not advertised\r\n" },
+	{ "exim", PM_STARTTLS_NO_EHLO, NULL, NULL, NULL,
+	    "503 STARTTLS command used when not advertised\r\n" },
+	{ "exim", PM_TOO_MANY_ERRORS, NULL, NULL, NULL,
+	    "500 Too many unrecognized commands\r\n" },
 };
 
 static void
@@ -464,26 +497,62 @@ test_all_messages(void)
 	    "postfix: HELO optional, STARTTLS in MAIL, whole parameter in "
 	    "replies, smtpd_forbidden_commands, ETRN strips @/#, VRFY takes "
 	    "an address");
+	/*
+	 * Each product's quirks, as the real ones showed them (sendmail
+	 * 8.17.1.9 and exim 4.96 on Debian 12): exactly these bits.
+	 */
+	{
+		static const struct {
+			const char	*name;
+			unsigned int	 quirks;
+			unsigned int	 unknown_max;
+		} q[] = {
+			{ "sendmail", PERSONA_Q_AUTH_NO_EHLO |
+			    PERSONA_Q_PATH_ECHO | PERSONA_Q_STRIP8 |
+			    PERSONA_Q_PROXY_GUARD | PERSONA_Q_DATA_ARGS, 25 },
+			{ "exim", PERSONA_Q_STARTTLS_IN_MAIL, 3 },
+		};
+		unsigned int bit, got;
+
+		for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+			const struct persona *p = persona_find(q[i].name);
+
+			for (got = 0, bit = 1; bit != 0 && bit <= 0x8000;
+			    bit <<= 1)
+				if (persona_quirk(p, bit))
+					got |= bit;
+			is_int((int)got, (int)q[i].quirks, "%s: its quirks",
+			    q[i].name);
+			is_int((int)persona_unknown_max(p),
+			    (int)q[i].unknown_max,
+			    "%s: unknown commands before it hangs up",
+			    q[i].name);
+		}
+		is_int((int)persona_unknown_max(persona_find("postfix")), 0,
+		    "postfix: unknown commands count as errors");
+	}
+	/* postfix's optional replies that the others do not give */
 	for (i = 1; i < NNAMES; i++) {
 		const struct persona *p = persona_find(names[i]);
 
-		ok(!persona_quirk(p, PERSONA_Q_HELO_OPTIONAL) &&
-		    !persona_quirk(p, PERSONA_Q_STARTTLS_IN_MAIL) &&
-		    !persona_quirk(p, PERSONA_Q_PARAM_TOKEN) &&
-		    !persona_quirk(p, PERSONA_Q_FORBID_CMDS) &&
-		    !persona_quirk(p, PERSONA_Q_ETRN_STRIP) &&
-		    !persona_quirk(p, PERSONA_Q_VRFY_ADDR) &&
-		    !persona_quirk(p, 0),
-		    "%s: none of postfix's quirks", names[i]);
-		for (m = PM_MAIL_BADVALUE; m < PM_COUNT; m++)
-			if (persona_has(p, (enum persona_msg)m))
-				break;
-		is_int(m, PM_COUNT, "%s: has none of postfix's optional "
-		    "replies (its old ones stand)", names[i]);
+		ok(!persona_has(p, PM_MAIL_BADVALUE) &&
+		    !persona_has(p, PM_RCPT_BADVALUE) &&
+		    !persona_has(p, PM_EMPTY_LINE) &&
+		    !persona_has(p, PM_XCLIENT) &&
+		    !persona_has(p, PM_ETRN_SYNTAX) &&
+		    !persona_has(p, PM_AUTH_B64_PARTIAL),
+		    "%s: none of postfix's optional replies", names[i]);
 	}
-	ok(!persona_closes(persona_find("sendmail"), PM_NONSMTP) &&
+	ok(persona_help_topic(persona_find("sendmail"), "mail", 4) &&
+	    !persona_help_topic(persona_find("sendmail"), "foo", 3) &&
+	    persona_help_topic(persona_find("exim"), "foo", 3),
+	    "sendmail knows its HELP topics; exim has none");
+	/* sendmail's open-proxy guard hangs up (a first "GET "...) */
+	ok(persona_closes(persona_find("sendmail"), PM_NONSMTP) &&
+	    persona_closes(persona_find("sendmail"), PM_LINE_TOO_LONG) &&
 	    !persona_closes(persona_find("exim"), PM_NONSMTP),
-	    "sendmail and exim answer non-SMTP as unknown");
+	    "sendmail hangs up on an open-proxy probe and a line too long; "
+	    "exim answers non-SMTP as unknown");
 }
 
 /* ---- nmap-service-probes match lines (REFERENCE 2.2) ---- */
