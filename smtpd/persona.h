@@ -115,6 +115,8 @@ enum persona_msg {
 	PM_BDAT_DISCARDED,	/* %a = size: a chunk after an earlier
 				   error in the same message */
 	PM_BDAT_TOOBIG,		/* the chunks together over the limit */
+	PM_MAIL_AFTER_BDAT,	/* MAIL while chunks are discarded
+				   (BAD_SEQUENCE) */
 	PM_RCPT_AFTER_BDAT,	/* RCPT after a chunk (BAD_SEQUENCE) */
 	PM_DATA_AFTER_BDAT,	/* DATA after a chunk (BAD_SEQUENCE) */
 	PM_COUNT

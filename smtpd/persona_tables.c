@@ -236,6 +236,7 @@ const struct persona persona_postfix = {
 		[PM_BDAT_DISCARDED] =
 		    "551 5.0.0 Discarded %a bytes after earlier error",
 		[PM_BDAT_TOOBIG] = "552 5.3.4 Chunk exceeds message size limit",
+		[PM_MAIL_AFTER_BDAT] = "503 5.5.1 Error: MAIL after BDAT",
 		[PM_RCPT_AFTER_BDAT] = "503 5.5.1 Error: RCPT after BDAT",
 		[PM_DATA_AFTER_BDAT] = "503 5.5.1 Error: DATA after BDAT",
 	},

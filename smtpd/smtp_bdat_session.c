@@ -71,6 +71,13 @@ smtp_bdat_cmd(struct smtp_session *s, const struct smtp_cmd *c)
 			s->errors++;
 		return;
 	}
+	if (size == 0 && !last) {
+		/* before any other check, and again in a discarded run */
+		if (tx != NULL)
+			tx->bdat = true;
+		bdat_begin(s, 0, false, false, PM_BDAT_NULL, false);
+		return;
+	}
 	if (s->bdat_error) {
 		bdat_begin(s, size, last, false, PM_BDAT_DISCARDED, last);
 		return;
@@ -83,11 +90,7 @@ smtp_bdat_cmd(struct smtp_session *s, const struct smtp_cmd *c)
 	tx->bdat = true;	/* RCPT and DATA are out of sequence now */
 	if (s->state == SMTP_S_MAIL) {
 		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
-		bdat_begin(s, size, last, false, PM_DATA_NEED_RCPT, false);
-		return;
-	}
-	if (size == 0 && !last) {
-		bdat_begin(s, 0, false, false, PM_BDAT_NULL, false);
+		bdat_begin(s, size, last, false, PM_DATA_NEED_RCPT, last);
 		return;
 	}
 	if (size > (uint64_t)s->srv->size_limit - tx->chunked) {

@@ -299,7 +299,12 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_error(s, PM_MAIL_NESTED, NULL);
 		return;
 	}
-	s->bdat_error = false;	/* a new transaction */
+	if (s->bdat_error) {
+		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
+		smtp_error(s, persona_has(s->srv->persona, PM_MAIL_AFTER_BDAT) ?
+		    PM_MAIL_AFTER_BDAT : PM_BAD_SEQUENCE, NULL);
+		return;
+	}
 	smtp_tx_mail(s, c);
 }
 
@@ -311,7 +316,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_error(s, PM_RCPT_NEED_MAIL, NULL);
 		return;
 	}
-	if (s->tx->bdat) {
+	if (s->tx->bdat || s->bdat_error) {
 		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
 		smtp_error(s, persona_has(s->srv->persona, PM_RCPT_AFTER_BDAT) ?
 		    PM_RCPT_AFTER_BDAT : PM_BAD_SEQUENCE, NULL);
@@ -323,7 +328,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 static void
 cmd_data(struct smtp_session *s, const struct smtp_cmd *c)
 {
-	if (s->state == SMTP_S_RCPT && s->tx->bdat) {
+	if (s->bdat_error || (s->tx != NULL && s->tx->bdat)) {
 		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
 		smtp_error(s, persona_has(s->srv->persona, PM_DATA_AFTER_BDAT) ?
 		    PM_DATA_AFTER_BDAT : PM_BAD_SEQUENCE, NULL);

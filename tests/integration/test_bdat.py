@@ -31,6 +31,7 @@ NO_RCPT = "554 5.5.1 Error: no valid recipients"
 SYNTAX = "521 5.5.4 Syntax: BDAT count [LAST]"
 NULL = "551 5.7.1 Null BDAT request"
 TOOBIG = "552 5.3.4 Chunk exceeds message size limit"
+MAIL_AFTER = "503 5.5.1 Error: MAIL after BDAT"
 RCPT_AFTER = "503 5.5.1 Error: RCPT after BDAT"
 DATA_AFTER = "503 5.5.1 Error: DATA after BDAT"
 NESTED = "503 5.5.1 Error: nested MAIL command"
@@ -123,6 +124,28 @@ CASES = [
         (E, None), (M, None), (R, None),
         (b"BDAT 6000000\r\n" + b"y" * 6000000, [ok(6000000)]),
         (b"BDAT 6000000 LAST\r\n" + b"y" * 6000000, [TOOBIG]),
+        (M, [OK_MAIL])], False, None),
+]
+CASES += [
+    ("MAIL, RCPT and DATA while chunks are discarded", [
+        (E, None), (b"BDAT 1\r\nx", [NEED_RCPT]), (b"VRFY a\r\n", ["252 2.0.0 a"]),
+        (M, [MAIL_AFTER]), (b"DATA\r\n", [DATA_AFTER]),
+        (b"RCPT TO:<c@d>\r\n", ["503 5.5.1 Error: need MAIL command"]),
+        (b"HELO y\r\n", None), (M, [OK_MAIL])], False, None),
+    ("BDAT 0 is refused before anything else", [
+        (E, None), (b"BDAT 0\r\n", [NULL]), (b"BDAT 3 LAST\r\nabc", [disc(3)]),
+        (M, [OK_MAIL]), (b"BDAT 0\r\n", [NULL]), (R, [RCPT_AFTER]),
+        (b"DATA\r\n", [DATA_AFTER]), (b"RSET\r\n", ["250 2.0.0 Ok"]),
+        (M, [OK_MAIL]), (R, [OK_RCPT]), (b"BDAT 0\r\n", [NULL]),
+        (b"BDAT 0\r\n", [NULL]), (b"BDAT 0 LAST\r\n", [disc(0)]),
+        (M, [OK_MAIL])], False, None),
+    ("a LAST chunk without RCPT ends the transaction", [
+        (E, None), (M, None), (b"BDAT 1 LAST\r\nb", [NO_RCPT]), (M, [OK_MAIL]),
+        (b"BDAT 0 LAST\r\n", [NO_RCPT]), (b"BDAT 5\r\nbb.\r\n", [NEED_RCPT])],
+     False, None),
+    ("BDAT 0 in the middle of a message", [
+        (E, None), (M, None), (R, None), (b"BDAT 3\r\nabc", [ok(3)]),
+        (b"BDAT 0\r\n", [NULL]), (b"BDAT 2 LAST\r\nhi", [disc(2)]),
         (M, [OK_MAIL])], False, None),
 ]
 for arg in (b"", b" x", b" 5 FOO", b" -1", b" +3 LAST",
