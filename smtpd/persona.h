@@ -115,6 +115,24 @@ enum persona_msg {
 	PM_ADDR_UNBALANCED_GT,	/* %a = path: '>' never opened (same) */
 	PM_ADDR_NOHOST,		/* %a = path ending in '@' (same) */
 	PM_ADDR_LIST,		/* %a = path "<@>" (same) */
+	/*
+	 * CHUNKING (RFC 3030): a persona that has PM_BDAT_OK advertises it
+	 * and must have all of these; BDAT without MAIL or RCPT gets
+	 * DATA_NEED_MAIL or DATA_NEED_RCPT.
+	 */
+	PM_BDAT_OK,		/* %a = the chunk's size */
+	PM_BDAT_QUEUED,		/* %a = the message's size as the product
+				   counts it (smtp_bdat.h), %q queue id */
+	PM_BDAT_SYNTAX,		/* not "count [LAST]": the chunk's end is
+				   unknown, so it closes */
+	PM_BDAT_NULL,		/* "BDAT 0" without LAST */
+	PM_BDAT_DISCARDED,	/* %a = size: a chunk after an earlier
+				   error in the same message */
+	PM_BDAT_TOOBIG,		/* the chunks together over the limit */
+	PM_MAIL_AFTER_BDAT,	/* MAIL while chunks are discarded
+				   (BAD_SEQUENCE) */
+	PM_RCPT_AFTER_BDAT,	/* RCPT after a chunk (BAD_SEQUENCE) */
+	PM_DATA_AFTER_BDAT,	/* DATA after a chunk (BAD_SEQUENCE) */
 	PM_COUNT
 };
 

@@ -19,9 +19,9 @@
  * Rules every table keeps (tests/unit/test_persona.c checks them):
  * - no MAIL/RCPT/RSET reply carries "530" by itself (nmap's
  *   smtp-open-relay aborts on it, REFERENCE 1.1); only %a may;
- * - CHUNKING is never advertised (no BDAT), as smtpd_discard_ehlo_keywords
- *   or chunking_advertise_hosts would do on the real product (and BDAT
- *   gets what that product then says);
+ * - CHUNKING is advertised exactly when the table has the BDAT replies
+ *   (PM_BDAT_OK and the rest); without them BDAT gets what the product
+ *   says when CHUNKING is off;
  * - the AUTH line of EHLO is "AUTH " followed by auth_mechs.
  */
 
@@ -35,7 +35,7 @@
 /* Postfix 3.7 on Debian 12					      */
 /* ------------------------------------------------------------------ */
 
-/* smtpd.c ehlo_cmd() order [ref 2.4]; CHUNKING discarded */
+/* smtpd.c ehlo_cmd() order [ref 2.4] */
 static const struct persona_ext postfix_ehlo[] = {
 	{ "PIPELINING", 0 },
 	{ "SIZE%Z", 0 },
@@ -47,6 +47,7 @@ static const struct persona_ext postfix_ehlo[] = {
 	{ "8BITMIME", 0 },
 	{ "DSN", 0 },
 	{ "SMTPUTF8", 0 },
+	{ "CHUNKING", 0 },
 	{ NULL, 0 }
 };
 
@@ -206,11 +207,7 @@ const struct persona persona_postfix = {
 		[PM_RSET_ARGS] = "501 5.5.4 Syntax: RSET", /* [verified] */
 		/* [verified] a blank or all-space line */
 		[PM_EMPTY_LINE] = "500 5.5.2 Error: bad syntax",
-		/*
-		 * [verified] smtpd.c bdat_cmd() with CHUNKING discarded
-		 * (smtpd_discard_ehlo_keywords = chunking): 521, hangs up.
-		 */
-		[PM_BDAT] = "521 5.5.1 Error: command not implemented",
+
 		/* [verified] XCLIENT/XFORWARD from a host not authorized */
 		[PM_XCLIENT] = "550 5.7.0 Error: insufficient authorization",
 		/* [verified] smtpd.c etrn_cmd(); no enhanced codes */
@@ -228,11 +225,25 @@ const struct persona persona_postfix = {
 		/* [verified] Cyrus SASL_BADPROT for "AUTH CRAM-MD5 xyz" */
 		[PM_AUTH_SERVER_FIRST] = "535 5.7.8 Error: authentication "
 		    "failed: bad protocol / cancel",
+		/*
+		 * [verified] smtpd.c bdat_cmd(), CHUNKING on (the default):
+		 * BDAT sent to a real postfix 3.7.11 (tests: PF_BDAT).
+		 */
+		[PM_BDAT_OK] = "250 2.0.0 Ok: %a bytes",
+		[PM_BDAT_QUEUED] = "250 2.0.0 Ok: %a bytes queued as %q",
+		[PM_BDAT_SYNTAX] = "521 5.5.4 Syntax: BDAT count [LAST]",
+		[PM_BDAT_NULL] = "551 5.7.1 Null BDAT request",
+		[PM_BDAT_DISCARDED] =
+		    "551 5.0.0 Discarded %a bytes after earlier error",
+		[PM_BDAT_TOOBIG] = "552 5.3.4 Chunk exceeds message size limit",
+		[PM_MAIL_AFTER_BDAT] = "503 5.5.1 Error: MAIL after BDAT",
+		[PM_RCPT_AFTER_BDAT] = "503 5.5.1 Error: RCPT after BDAT",
+		[PM_DATA_AFTER_BDAT] = "503 5.5.1 Error: DATA after BDAT",
 	},
 	.closes = {
 		[PM_QUIT] = true,
 		[PM_NONSMTP] = true,
-		[PM_BDAT] = true,
+		[PM_BDAT_SYNTAX] = true,
 		[PM_TOO_MANY_ERRORS] = true,
 		[PM_TOO_MANY_COMMANDS] = true,
 		[PM_TIMEOUT] = true,

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "smtp_bdat.h"
 
 static bool
@@ -63,6 +65,36 @@ smtp_bdat_count_init(struct smtp_bdat_count *c)
 	c->piece = 0;
 	c->crs = 0;
 	c->cr = false;
+	c->linelen = 0;
+	c->flags = 0;
+	memset(c->counts, 0, sizeof(c->counts));
+}
+
+static void
+bdat_find(struct smtp_bdat_count *c, uint32_t flag)
+{
+	c->flags |= flag;
+	c->counts[__builtin_ctz(flag)]++;
+}
+
+/* findings on one wire byte (before CRLF became LF) */
+static void
+bdat_scan(struct smtp_bdat_count *c, unsigned char ch)
+{
+	if (c->cr && ch != '\n')
+		bdat_find(c, SMTP_DATA_F_BARE_CR);
+	if (ch == '\n') {
+		if (!c->cr)
+			bdat_find(c, SMTP_DATA_F_BARE_LF);
+		c->linelen = 0;
+		return;
+	}
+	if (ch == '\0')
+		bdat_find(c, SMTP_DATA_F_NUL);
+	else if (ch >= 0x80)
+		bdat_find(c, SMTP_DATA_F_8BIT);
+	if (ch != '\r' && ++c->linelen == SMTP_DATA_TEXT_LINE_MAX + 1)
+		bdat_find(c, SMTP_DATA_F_LONG_LINE);
 }
 
 /* one byte after CRLF became LF: pieces and records as Postfix reads */
@@ -93,6 +125,7 @@ smtp_bdat_count_feed(struct smtp_bdat_count *c, const char *p, size_t n)
 	size_t	 i;
 
 	for (i = 0; i < n; i++) {
+		bdat_scan(c, (unsigned char)p[i]);
 		if (c->cr && p[i] != '\n')
 			bdat_byte(c, '\r');	/* not a CRLF: the CR counts */
 		c->cr = p[i] == '\r';

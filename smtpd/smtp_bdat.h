@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smtp_data.h"
+
 /* the largest chunk size taken; more digits are a syntax error */
 #define SMTP_BDAT_SIZE_MAX	((uint64_t)1 << 53)
 
@@ -25,11 +27,20 @@
  */
 #define SMTP_BDAT_PF_LINE	2048	/* line_length_limit */
 
+/*
+ * The count also notes what the DATA parser would find (SMTP_DATA_F_*
+ * of smtp_data.h, with their counts): bare LF, bare CR (a CR held back
+ * at the end is not yet one), NUL, 8-bit bytes and lines over
+ * SMTP_DATA_TEXT_LINE_MAX bytes; a chunk has no dots to unstuff.
+ */
 struct smtp_bdat_count {
 	uint64_t	 total;		/* counted so far, open piece excluded */
 	size_t		 piece;		/* bytes of the open piece, no LF */
 	size_t		 crs;		/* CRs at the open piece's end */
 	bool		 cr;		/* a CR held back: is an LF next? */
+	uint64_t	 linelen;	/* the wire line's bytes so far */
+	uint32_t	 flags;		/* SMTP_DATA_F_* seen */
+	uint32_t	 counts[SMTP_DATA_NFLAGS];
 };
 
 int	 smtp_bdat_parse(const char *arg, size_t len, uint64_t *size,

@@ -271,6 +271,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	smtp_tx_free(s);
+	s->bdat_error = false;
 	free(s->helo);
 	s->helo = xmalloc(c->arglen + 1);
 	smtp_arg_text(c->arg, c->arglen, s->helo, c->arglen + 1);
@@ -380,6 +381,12 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_error(s, PM_MAIL_NESTED, NULL);
 		return;
 	}
+	if (s->bdat_error) {
+		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
+		smtp_error(s, persona_has(s->srv->persona, PM_MAIL_AFTER_BDAT) ?
+		    PM_MAIL_AFTER_BDAT : PM_BAD_SEQUENCE, NULL);
+		return;
+	}
 	smtp_tx_mail(s, c);
 }
 
@@ -391,12 +398,24 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_error(s, PM_RCPT_NEED_MAIL, NULL);
 		return;
 	}
+	if (s->tx->bdat || s->bdat_error) {
+		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
+		smtp_error(s, persona_has(s->srv->persona, PM_RCPT_AFTER_BDAT) ?
+		    PM_RCPT_AFTER_BDAT : PM_BAD_SEQUENCE, NULL);
+		return;
+	}
 	smtp_tx_rcpt(s, c);
 }
 
 static void
 cmd_data(struct smtp_session *s, const struct smtp_cmd *c)
 {
+	if (s->bdat_error || (s->tx != NULL && s->tx->bdat)) {
+		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
+		smtp_error(s, persona_has(s->srv->persona, PM_DATA_AFTER_BDAT) ?
+		    PM_DATA_AFTER_BDAT : PM_BAD_SEQUENCE, NULL);
+		return;
+	}
 	if (s->state != SMTP_S_RCPT) {
 		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
 		smtp_error(s, s->state == SMTP_S_MAIL ? PM_DATA_NEED_RCPT :
@@ -422,6 +441,7 @@ cmd_rset(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	smtp_tx_free(s);
+	s->bdat_error = false;
 	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT)
 		smtp_enter_state(s, SMTP_S_IDLE);
 	smtp_reply(s, PM_RSET, NULL);
@@ -604,8 +624,8 @@ etrn_hostname(const char *a, size_t n)
 }
 
 /*
- * cmd_bdat -- CHUNKING is not offered: the product's reply to BDAT then.
- * Postfix hangs up, so the chunk that follows is never read as commands.
+ * cmd_bdat -- a persona with CHUNKING reads the chunk
+ * (smtp_bdat_session.c); without it, the product's reply to BDAT then.
  */
 static void
 cmd_bdat(struct smtp_session *s, const struct smtp_cmd *c)
@@ -613,6 +633,10 @@ cmd_bdat(struct smtp_session *s, const struct smtp_cmd *c)
 	const struct persona *p = s->srv->persona;
 	char	 txt[SMTP_ARG_TEXT_MAX];
 
+	if (persona_has(p, PM_BDAT_OK)) {
+		smtp_bdat_cmd(s, c);
+		return;
+	}
 	if (!persona_has(p, PM_BDAT)) {
 		smtp_error(s, PM_NOT_IMPLEMENTED, NULL);
 		return;
@@ -672,6 +696,7 @@ cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 			return;
 		}
 		smtp_tx_free(s);	/* TLS starts the session afresh */
+		s->bdat_error = false;
 	}
 	smtp_finding(s, SMTP_F_STARTTLS);
 	/*

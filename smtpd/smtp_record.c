@@ -53,6 +53,7 @@ static const char *const smtp_finding_names[SMTP_F_COUNT] = {
 	[SMTP_F_STARTTLS_INJECTION] = "starttls_injection",
 	[SMTP_F_TLS_ERROR] = "tls_error",
 	[SMTP_F_UNTERMINATED] = "unterminated_line",
+	[SMTP_F_BDAT] = "bdat_chunk",
 };
 
 static const char *const smtp_close_names[] = {

@@ -47,7 +47,7 @@ static void	 smtp_banner_send(struct smtp_session *);
 static bool	 smtp_session_expired(struct smtp_session *);
 
 static const char *const smtp_state_names[] = {
-	"PROXY", "BANNER", "GREETED", "IDLE", "MAIL", "RCPT", "DATA",
+	"PROXY", "BANNER", "GREETED", "IDLE", "MAIL", "RCPT", "DATA", "BDAT",
 	"WAIT_COMMIT", "AUTH", "TLS", "CLOSING",
 };
 
@@ -280,9 +280,19 @@ smtp_error(struct smtp_session *s, enum persona_msg m, const char *arg)
 void
 smtp_reply_qid(struct smtp_session *s, enum persona_msg m, const char *qid)
 {
+	smtp_reply_qid_arg(s, m, qid, NULL);
+}
+
+/*
+ * smtp_reply_qid_arg -- smtp_reply_qid() with %a = arg as well.
+ */
+void
+smtp_reply_qid_arg(struct smtp_session *s, enum persona_msg m,
+    const char *qid, const char *arg)
+{
 	struct persona_vars v;
 
-	smtp_vars(s, &v, NULL);
+	smtp_vars(s, &v, arg);
 	v.queue_id = qid;
 	smtp_reply_vars(s, m, &v);
 }
@@ -392,7 +402,7 @@ smtp_session_set_timeout(struct smtp_session *s)
 		bufferevent_set_timeouts(s->bev, &rt, NULL);
 		return;
 	}
-	if (s->state == SMTP_S_DATA)
+	if (s->state == SMTP_S_DATA || s->state == SMTP_S_BDAT)
 		base = c->timeout_data;
 	else if (s->state == SMTP_S_PROXY)
 		base = c->timeout_proxy;
@@ -482,7 +492,7 @@ smtp_input(struct smtp_session *s)
 	    SMTP_OUTPUT_HIGH && evbuffer_get_length(in) > 0)
 		return;		/* the write callback comes back here */
 	/* no complete line left: a message cut off, an unended line */
-	if (s->state == SMTP_S_DATA)
+	if (s->state == SMTP_S_DATA || s->state == SMTP_S_BDAT)
 		smtp_tx_free(s);
 	smtp_leftover(s);
 	smtp_close(s, SMTP_C_EOF);
@@ -528,13 +538,16 @@ smtp_input_run(struct smtp_session *s)
 				return true;	/* need more bytes */
 			continue;
 		}
-		if (s->state == SMTP_S_DATA) {
+		if (s->state == SMTP_S_DATA || s->state == SMTP_S_BDAT) {
 			struct evbuffer_iovec v;
 			size_t	 n;
 
 			if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 				return true;
-			n = smtp_tx_feed(s, v.iov_base, v.iov_len);
+			/* message content: the DATA stream or a chunk */
+			n = s->state == SMTP_S_DATA ?
+			    smtp_tx_feed(s, v.iov_base, v.iov_len) :
+			    smtp_bdat_feed(s, v.iov_base, v.iov_len);
 			evbuffer_drain(in, n);
 			s->bytes_in += n;
 			continue;
@@ -765,7 +778,8 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 			smtp_tx_free(s);
 			smtp_reply(s, PM_SESSION_TIME, NULL);
 			smtp_close(s, SMTP_C_SESSION_TIME);
-		} else if (s->state == SMTP_S_DATA) {
+		} else if (s->state == SMTP_S_DATA ||
+		    s->state == SMTP_S_BDAT) {
 			smtp_tx_free(s);
 			smtp_reply(s, PM_DATA_TIMEOUT, NULL);
 			smtp_close(s, SMTP_C_DATA_TIMEOUT);
@@ -803,7 +817,8 @@ smtp_leftover(struct smtp_session *s)
 	size_t	 n, keep;
 
 	if (s->bev == NULL || s->state == SMTP_S_DATA ||
-	    s->state == SMTP_S_PROXY || s->state == SMTP_S_TLS)
+	    s->state == SMTP_S_BDAT || s->state == SMTP_S_PROXY ||
+	    s->state == SMTP_S_TLS)
 		return;
 	in = bufferevent_get_input(s->bev);
 	if ((n = evbuffer_get_length(in)) == 0)

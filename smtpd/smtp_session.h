@@ -28,6 +28,7 @@
 #include "proxy.h"
 #include "queue.h"
 #include "smtp_auth.h"
+#include "smtp_bdat.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
 
@@ -40,6 +41,7 @@ enum smtp_state {
 	SMTP_S_MAIL,		/* MAIL accepted */
 	SMTP_S_RCPT,		/* at least one RCPT accepted */
 	SMTP_S_DATA,		/* receiving message content */
+	SMTP_S_BDAT,		/* reading a BDAT chunk (stored or not) */
 	SMTP_S_WAIT_COMMIT,	/* content complete, waiting for durability */
 	SMTP_S_AUTH,		/* inside a SASL exchange */
 	SMTP_S_TLS,		/* TLS handshake in progress */
@@ -85,6 +87,7 @@ enum smtp_finding {
 	SMTP_F_STARTTLS_INJECTION,
 	SMTP_F_TLS_ERROR,
 	SMTP_F_UNTERMINATED,
+	SMTP_F_BDAT,		/* a BDAT chunk (CHUNKING) */
 	SMTP_F_COUNT
 };
 
@@ -123,6 +126,22 @@ struct smtp_tx {
 	int		 write_errno;	/* first spool write error */
 	char		 qid[PERSONA_QID_MAX];	/* persona queue id at the end */
 	bool		 too_big;
+	/* CHUNKING: the message came (or is coming) in BDAT chunks */
+	bool		 bdat;
+	unsigned long	 chunks;	/* chunks stored */
+	uint64_t	 chunked;	/* their declared sizes, summed */
+	struct smtp_bdat_count bcount;	/* the size Postfix would say */
+};
+
+/* What ends the BDAT chunk being read (smtp_bdat_session.c). */
+struct smtp_chunk {
+	uint64_t	 left;		/* bytes still to read */
+	uint64_t	 size;		/* the chunk's declared size */
+	bool		 last;
+	bool		 store;		/* into the message; else discarded */
+	enum persona_msg reply;		/* after a discarded chunk */
+	bool		 reset;		/* ... and the transaction ends */
+	enum smtp_state	 resume;	/* the state after it */
 };
 
 /* SASL exchange in progress. */
@@ -171,6 +190,10 @@ struct smtp_session {
 					    total time, not the idle/DATA one */
 
 	struct smtp_tx	*tx;
+	struct smtp_chunk chunk;	/* in SMTP_S_BDAT */
+	bool		 bdat_error;	/* chunks are discarded up to the
+					   next LAST (Postfix: "after
+					   earlier error") */
 	struct smtp_authx *authx;
 	json_t		*auth;		/* array of attempts, or NULL */
 	unsigned long	 auth_unrecorded; /* attempts past SMTP_AUTH_KEEP */
@@ -249,6 +272,8 @@ void		 smtp_error(struct smtp_session *s, enum persona_msg m,
 		    const char *arg);
 void		 smtp_reply_qid(struct smtp_session *s, enum persona_msg m,
 		    const char *qid);
+void		 smtp_reply_qid_arg(struct smtp_session *s,
+		    enum persona_msg m, const char *qid, const char *arg);
 void		 smtp_reply_raw(struct smtp_session *s, const char *text,
 		    size_t len);
 void		 smtp_close(struct smtp_session *s, enum smtp_close why);
@@ -272,6 +297,16 @@ void		 smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c);
 void		 smtp_tx_data(struct smtp_session *s, const struct smtp_cmd *c);
 size_t		 smtp_tx_feed(struct smtp_session *s, const char *p, size_t n);
 void		 smtp_tx_free(struct smtp_session *s);
+bool		 smtp_tx_open(struct smtp_session *s);
+void		 smtp_tx_write(struct smtp_session *s, const char *p,
+		    size_t n);
+void		 smtp_tx_done(struct smtp_session *s);
+enum persona_msg smtp_tx_spool_reply(int e);
+
+/* smtp_bdat_session.c */
+void		 smtp_bdat_cmd(struct smtp_session *s, const struct smtp_cmd *c);
+size_t		 smtp_bdat_feed(struct smtp_session *s, const char *p,
+		    size_t n);
 
 /* smtp_auth_session.c */
 void		 smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c);

@@ -24,7 +24,6 @@
 #include "xmalloc.h"
 
 static void	 smtp_tx_emit(void *, const char *, size_t);
-static void	 smtp_tx_done(struct smtp_session *);
 static void	 smtp_tx_committed(void *, const char *, int);
 
 static const char *
@@ -368,6 +367,37 @@ smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 }
 
 /*
+ * smtp_tx_open -- open the transaction's spool file for its content.
+ * Returns false if the spool cannot take one: the errno is kept in
+ * tx->write_errno for the caller's reply (smtp_tx_spool_reply()).
+ */
+bool
+smtp_tx_open(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if ((tx->msg = queue_msg_new(s->srv->queue)) == NULL) {
+		tx->write_errno = errno ? errno : EIO;
+		log_warn("%s smtp: cannot create a message in the spool",
+		    s->id);
+		return false;
+	}
+	clock_gettime(CLOCK_REALTIME, &tx->t_data);
+	return true;
+}
+
+/*
+ * smtp_tx_spool_reply -- the reply to a spool that cannot take the
+ * message (errno e): 452 when it is full, else 451.
+ */
+enum persona_msg
+smtp_tx_spool_reply(int e)
+{
+	return (e == ENOSPC || e == EDQUOT) ? PM_DATA_NOSPACE :
+	    PM_DATA_TEMPFAIL;
+}
+
+/*
  * smtp_tx_data -- DATA with recipients: open the spool file and say 354.
  * A spool that cannot take a file gets 452 (full) or 451 (other).
  */
@@ -376,19 +406,12 @@ smtp_tx_data(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	struct smtp_tx *tx = s->tx;
 
-	tx->msg = queue_msg_new(s->srv->queue);
-	if (tx->msg == NULL) {
-		int	 e = errno;
-
-		log_warn("%s smtp: cannot create a message in the spool",
-		    s->id);
-		smtp_reply(s, (e == ENOSPC || e == EDQUOT) ? PM_DATA_NOSPACE :
-		    PM_DATA_TEMPFAIL, NULL);
+	if (!smtp_tx_open(s)) {
+		smtp_reply(s, smtp_tx_spool_reply(tx->write_errno), NULL);
 		smtp_tx_free(s);
 		smtp_enter_state(s, SMTP_S_IDLE);
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &tx->t_data);
 	/* RFC 5321 4.5.3.1.6: a text line is at most 1000 octets with CRLF */
 	smtp_data_init(&tx->data, SMTP_DATA_TEXT_LINE_MAX);
 	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
@@ -401,7 +424,17 @@ smtp_tx_data(struct smtp_session *s, const struct smtp_cmd *c)
 static void
 smtp_tx_emit(void *arg, const char *p, size_t n)
 {
-	struct smtp_session *s = arg;
+	smtp_tx_write(arg, p, n);
+}
+
+/*
+ * smtp_tx_write -- n more bytes of the message into the open spool file,
+ * up to the size limit (past it tx->too_big); the first write error is
+ * kept in tx->write_errno and answered at the end.
+ */
+void
+smtp_tx_write(struct smtp_session *s, const char *p, size_t n)
+{
 	struct smtp_tx *tx = s->tx;
 
 	if (tx->too_big || tx->write_errno != 0)
@@ -492,10 +525,19 @@ smtp_tx_envelope(struct smtp_session *s, const char *qid)
 	    s->transcript_mark));
 	json_object_set_new(env, "transcript_truncated",
 	    json_boolean(s->transcript_truncated));
+	if (tx->bdat)
+		json_object_set_new(env, "chunks",
+		    json_integer((json_int_t)tx->chunks));
 	return env;
 }
 
-static void
+/*
+ * smtp_tx_done -- the message's content is complete (the DATA terminator,
+ * or the last BDAT chunk): close the spool file and hand it to the
+ * committer; the reply comes from smtp_tx_committed(). A message over the
+ * size limit or not written gets its error reply now.
+ */
+void
 smtp_tx_done(struct smtp_session *s)
 {
 	struct smtp_tx *tx = s->tx;
@@ -503,11 +545,19 @@ smtp_tx_done(struct smtp_session *s)
 	json_t	*env;
 	int	 n;
 
+	if (tx->bdat) {
+		/* what the DATA parser would have found, from the chunks */
+		memcpy(tx->data.counts, tx->bcount.counts,
+		    sizeof(tx->data.counts));
+		tx->data.flags = tx->bcount.flags;
+		tx->data.out_bytes = queue_msg_size(tx->msg);
+	} else {
+		n = snprintf(note, sizeof(note), "<DATA %llu bytes>",
+		    (unsigned long long)tx->data.out_bytes);
+		smtp_transcript(s, 'C', note, (size_t)n);
+		smtp_transcript(s, 'C', ".", 1);
+	}
 	data_findings(s, tx->data.flags);
-	n = snprintf(note, sizeof(note), "<DATA %llu bytes>",
-	    (unsigned long long)tx->data.out_bytes);
-	smtp_transcript(s, 'C', note, (size_t)n);
-	smtp_transcript(s, 'C', ".", 1);
 	if (tx->too_big) {
 		log_info("%s smtp message rejected reason=size bytes=%llu",
 		    s->id, (unsigned long long)tx->data.out_bytes);
@@ -532,8 +582,7 @@ smtp_tx_done(struct smtp_session *s)
 		json_decref(env);
 		smtp_tx_free(s);
 		smtp_enter_state(s, SMTP_S_IDLE);
-		smtp_reply(s, (e == ENOSPC || e == EDQUOT) ? PM_DATA_NOSPACE :
-		    PM_DATA_TEMPFAIL, NULL);
+		smtp_reply(s, smtp_tx_spool_reply(e), NULL);
 		return;
 	}
 	/* the callback needs the envelope (read only now) and the queue id */
@@ -554,8 +603,9 @@ smtp_tx_committed(void *arg, const char *id, int error)
 	struct smtp_session *s = arg;
 	struct smtp_tx *tx = s->tx;
 	json_t	*env = tx->mail_from, *ev;
-	char	 qid[PERSONA_QID_MAX], esc[LOG_ESC_MAX];
+	char	 qid[PERSONA_QID_MAX], esc[LOG_ESC_MAX], size[24];
 	const char *from;
+	bool	 bdat;
 
 	s->commit_pending = false;
 	(void)strlcpy(qid, tx->qid, sizeof(qid));
@@ -565,8 +615,7 @@ smtp_tx_committed(void *arg, const char *id, int error)
 		smtp_tx_free(s);
 		if (!s->dead) {
 			smtp_enter_state(s, SMTP_S_IDLE);
-			smtp_reply(s, (error == ENOSPC || error == EDQUOT) ?
-			    PM_DATA_NOSPACE : PM_DATA_TEMPFAIL, NULL);
+			smtp_reply(s, smtp_tx_spool_reply(error), NULL);
 		}
 	} else {
 		if (s->messages == NULL)
@@ -598,10 +647,19 @@ smtp_tx_committed(void *arg, const char *id, int error)
 		json_object_set(ev, "queue_id", json_object_get(env, "queue_id"));
 		evlog_emit("message", ev);
 		/* the worker hears of it once it is in new/ (stored_cb) */
+		bdat = tx->bdat;
+		if (bdat)
+			(void)snprintf(size, sizeof(size), "%llu",
+			    (unsigned long long)smtp_bdat_count_end(
+			    &tx->bcount));
 		smtp_tx_free(s);
 		if (!s->dead) {
 			smtp_enter_state(s, SMTP_S_IDLE);
-			smtp_reply_qid(s, PM_DATA_OK, qid);
+			if (bdat)
+				smtp_reply_qid_arg(s, PM_BDAT_QUEUED, qid,
+				    size);
+			else
+				smtp_reply_qid(s, PM_DATA_OK, qid);
 			if (s->transcript != NULL)
 				s->transcript_mark = s->transcript->len;
 		}

@@ -92,5 +92,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (smtp_bdat_count_end(&c) != ref_count(data, size))
 		abort();
+	/* the findings do not depend on how the bytes were split */
+	{
+		struct smtp_bdat_count w;
+
+		smtp_bdat_count_init(&w);
+		smtp_bdat_count_feed(&w, (const char *)data, size);
+		if (w.flags != c.flags ||
+		    memcmp(w.counts, c.counts, sizeof(w.counts)) != 0)
+			abort();
+	}
 	return 0;
 }

@@ -3,4 +3,5 @@ TESTS += tests/integration/test_smtp_dialog.py \
 	tests/integration/test_relay_forms.py \
 	tests/integration/test_clients.py \
 	tests/integration/test_data.py \
-	tests/integration/test_proxy.py
+	tests/integration/test_proxy.py \
+	tests/integration/test_bdat.py

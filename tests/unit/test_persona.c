@@ -132,8 +132,12 @@ static const struct reply_case reply_cases[] = {
 	    "501 5.5.4 Syntax: RSET\r\n" },
 	{ "postfix", PM_EMPTY_LINE, NULL, NULL, NULL,
 	    "500 5.5.2 Error: bad syntax\r\n" },
-	{ "postfix", PM_BDAT, NULL, NULL, NULL,
-	    "521 5.5.1 Error: command not implemented\r\n" },
+	{ "postfix", PM_BDAT_OK, NULL, "10", NULL,
+	    "250 2.0.0 Ok: 10 bytes\r\n" },
+	{ "postfix", PM_BDAT_QUEUED, NULL, "17", "4C2B41A0D7F",
+	    "250 2.0.0 Ok: 17 bytes queued as 4C2B41A0D7F\r\n" },
+	{ "postfix", PM_BDAT_DISCARDED, NULL, "3", NULL,
+	    "551 5.0.0 Discarded 3 bytes after earlier error\r\n" },
 	{ "postfix", PM_XCLIENT, NULL, NULL, NULL,
 	    "550 5.7.0 Error: insufficient authorization\r\n" },
 	{ "postfix", PM_ETRN_SYNTAX, NULL, NULL, NULL,
@@ -326,11 +330,11 @@ static const struct ehlo_case ehlo_cases[] = {
 	    "250-" HOST "\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
 	    "250-VRFY\r\n250-ETRN\r\n250-STARTTLS\r\n"
 	    "250-AUTH PLAIN LOGIN CRAM-MD5\r\n250-ENHANCEDSTATUSCODES\r\n"
-	    "250-8BITMIME\r\n250-DSN\r\n250 SMTPUTF8\r\n" },
+	    "250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n" },
 	{ "postfix", NULL, 0,
 	    "250-" HOST "\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
 	    "250-VRFY\r\n250-ETRN\r\n250-ENHANCEDSTATUSCODES\r\n"
-	    "250-8BITMIME\r\n250-DSN\r\n250 SMTPUTF8\r\n" },
+	    "250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n" },
 	{ "sendmail", "client.example", PERSONA_EXT_STARTTLS | PERSONA_EXT_AUTH,
 	    "250-" HOST " Hello client.example [" ADDR "], pleased to meet "
 	    "you\r\n250-ENHANCEDSTATUSCODES\r\n250-PIPELINING\r\n"
@@ -366,8 +370,10 @@ test_ehlo(void)
 		n = persona_ehlo(p, &v, c->ext, out, sizeof(out));
 		is_str(n > 0 ? out : "(none)", c->want, "%s ehlo ext=%u",
 		    c->persona, c->ext);
-		ok(strstr(out, "CHUNKING") == NULL, "%s ehlo: no CHUNKING",
-		    c->persona);
+		/* CHUNKING exactly when the persona has the BDAT replies */
+		ok((strstr(out, "CHUNKING") != NULL) == persona_has(p,
+		    PM_BDAT_OK), "%s ehlo: CHUNKING %s", c->persona,
+		    persona_has(p, PM_BDAT_OK) ? "offered" : "not offered");
 		if (c->ext & PERSONA_EXT_AUTH) {
 			(void)snprintf(want, sizeof(want), "250-AUTH %s\r\n",
 			    persona_auth_mechs(p));
@@ -488,8 +494,18 @@ test_all_messages(void)
 	}
 	ok(persona_closes(persona_find("postfix"), PM_NONSMTP),
 	    "postfix hangs up on non-SMTP");
-	ok(persona_closes(persona_find("postfix"), PM_BDAT),
-	    "postfix hangs up on BDAT when CHUNKING is not offered");
+	for (i = 0; i < NNAMES; i++) {
+		const struct persona *p = persona_find(names[i]);
+		int	 b, missing = 0;
+
+		for (b = PM_BDAT_QUEUED; b <= PM_BDAT_TOOBIG; b++)
+			missing += !persona_has(p, (enum persona_msg)b);
+		ok(!persona_has(p, PM_BDAT_OK) || missing == 0,
+		    "%s: CHUNKING only with every BDAT reply (%d missing)",
+		    names[i], missing);
+	}
+	ok(persona_closes(persona_find("postfix"), PM_BDAT_SYNTAX),
+	    "postfix hangs up on a BDAT whose chunk size it cannot read");
 	ok(persona_quirk(persona_find("postfix"), PERSONA_Q_HELO_OPTIONAL |
 	    PERSONA_Q_STARTTLS_IN_MAIL | PERSONA_Q_PARAM_TOKEN |
 	    PERSONA_Q_FORBID_CMDS | PERSONA_Q_ETRN_STRIP |

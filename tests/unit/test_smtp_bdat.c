@@ -4,7 +4,8 @@
  * chunked message: the expected sizes are what a real Debian 12 postfix
  * 3.7.11 answered for the same bytes ("250 2.0.0 Ok: N bytes queued
  * as ..."); each is fed whole, split at every byte and one byte at a
- * time, and must count the same.
+ * time, and must count the same. Also what the DATA parser would find in
+ * the same bytes (bare LF and CR, NUL, 8-bit, long lines).
  */
 #include "config.h"
 
@@ -192,10 +193,72 @@ check_count(void)
 	free(big);
 }
 
+/* what the DATA parser would find, in chunk bytes; every split the same */
+static const struct {
+	const char	*name;
+	const char	*in;
+	size_t		 len;
+	uint32_t	 flags;
+	uint32_t	 bit;		/* one flag whose count is checked */
+	uint32_t	 count;
+} scan_cases[] = {
+	{ "clean", S("a\r\nb\r\n"), 0, 0, 0 },
+	{ "bare LF twice", S("a\nb\n"), SMTP_DATA_F_BARE_LF,
+	    SMTP_DATA_F_BARE_LF, 2 },
+	{ "bare CR", S("a\rb\r\n"), SMTP_DATA_F_BARE_CR,
+	    SMTP_DATA_F_BARE_CR, 1 },
+	{ "CR at the end is not yet bare", S("a\r"), 0, 0, 0 },
+	{ "NUL and 8-bit", S("a\0\377\r\n"),
+	    SMTP_DATA_F_NUL | SMTP_DATA_F_8BIT, SMTP_DATA_F_NUL, 1 },
+};
+
+static void
+scan(const char *in, size_t len, size_t cut, struct smtp_bdat_count *c)
+{
+	smtp_bdat_count_init(c);
+	smtp_bdat_count_feed(c, in, cut);
+	smtp_bdat_count_feed(c, in + cut, len - cut);
+}
+
+static void
+check_scan(void)
+{
+	struct smtp_bdat_count c;
+	char	*line;
+	size_t	 i, cut;
+	int	 same;
+
+	for (i = 0; i < sizeof(scan_cases) / sizeof(scan_cases[0]); i++) {
+		same = 1;
+		for (cut = 0; cut <= scan_cases[i].len; cut++) {
+			scan(scan_cases[i].in, scan_cases[i].len, cut, &c);
+			if (c.flags != scan_cases[i].flags ||
+			    (scan_cases[i].bit != 0 &&
+			    c.counts[__builtin_ctz(scan_cases[i].bit)] !=
+			    scan_cases[i].count))
+				same = 0;
+		}
+		ok(same, "scan %s: flags 0x%x at every split", scan_cases[i].name,
+		    scan_cases[i].flags);
+	}
+	/* 998 bytes and CRLF is a text line; 999 is one too long */
+	line = malloc(1001);
+	memset(line, 'x', 999);
+	memcpy(line + 999, "\r\n", 2);
+	scan(line + 1, 1000, 0, &c);
+	ok(c.flags == 0, "scan: a 998-byte line is no long line");
+	scan(line, 1001, 500, &c);
+	ok(c.flags == SMTP_DATA_F_LONG_LINE &&
+	    c.counts[__builtin_ctz(SMTP_DATA_F_LONG_LINE)] == 1,
+	    "scan: a 999-byte line is one long line");
+	free(line);
+}
+
 int
 main(void)
 {
 	check_parse();
 	check_count();
+	check_scan();
 	return tap_done();
 }
