@@ -178,6 +178,11 @@ enum persona_msg {
 					   NONSMTP; other non-SMTP words are
 					   unknown commands, echoed whole */
 #define PERSONA_Q_DATA_ARGS	0x0800	/* DATA ignores an argument */
+#define PERSONA_Q_DOMAIN_SYNTAX	0x1000	/* MAIL and RCPT refuse a domain
+					   that is no host name or address
+					   literal (Postfix: valid_hostname,
+					   valid_mailhost_literal) with
+					   *_BADADDR */
 #define PERSONA_JUNK_MAX	100
 
 /* EHLO extension switches chosen per session */

@@ -120,6 +120,7 @@ int	 smtp_addr_parse_rcpt(const char *arg, size_t len,
 	    struct smtp_mailarg *out);
 int	 smtp_addr_parse_path(const char *p, size_t len,
 	    struct smtp_path *out);
+bool	 smtp_addr_postfix_domain(const char *d, size_t n, bool utf8);
 const char *smtp_verb_name(enum smtp_verb v);
 
 #endif

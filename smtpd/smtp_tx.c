@@ -268,6 +268,20 @@ param_checks(struct smtp_session *s, const struct smtp_cmd *c,
 }
 
 /*
+ * domain_ok -- false if the persona refuses the path's domain as its
+ * product would (PERSONA_Q_DOMAIN_SYNTAX); utf8: the transaction said
+ * SMTPUTF8.
+ */
+static bool
+domain_ok(struct smtp_session *s, const struct smtp_path *p, bool utf8)
+{
+	if (!persona_quirk(s->srv->persona, PERSONA_Q_DOMAIN_SYNTAX) ||
+	    (p->flags & (SMTP_PATH_F_NULL | SMTP_PATH_F_NODOMAIN)))
+		return true;
+	return smtp_addr_postfix_domain(p->domain, strlen(p->domain), utf8);
+}
+
+/*
  * smtp_tx_mail -- MAIL FROM in state IDLE: parse, check SIZE against the
  * cap, start a transaction. Every syntactically possible sender is taken.
  */
@@ -286,6 +300,10 @@ smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	if (rc != SMTP_E_OK) {
 		m = parse_error(s, c, &ma, rc, true, txt, sizeof(txt), &arg);
 		smtp_error(s, m, arg);
+		return;
+	}
+	if (!domain_ok(s, &ma.path, ma.smtputf8)) {
+		smtp_error(s, PM_MAIL_BADADDR, NULL);
 		return;
 	}
 	if ((m = param_checks(s, c, &ma, true, txt, sizeof(txt), &arg)) !=
@@ -336,6 +354,11 @@ smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	if (rc != SMTP_E_OK) {
 		m = parse_error(s, c, &ma, rc, false, txt, sizeof(txt), &arg);
 		smtp_error(s, m, arg);
+		return;
+	}
+	if (!domain_ok(s, &ma.path, json_is_true(json_object_get(
+	    s->tx->mail_from, "smtputf8")))) {
+		smtp_error(s, PM_RCPT_BADADDR, NULL);
 		return;
 	}
 	if ((m = param_checks(s, c, &ma, false, txt, sizeof(txt), &arg)) !=

@@ -55,6 +55,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	arg = (const char *)data + 1;
 	len = size - 1;
+	/* Postfix's domain rule: any bytes, either SMTPUTF8 setting */
+	if (smtp_addr_postfix_domain(arg, len, data[0] & 4) &&
+	    len > 256 && arg[0] != '[')
+		abort();
 	switch (data[0] % 3) {
 	case 0:
 		rc = smtp_addr_parse_mail(arg, len, &ma);

@@ -493,6 +493,73 @@ test_long(void)
 	ok(p.flags == SMTP_PATH_F_NOBRACKETS, "path bare flag");
 }
 
+/*
+ * Domains after the last '@' that a real postfix 3.7.11 took (RCPT 250)
+ * or refused ("501 5.1.3 Bad recipient address syntax"), sent side by
+ * side; "a" * 63 etc. are built below.
+ */
+static const struct {
+	const char	*d;
+	bool		 ok;
+} pf_domains[] = {
+	{ "d.example", true }, { "d.example.", true }, { "d_.example", true },
+	{ "_d.example", true }, { "1.2.3.x", true }, { "x.1.2.3", true },
+	{ "d.1example", true }, { "d.example.123", true },
+	{ "localhost", true }, { "a.b.c.d.e.f", true }, { "d.EXAMPLE", true },
+	{ "[1.2.3.4]", true }, { "[01.2.3.4]", true }, { "[IPv6:::1]", true },
+	{ "[IPv6:1:2:3:4:5:6:7:8]", true }, { "[IPv6:::ffff:1.2.3.4]", true },
+	{ "123", false }, { "1.2.3.4", false }, { "0.0.0.0", false },
+	{ "-d.example", false }, { "d-.example", false },
+	{ "d.-example", false }, { "d..example", false },
+	{ ".d.example", false }, { "d.example..", false },
+	{ "[999.1.1.1]", false }, { "[256.1.1.1]", false },
+	{ "[1.2.3]", false }, { "[x]", false }, { "[IPv6:zz]", false },
+	{ "[IPv6:1::2::3]", false }, { "[127.0.0.1].x", false },
+	{ "d!e.example", false }, { "d.example:25", false },
+	{ "d e.example", false }, { "d%e.example", false },
+	{ "d\303\266main.example", false },	/* UTF-8, no SMTPUTF8 */
+};
+
+static void
+test_postfix_domain(void)
+{
+	char	 d[400];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(pf_domains) / sizeof(pf_domains[0]); i++)
+		ok(smtp_addr_postfix_domain(pf_domains[i].d,
+		    strlen(pf_domains[i].d), false) == pf_domains[i].ok,
+		    "postfix domain \"%s\": %s", pf_domains[i].d,
+		    pf_domains[i].ok ? "taken" : "refused");
+	/* labels of 63 and 64; names of 255 and more */
+	memset(d, 'd', 64);
+	ok(smtp_addr_postfix_domain(d, 63, false), "postfix: a 63-byte label");
+	ok(!smtp_addr_postfix_domain(d, 64, false),
+	    "postfix: a 64-byte label is refused");
+	memset(d, 'a', sizeof(d));
+	for (i = 63; i < 256; i += 64)
+		d[i] = '.';
+	ok(smtp_addr_postfix_domain(d, 255, false), "postfix: 255 bytes");
+	ok(smtp_addr_postfix_domain(d, 256, false),
+	    "postfix: 255 bytes and a trailing dot");
+	/* ("d" * 60 + ".") * 5 + "com": short labels, 308 bytes */
+	memset(d, 'd', 305);
+	for (i = 60; i < 305; i += 61)
+		d[i] = '.';
+	memcpy(d + 305, "com", 3);
+	ok(!smtp_addr_postfix_domain(d, 308, false),
+	    "postfix: 308 bytes are refused");
+	ok(smtp_addr_postfix_domain(d + 61, 247, false),
+	    "postfix: 247 bytes of the same labels are taken");
+	memset(d, 'd', 62);
+	d[62] = '-';
+	ok(!smtp_addr_postfix_domain(d, 63, false),
+	    "postfix: a label ending in '-'");
+	/* the trap's choice, not measured: UTF-8 labels after SMTPUTF8 */
+	ok(smtp_addr_postfix_domain("d\303\266main.example", 15, true),
+	    "postfix: a UTF-8 label is taken after SMTPUTF8");
+}
+
 int
 main(void)
 {
@@ -504,5 +571,6 @@ main(void)
 	}
 	test_params();
 	test_long();
+	test_postfix_domain();
 	return tap_done();
 }
