@@ -178,6 +178,8 @@ enum persona_msg {
 					   NONSMTP; other non-SMTP words are
 					   unknown commands, echoed whole */
 #define PERSONA_Q_DATA_ARGS	0x0800	/* DATA ignores an argument */
+#define PERSONA_Q_EMPTY_LOCAL	0x2000	/* "@domain" is an address (Postfix);
+					   else *_BADADDR */
 #define PERSONA_Q_DOMAIN_SYNTAX	0x1000	/* MAIL and RCPT refuse a domain
 					   that is no host name or address
 					   literal (Postfix: valid_hostname,

@@ -411,8 +411,11 @@ parse_domain(const char *d, size_t n, unsigned int *flags)
  * backslashes as sent, domain may be an address literal "[...]".
  * Unquoted spaces are kept inside <> (Metasploit sends
  * "<u@host ESMTP Postfix>"), refused in a bare path.
+ * "@domain" (no ':' after it, so no route) is a mailbox with an empty
+ * local part: flag SMTP_PATH_F_NOLOCAL, for the persona to take (Postfix)
+ * or refuse.
  * Returns SMTP_E_OK, SMTP_E_ADDR (unbalanced <, > or quotes, control
- * bytes, empty local part or domain, bad route or literal) or
+ * bytes, empty domain, bad route or literal) or
  * SMTP_E_TOOLONG (a field over SMTP_ADDR_MAX bytes).
  */
 int
@@ -463,7 +466,7 @@ smtp_addr_parse_path(const char *p, size_t len, struct smtp_path *out)
 				break;
 		}
 		if (i == n)
-			return SMTP_E_ADDR;
+			goto mailbox;	/* no route: "@domain" */
 		/* each element "@domain", separated by ',' */
 		for (rb = 0; rb < i; rb = re + 1) {
 			for (re = rb; re < i && in[re] != ','; re++)
@@ -484,7 +487,7 @@ smtp_addr_parse_path(const char *p, size_t len, struct smtp_path *out)
 			return SMTP_E_ADDR;
 	}
 
-	/* the mailbox */
+mailbox:
 	for (i = mb; i < n; i++) {
 		switch (in[i]) {
 		case '\\':
@@ -528,7 +531,7 @@ smtp_addr_parse_path(const char *p, size_t len, struct smtp_path *out)
 		lat = n;
 	} else {
 		if (lat == mb)
-			return SMTP_E_ADDR;	/* "@domain" */
+			out->flags |= SMTP_PATH_F_NOLOCAL;	/* "@domain" */
 		if (nat > 1)
 			out->flags |= SMTP_PATH_F_MULTI_AT;
 		if (parse_domain((const char *)in + lat + 1, n - lat - 1,

@@ -75,6 +75,7 @@ struct smtp_cmd {
 #define SMTP_PATH_F_UTF8	0x0200	/* non-ASCII bytes */
 #define SMTP_PATH_F_SPACE	0x0400	/* "FROM: <..>" space after colon */
 #define SMTP_PATH_F_LONG	0x0800	/* beyond RFC 5321 4.5.3.1 sizes */
+#define SMTP_PATH_F_NOLOCAL	0x1000	/* "@domain": empty local part */
 
 #define SMTP_ADDR_MAX		512	/* bytes of a mailbox we keep */
 #define SMTP_PARAMS_MAX		16

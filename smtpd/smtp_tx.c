@@ -56,6 +56,7 @@ path_flags_json(unsigned int f)
 		{ SMTP_PATH_F_IPLIT, "ip_literal" },
 		{ SMTP_PATH_F_MULTI_AT, "multi_at" },
 		{ SMTP_PATH_F_NOBRACKETS, "no_brackets" },
+		{ SMTP_PATH_F_NOLOCAL, "no_local_part" },
 		{ SMTP_PATH_F_NODOMAIN, "no_domain" },
 		{ SMTP_PATH_F_UTF8, "utf8" },
 		{ SMTP_PATH_F_SPACE, "space" },
@@ -268,6 +269,19 @@ param_checks(struct smtp_session *s, const struct smtp_cmd *c,
 }
 
 /*
+ * local_ok -- the parse result rc, or SMTP_E_ADDR for a path with an empty
+ * local part ("@domain") where the product refuses one (all but Postfix).
+ */
+static int
+local_ok(struct smtp_session *s, const struct smtp_mailarg *ma, int rc)
+{
+	if (rc == SMTP_E_OK && (ma->path.flags & SMTP_PATH_F_NOLOCAL) &&
+	    !persona_quirk(s->srv->persona, PERSONA_Q_EMPTY_LOCAL))
+		return SMTP_E_ADDR;
+	return rc;
+}
+
+/*
  * domain_ok -- false if the persona refuses the path's domain as its
  * product would (PERSONA_Q_DOMAIN_SYNTAX); utf8: the transaction said
  * SMTPUTF8.
@@ -297,6 +311,7 @@ smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	int	 rc;
 
 	rc = smtp_addr_parse_mail(c->arg, c->arglen, &ma);
+	rc = local_ok(s, &ma, rc);
 	if (rc != SMTP_E_OK) {
 		m = parse_error(s, c, &ma, rc, true, txt, sizeof(txt), &arg);
 		smtp_error(s, m, arg);
@@ -351,6 +366,7 @@ smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	int	 rc;
 
 	rc = smtp_addr_parse_rcpt(c->arg, c->arglen, &ma);
+	rc = local_ok(s, &ma, rc);
 	if (rc != SMTP_E_OK) {
 		m = parse_error(s, c, &ma, rc, false, txt, sizeof(txt), &arg);
 		smtp_error(s, m, arg);

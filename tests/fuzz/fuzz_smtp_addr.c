@@ -36,7 +36,7 @@ check_path(const struct smtp_path *p)
 		abort();
 	if (dl == 0 && (al != ll || !(p->flags & SMTP_PATH_F_NODOMAIN)))
 		abort();
-	if (ll == 0)
+	if ((ll == 0) != ((p->flags & SMTP_PATH_F_NOLOCAL) != 0))
 		abort();
 	if ((p->flags & SMTP_PATH_F_ROUTE) && p->route[0] != '@')
 		abort();
