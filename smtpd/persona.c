@@ -25,7 +25,8 @@
 #include "persona_int.h"
 #include "mix64.h"
 
-#define PERSONA_SUBST_MAX	200	/* bytes of one client-given value */
+#define PERSONA_SUBST_MAX	203	/* bytes of one client-given value:
+				   sendmail's MAXSHORTSTR */
 #define PERSONA_HOST_MAX	255	/* bytes of one of our own values */
 #define PERSONA_DATE_MAX	64
 

@@ -180,6 +180,9 @@ enum persona_msg {
 #define PERSONA_Q_DATA_ARGS	0x0800	/* DATA ignores an argument */
 #define PERSONA_Q_EMPTY_LOCAL	0x2000	/* "@domain" is an address (Postfix);
 					   else *_BADADDR */
+#define PERSONA_Q_OLD_VERBS	0x4000	/* SEND, SOML, SAML, TURN get
+					   NOT_IMPLEMENTED with the line, not
+					   counted (sendmail CMDUNIMPL) */
 #define PERSONA_Q_DOMAIN_SYNTAX	0x1000	/* MAIL and RCPT refuse a domain
 					   that is no host name or address
 					   literal (Postfix: valid_hostname,

@@ -303,7 +303,8 @@ const struct persona persona_sendmail = {
 	 * open-proxy guard, DATA ignores an argument, MAXBADCOMMANDS 25.
 	 */
 	.quirks = PERSONA_Q_AUTH_NO_EHLO | PERSONA_Q_PATH_ECHO |
-	    PERSONA_Q_STRIP8 | PERSONA_Q_PROXY_GUARD | PERSONA_Q_DATA_ARGS,
+	    PERSONA_Q_STRIP8 | PERSONA_Q_PROXY_GUARD | PERSONA_Q_DATA_ARGS |
+	    PERSONA_Q_OLD_VERBS,
 	.unknown_max = 25,
 	/* the SMTP topics of Debian's /etc/mail/helpfile */
 	.help_topics = "AUTH DATA DSN EHLO ETRN EXPN HELO HELP MAIL NOOP "

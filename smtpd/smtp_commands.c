@@ -74,6 +74,37 @@ static const struct smtp_cmd_def {
 	{ SMTP_CMD_NONSMTP, ST_TALK, PM_BAD_SEQUENCE, cmd_nonsmtp, false },
 };
 
+/* RFC 821's SEND, SOML, SAML and TURN, which sendmail knows but refuses */
+static bool
+old_verb(const char *v)
+{
+	return strcasecmp(v, "SEND") == 0 || strcasecmp(v, "SOML") == 0 ||
+	    strcasecmp(v, "SAML") == 0 || strcasecmp(v, "TURN") == 0;
+}
+
+/*
+ * smtp_arg_short -- smtp_arg_text() of a command line as sendmail's
+ * shortenstring(s, MAXSHORTSTR) echoes it (the only product here that
+ * echoes an unknown command): up to 203 bytes whole, a longer one as its
+ * first 100 bytes, "..." and its last 100.
+ */
+static const char *
+smtp_arg_short(const char *p, size_t n, char *out, size_t outsz)
+{
+	size_t	 k;
+
+	if (n <= 203)
+		return smtp_arg_text(p, n, out, outsz);
+	(void)smtp_arg_text(p, 100, out, outsz);
+	k = strlen(out);
+	if (k + 3 < outsz) {
+		memcpy(out + k, "...", 4);
+		k += 3;
+	}
+	(void)smtp_arg_text(p + n - 100, 100, out + k, outsz - k);
+	return out;
+}
+
 /*
  * smtp_arg_text -- printable echo of client text for %a: no CR, LF, NUL
  * or other controls (they become '?'); at most outsz - 1 bytes.
@@ -171,8 +202,16 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 		junk_command(s);
 		return;
 	}
+	if (rc == SMTP_E_OK && cmd.verb == SMTP_CMD_UNKNOWN &&
+	    persona_quirk(p, PERSONA_Q_OLD_VERBS) && old_verb(cmd.verb_text)) {
+		/* sendmail CMDUNIMPL: not a bad command, not counted */
+		smtp_finding(s, SMTP_F_UNKNOWN_COMMAND);
+		smtp_reply(s, PM_NOT_IMPLEMENTED, smtp_arg_short(line, len, txt,
+		    sizeof(txt)));
+		return;
+	}
 	if (rc != SMTP_E_OK || cmd.verb == SMTP_CMD_UNKNOWN) {
-		unknown_command(s, smtp_arg_text(line, len, txt, sizeof(txt)));
+		unknown_command(s, smtp_arg_short(line, len, txt, sizeof(txt)));
 		return;
 	}
 	for (i = 0; i < sizeof(smtp_cmd_table) / sizeof(smtp_cmd_table[0]);
@@ -191,7 +230,7 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 			junk_command(s);
 		return;
 	}
-	unknown_command(s, smtp_arg_text(line, len, txt, sizeof(txt)));
+	unknown_command(s, smtp_arg_short(line, len, txt, sizeof(txt)));
 }
 
 /*

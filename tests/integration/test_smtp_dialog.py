@@ -474,6 +474,21 @@ def parity_cram(t, trap):
 SM_CLIENT = "[127.0.0.1]"
 SM_UNKNOWN = '500 5.5.1 Command unrecognized: "%s"'
 SM_PARITY = [
+    # random sessions against the real one (2026-11-27, lead): RFC 821's
+    # SEND/SOML/SAML/TURN are known and refused, not counted as bad; a
+    # long unknown line is echoed as shortenstring(inp, 203) cuts it
+    ("RFC 821 verbs", [(E_, None),
+        ("TURN", ['502 5.5.1 Command not implemented: "TURN"']),
+        ("SEND FROM:<a@b>",
+         ['502 5.5.1 Command not implemented: "SEND FROM:<a@b>"']),
+        ("saml x", ['502 5.5.1 Command not implemented: "saml x"']),
+        ("SOML FROM:<a@b>",
+         ['502 5.5.1 Command not implemented: "SOML FROM:<a@b>"']),
+        ("ONEX", ['500 5.5.1 Command unrecognized: "ONEX"'])]),
+    ("a long unknown line", [(E_, None),
+        ("A" * 150 + "B" * 450,
+         ['500 5.5.1 Command unrecognized: "' + "A" * 100 + "..." +
+          "B" * 100 + '"'])]),
     ("AUTH before EHLO", [("AUTH PLAIN", ["334 "]),
                           ("*", ["501 5.0.0 AUTH aborted"]),
                           ("AUTH LOGIN", ["334 VXNlcm5hbWU6"]),
