@@ -129,6 +129,7 @@ enum persona_msg {
 	PM_BDAT_DISCARDED,	/* %a = size: a chunk after an earlier
 				   error in the same message */
 	PM_BDAT_TOOBIG,		/* the chunks together over the limit */
+	PM_QUIT_ARGS,		/* QUIT with an argument (QUIT) */
 	PM_MAIL_AFTER_BDAT,	/* MAIL while chunks are discarded
 				   (BAD_SEQUENCE) */
 	PM_RCPT_AFTER_BDAT,	/* RCPT after a chunk (BAD_SEQUENCE) */
@@ -180,6 +181,18 @@ enum persona_msg {
 #define PERSONA_Q_DATA_ARGS	0x0800	/* DATA ignores an argument */
 #define PERSONA_Q_EMPTY_LOCAL	0x2000	/* "@domain" is an address (Postfix);
 					   else *_BADADDR */
+#define PERSONA_Q_EXIM_ADDR	0x8000	/* MAIL/RCPT only as "MAIL FROM:" and
+					   "RCPT TO:", else unknown; errors
+					   are "<path>: reason" in %a, and a
+					   parameter after HELO is one
+					   (Exim parse_extract_address);
+					   DATA's argument checked first */
+#define PERSONA_Q_SYNPROT	0x10000	/* past PERSONA_SYNPROT_MAX replies
+					   500..503 the next one is followed
+					   by "CODE Too many syntax or
+					   protocol errors" and the close
+					   (Exim smtp_max_synprot_errors) */
+#define PERSONA_SYNPROT_MAX	3
 #define PERSONA_Q_OLD_VERBS	0x4000	/* SEND, SOML, SAML, TURN get
 					   NOT_IMPLEMENTED with the line, not
 					   counted (sendmail CMDUNIMPL) */

@@ -538,7 +538,8 @@ const struct persona persona_exim = {
 	 * relay, queue_only): STARTTLS inside a transaction resets it;
 	 * smtp_max_unknown_commands 3.
 	 */
-	.quirks = PERSONA_Q_STARTTLS_IN_MAIL,
+	.quirks = PERSONA_Q_STARTTLS_IN_MAIL | PERSONA_Q_EXIM_ADDR |
+	    PERSONA_Q_SYNPROT,
 	.unknown_max = 3,
 	.msg = {
 		/* [ref] globals.c smtp_banner, tod_full */
@@ -560,8 +561,9 @@ const struct persona persona_exim = {
 		 * "501 <data>: <parse_extract_address() error>"; an unknown
 		 * or bad option ends in the same address error.
 		 */
-		[PM_MAIL_BADADDR] = EXIM_BADADDR,
-		[PM_MAIL_BADPARAM] = EXIM_BADADDR,
+		/* [verified] "<path>: reason", made by smtp_tx.c */
+		[PM_MAIL_BADADDR] = "501 %a",
+		[PM_MAIL_BADPARAM] = "501 %a",
 		[PM_MAIL_BADSIZE] = EXIM_BADADDR,
 		/* [src] smtp_in.c thismessage_size_limit */
 		[PM_MAIL_TOOBIG] = "552 Message size exceeds maximum permitted",
@@ -571,8 +573,8 @@ const struct persona persona_exim = {
 		[PM_RCPT_NEED_MAIL] = "503 sender not yet given",
 		/* [src] */
 		[PM_RCPT_SYNTAX] = "501 RCPT must have an address operand",
-		[PM_RCPT_BADADDR] = EXIM_BADADDR,
-		[PM_RCPT_BADPARAM] = EXIM_BADADDR,
+		[PM_RCPT_BADADDR] = "501 %a",
+		[PM_RCPT_BADPARAM] = "501 %a",
 		/* [src] */
 		[PM_RCPT_TOO_MANY] = "452 too many recipients",
 		/* [src] */
@@ -671,6 +673,10 @@ const struct persona persona_exim = {
 		[PM_AUTH_IN_MAIL] = "503 not permitted in mail transaction",
 		/* [verified] BADARG_CMD */
 		[PM_RSET_ARGS] = "501 unexpected argument data",
+		/* [verified] against exim 4.96 */
+		[PM_QUIT_ARGS] = "501 unexpected argument data",
+		[PM_ETRN_IN_MAIL] =
+		    "503 ETRN is not permitted inside a transaction",
 		/* [verified] */
 		[PM_STARTTLS_NO_EHLO] =
 		    "503 STARTTLS command used when not advertised",

@@ -74,6 +74,15 @@ static const struct smtp_cmd_def {
 	{ SMTP_CMD_NONSMTP, ST_TALK, PM_BAD_SEQUENCE, cmd_nonsmtp, false },
 };
 
+/* whether the line begins with word (any case) */
+static bool
+line_starts(const char *line, size_t len, const char *word)
+{
+	size_t	 n = strlen(word);
+
+	return len >= n && strncasecmp(line, word, n) == 0;
+}
+
 /* RFC 821's SEND, SOML, SAML and TURN, which sendmail knows but refuses */
 static bool
 old_verb(const char *v)
@@ -210,6 +219,11 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 		    sizeof(txt)));
 		return;
 	}
+	if (rc == SMTP_E_OK && persona_quirk(p, PERSONA_Q_EXIM_ADDR) &&
+	    ((cmd.verb == SMTP_CMD_MAIL && !line_starts(line, len,
+	    "MAIL FROM:")) || (cmd.verb == SMTP_CMD_RCPT &&
+	    !line_starts(line, len, "RCPT TO:"))))
+		cmd.verb = SMTP_CMD_UNKNOWN;	/* Exim's verb is "mail from:" */
 	if (rc != SMTP_E_OK || cmd.verb == SMTP_CMD_UNKNOWN) {
 		unknown_command(s, smtp_arg_short(line, len, txt, sizeof(txt)));
 		return;
@@ -256,7 +270,8 @@ unknown_command(struct smtp_session *s, const char *arg)
 		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
 		return;
 	}
-	smtp_reply(s, PM_UNKNOWN, arg);
+	if (!smtp_synprot(s, PM_UNKNOWN, arg))
+		smtp_reply(s, PM_UNKNOWN, arg);
 }
 
 /*
@@ -305,6 +320,9 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *c)
 	size_t	 n;
 
 	if (c->arglen == 0) {
+		/* Exim: even a failed HELO or EHLO says whether it is ESMTP */
+		if (persona_quirk(s->srv->persona, PERSONA_Q_EXIM_ADDR))
+			s->esmtp = c->verb == SMTP_CMD_EHLO;
 		smtp_error(s, c->verb == SMTP_CMD_EHLO ? PM_EHLO_NOARG :
 		    PM_HELO_NOARG, NULL);
 		return;
@@ -455,7 +473,9 @@ cmd_data(struct smtp_session *s, const struct smtp_cmd *c)
 		    PM_DATA_AFTER_BDAT : PM_BAD_SEQUENCE, NULL);
 		return;
 	}
-	if (s->state != SMTP_S_RCPT) {
+	/* Exim looks at the argument first */
+	if (s->state != SMTP_S_RCPT && !(c->arglen > 0 &&
+	    persona_quirk(s->srv->persona, PERSONA_Q_EXIM_ADDR))) {
 		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
 		smtp_error(s, s->state == SMTP_S_MAIL ? PM_DATA_NEED_RCPT :
 		    PM_DATA_NEED_MAIL, NULL);
@@ -495,6 +515,10 @@ cmd_noop(struct smtp_session *s, const struct smtp_cmd *c)
 static void
 cmd_quit(struct smtp_session *s, const struct smtp_cmd *c)
 {
+	if (c->arglen > 0 && persona_has(s->srv->persona, PM_QUIT_ARGS)) {
+		smtp_error(s, PM_QUIT_ARGS, NULL);
+		return;
+	}
 	smtp_tx_free(s);
 	smtp_reply(s, PM_QUIT, NULL);
 	smtp_close(s, SMTP_C_QUIT);

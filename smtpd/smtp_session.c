@@ -260,6 +260,47 @@ smtp_reply(struct smtp_session *s, enum persona_msg m, const char *arg)
 }
 
 /*
+ * smtp_synprot -- with a persona that limits syntax and protocol errors
+ * (PERSONA_Q_SYNPROT, Exim): send reply m (%a = arg) when it is a 500 to
+ * 503 and count it; the one past PERSONA_SYNPROT_MAX becomes "CODE-text"
+ * and "CODE Too many syntax or protocol errors", and the session closes.
+ * Returns false, having sent nothing, for other personas and replies.
+ */
+bool
+smtp_synprot(struct smtp_session *s, enum persona_msg m, const char *arg)
+{
+	static const char too[] = " Too many syntax or protocol errors\r\n";
+	struct persona_vars v;
+	char	 out[PERSONA_REPLY_MAX];
+	size_t	 n;
+
+	/* Exim answers these itself, without synprot_error() */
+	if (!persona_quirk(s->srv->persona, PERSONA_Q_SYNPROT) ||
+	    m == PM_MAIL_NEED_HELO || m == PM_VRFY_NOARG ||
+	    m == PM_VRFY_NODOMAIN)
+		return false;
+	smtp_vars(s, &v, arg);
+	n = persona_reply(s->srv->persona, m, &v, out, sizeof(out));
+	if (n < 5 || strncmp(out, "50", 2) != 0 || out[2] < '0' ||
+	    out[2] > '3' || out[3] != ' ')
+		return false;
+	if (++s->synprot <= PERSONA_SYNPROT_MAX) {
+		smtp_reply_raw(s, out, n);
+		return true;
+	}
+	if (n + 3 + sizeof(too) > sizeof(out)) {
+		smtp_reply_raw(s, out, n);
+		return true;
+	}
+	out[3] = '-';
+	memcpy(out + n, out, 3);
+	memcpy(out + n + 3, too, sizeof(too));
+	smtp_reply_raw(s, out, n + 3 + sizeof(too) - 1);
+	smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
+	return true;
+}
+
+/*
  * smtp_error -- reply m to an erroneous command and count it; the error
  * that reaches max_unknown_commands is followed by 421 and the close.
  */
@@ -267,7 +308,10 @@ void
 smtp_error(struct smtp_session *s, enum persona_msg m, const char *arg)
 {
 	s->errors++;
-	smtp_reply(s, m, arg);
+	if (!smtp_synprot(s, m, arg))
+		smtp_reply(s, m, arg);
+	if (s->state == SMTP_S_CLOSING)
+		return;
 	if (s->errors >= (unsigned long)s->srv->conf->max_unknown_commands) {
 		smtp_reply(s, PM_TOO_MANY_ERRORS, NULL);
 		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);

@@ -210,6 +210,8 @@ struct smtp_session {
 					   counts */
 	unsigned long	 unknown;	/* unknown commands, where the
 					   persona has its own limit */
+	unsigned long	 synprot;	/* syntax and protocol errors
+					   (PERSONA_Q_SYNPROT) */
 	unsigned long	 rejected;
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;
@@ -274,6 +276,8 @@ void		 smtp_reply_qid(struct smtp_session *s, enum persona_msg m,
 		    const char *qid);
 void		 smtp_reply_qid_arg(struct smtp_session *s,
 		    enum persona_msg m, const char *qid, const char *arg);
+bool		 smtp_synprot(struct smtp_session *s, enum persona_msg m,
+		    const char *arg);
 void		 smtp_reply_raw(struct smtp_session *s, const char *text,
 		    size_t len);
 void		 smtp_close(struct smtp_session *s, enum smtp_close why);

@@ -182,6 +182,70 @@ path_error(const struct persona *p, const char *t, enum persona_msg generic)
 	return generic;
 }
 
+/* rest_text -- what follows the path of a MAIL/RCPT argument, trimmed */
+static const char *
+rest_text(const struct smtp_cmd *c, char *out, size_t outsz)
+{
+	char	 path[SMTP_ARG_TEXT_MAX];
+	const char *p, *end = c->arg + c->arglen, *colon;
+	size_t	 n;
+
+	(void)path_text(c, path, sizeof(path));
+	p = c->arg;
+	if ((colon = memchr(p, ':', c->arglen)) != NULL)
+		p = colon + 1;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	n = strlen(path);
+	p = (size_t)(end - p) > n ? p + n : end;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	return smtp_arg_text(p, (size_t)(end - p), out, outsz);
+}
+
+/*
+ * exim_text -- Exim's "<path>: reason" for a MAIL/RCPT argument it
+ * refuses (parse_extract_address(), texts read from a real exim 4.96):
+ * with tok non-NULL (a parameter it does not take) "<path> REST:
+ * malformed address: REST may not follow <path> ", REST being all that
+ * follows the path (the trailing space is Exim's); else the reason by
+ * what is wrong with the path.
+ */
+static const char *
+exim_text(const struct smtp_cmd *c, const char *tok, char *out,
+    size_t outsz)
+{
+	char	 path[SMTP_ARG_TEXT_MAX];
+	const char *t = path_text(c, path, sizeof(path)), *gt, *at;
+	size_t	 n = strlen(t);
+
+	if (tok != NULL) {
+		char	 rest[SMTP_ARG_TEXT_MAX];
+
+		tok = rest_text(c, rest, sizeof(rest));
+		(void)snprintf(out, outsz, "%s %s: malformed address: %s may "
+		    "not follow %s ", t, tok, tok, t);
+		return out;
+	}
+	gt = strchr(t, '>');
+	at = strrchr(t, '@');
+	if (n > 0 && t[0] == '<' && gt == NULL)
+		(void)snprintf(out, outsz, "%s: '>' missing at end of address",
+		    t);
+	else if (n > 0 && t[0] != '<' && gt != NULL)
+		(void)snprintf(out, outsz, "%s: malformed address: %s may not "
+		    "follow %.*s", t, gt, (int)(gt - t), t);
+	else if (n > 1 && (t[0] == '@' || (t[0] == '<' && t[1] == '@')))
+		(void)snprintf(out, outsz, "%s: no local part", t);
+	else if (at != NULL && (at[1] == '\0' || at[1] == '>'))
+		(void)snprintf(out, outsz, "%s: domain missing or malformed", t);
+	else
+		(void)snprintf(out, outsz, "%s: malformed address", t);
+	return out;
+}
+
 /*
  * parse_error -- the persona's reply to a MAIL (mail true) or RCPT
  * argument that smtp_addr.c refused with rc, and its %a.
@@ -196,6 +260,18 @@ parse_error(struct smtp_session *s, const struct smtp_cmd *c,
 	enum persona_msg m;
 
 	*arg = smtp_arg_text(c->arg, c->arglen, txt, txtsz);
+	if (persona_quirk(p, PERSONA_Q_EXIM_ADDR) && rc != SMTP_E_SYNTAX &&
+	    rc != SMTP_E_EMPTY && rc != SMTP_E_PARAM_VALUE) {
+		char	 tok[SMTP_ARG_TEXT_MAX];
+
+		if (rc == SMTP_E_PARAM) {
+			*arg = exim_text(c, param_token(c, k, tok,
+			    sizeof(tok)), txt, txtsz);
+			return mail ? PM_MAIL_BADPARAM : PM_RCPT_BADPARAM;
+		}
+		*arg = exim_text(c, NULL, txt, txtsz);
+		return mail ? PM_MAIL_BADADDR : PM_RCPT_BADADDR;
+	}
 	switch (rc) {
 	case SMTP_E_PARAM:
 		*arg = persona_quirk(p, PERSONA_Q_PARAM_TOKEN) ?
@@ -249,6 +325,16 @@ param_checks(struct smtp_session *s, const struct smtp_cmd *c,
 	const char *const *k;
 	size_t	 i, n;
 
+	if (persona_quirk(p, PERSONA_Q_EXIM_ADDR) && ma->nparams > 0) {
+		/*
+		 * Exim takes parameters only after EHLO, and none on RCPT
+		 * (NOTIFY and ORCPT need DSN, which it does not offer)
+		 */
+		if (!s->esmtp || !mail) {
+			*arg = exim_text(c, "", txt, txtsz);
+			return mail ? PM_MAIL_BADPARAM : PM_RCPT_BADPARAM;
+		}
+	}
 	if (persona_quirk(p, PERSONA_Q_PARAM_TOKEN) &&
 	    ma->body == SMTP_BODY_BINARYMIME) {
 		*arg = param_token(c, "BODY", txt, txtsz);

@@ -587,6 +587,40 @@ def parity_unknown_limit(t, trap, p, limit, unknown, last):
 # SMTPUTF8 not advertised as the persona does not; same lines side by
 # side from 127.0.0.1 without host lookups.
 EX_PARITY = [
+    # random sessions against the real one (2026-11-27, lead; exim 4.96
+    # as above): Exim's verb is "mail from:"/"rcpt to:", its address
+    # errors are "<path>: reason", parameters only after EHLO (even a
+    # failed one) and none on RCPT (no DSN offered), QUIT and DATA look
+    # at their argument first, and the 4th syntax or protocol error ends
+    # the session (smtp_max_synprot_errors 3)
+    ("MAIL and RCPT are 'mail from:' and 'rcpt to:'", [(E_, None),
+        ("MAIL", ["500 unrecognized command"]),
+        ("MAIL  FROM:<a@b>", ["500 unrecognized command"])]),
+    ("address errors", [(E_, None),
+        ("MAIL FROM:<@d.example>", ["501 <@d.example>: no local part"]),
+        ("MAIL FROM:<a@b", ["501 <a@b: '>' missing at end of address"]),
+        ("MAIL FROM:<a@>", ["501 <a@>: domain missing or malformed"])]),
+    ("parameters", [(E_, None),
+        ("MAIL FROM:<a@b> RET=FULL ENVID=x AUTH=<>", ["250 OK"]),
+        ("RCPT TO:<c@d> NOTIFY=NEVER", ["501 <c@d> NOTIFY=NEVER: malformed "
+         "address: NOTIFY=NEVER may not follow <c@d> "])]),
+    ("parameters after a failed HELO", [(E_, None),
+        ("HELO", ["501 Syntactically invalid HELO argument(s)"]),
+        ("MAIL FROM:<a@b> SIZE=10", ["501 <a@b> SIZE=10: malformed address: "
+         "SIZE=10 may not follow <a@b> "])]),
+    ("parameters after a failed EHLO", [("HELO x", None),
+        ("EHLO", ["501 Syntactically invalid EHLO argument(s)"]),
+        ("MAIL FROM:<a@b> SIZE=10", ["250 OK"])]),
+    ("QUIT and DATA with an argument", [(E_, None),
+        ("QUIT x", ["501 unexpected argument data"]),
+        ("DATA x", ["501 unexpected argument data"])]),
+    ("ETRN inside a transaction", [(E_, None), (M_, None),
+        ("ETRN x.example", ["503 ETRN is not permitted inside a transaction"])]),
+    ("four protocol errors", [(E_, None),
+        (R_, ["503 sender not yet given"]), (R_, ["503 sender not yet given"]),
+        (R_, ["503 sender not yet given"]),
+        (R_, ["503-sender not yet given",
+              "503 Too many syntax or protocol errors"], True)]),
     ("AUTH before EHLO", [("AUTH PLAIN",
                            ["503 AUTH command used when not advertised"])]),
     ("AUTH after HELO", [("HELO x", None), ("AUTH LOGIN",
