@@ -85,24 +85,29 @@ def gen(rng):
     return sc
 
 
-def main():
-    pf, rt = int(sys.argv[1]), int(sys.argv[2])
-    rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
-    total = int(sys.argv[4]) if len(sys.argv) > 4 else 400
+def compare(gen, argv):
+    """argv: POSTFIX_PORT TRAP_PORT [SEED] [SESSIONS]; sends gen(rng)'s
+    sessions to both, prints the first differing reply of each session
+    that differs, returns the exit status (1 if any differs)."""
+    pf, rt = int(argv[0]), int(argv[1])
+    rng = random.Random(int(argv[2]) if len(argv) > 2 else 1)
+    total = int(argv[3]) if len(argv) > 3 else 400
     bad = 0
     for i in range(total):
         sc = gen(rng)
         a = [norm(x) for x in run(pf, sc)]
         b = [norm(x) for x in run(rt, sc)]
-        if a != b:
-            bad += 1
-            print("session %d differs:" % i)
-            for (d, _), x, y in zip(sc, a + [""] * 20, b + [""] * 20):
-                print("  %-40s | %s | %s%s" % (repr(d)[:40], x, y,
-                                              "" if x == y else "  <<<"))
+        if a == b:
+            continue
+        bad += 1
+        for (d, _), x, y in zip(sc, a + [""] * 30, b + [""] * 30):
+            if x != y:
+                print("session %d: %r\n  postfix: %s\n  trap:    %s"
+                      % (i, d[:60], x, y))
+                break
     print("%d of %d sessions differ" % (bad, total))
     return 1 if bad else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(compare(gen, sys.argv[1:]))
