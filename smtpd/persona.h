@@ -130,6 +130,7 @@ enum persona_msg {
 				   error in the same message */
 	PM_BDAT_TOOBIG,		/* the chunks together over the limit */
 	PM_QUIT_ARGS,		/* QUIT with an argument (QUIT) */
+	PM_TOO_MANY_NONMAIL,	/* closes: PERSONA_Q_NONMAIL */
 	PM_MAIL_AFTER_BDAT,	/* MAIL while chunks are discarded
 				   (BAD_SEQUENCE) */
 	PM_RCPT_AFTER_BDAT,	/* RCPT after a chunk (BAD_SEQUENCE) */
@@ -193,6 +194,12 @@ enum persona_msg {
 					   protocol errors" and the close
 					   (Exim smtp_max_synprot_errors) */
 #define PERSONA_SYNPROT_MAX	3
+#define PERSONA_Q_NONMAIL	0x20000	/* past PERSONA_NONMAIL_MAX NOOP,
+					   HELP, VRFY, EXPN, ETRN, repeated
+					   HELO/EHLO or RSET the next gets
+					   TOO_MANY_NONMAIL and the close
+					   (Exim smtp_accept_max_nonmail) */
+#define PERSONA_NONMAIL_MAX	10
 #define PERSONA_Q_OLD_VERBS	0x4000	/* SEND, SOML, SAML, TURN get
 					   NOT_IMPLEMENTED with the line, not
 					   counted (sendmail CMDUNIMPL) */

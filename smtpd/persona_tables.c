@@ -539,7 +539,7 @@ const struct persona persona_exim = {
 	 * smtp_max_unknown_commands 3.
 	 */
 	.quirks = PERSONA_Q_STARTTLS_IN_MAIL | PERSONA_Q_EXIM_ADDR |
-	    PERSONA_Q_SYNPROT,
+	    PERSONA_Q_SYNPROT | PERSONA_Q_NONMAIL,
 	.unknown_max = 3,
 	.msg = {
 		/* [ref] globals.c smtp_banner, tod_full */
@@ -675,6 +675,7 @@ const struct persona persona_exim = {
 		[PM_RSET_ARGS] = "501 unexpected argument data",
 		/* [verified] against exim 4.96 */
 		[PM_QUIT_ARGS] = "501 unexpected argument data",
+		[PM_TOO_MANY_NONMAIL] = "554 Too many nonmail commands",
 		[PM_ETRN_IN_MAIL] =
 		    "503 ETRN is not permitted inside a transaction",
 		/* [verified] */
@@ -686,6 +687,7 @@ const struct persona persona_exim = {
 	},
 	.closes = {
 		[PM_QUIT] = true,
+		[PM_TOO_MANY_NONMAIL] = true,
 		[PM_TOO_MANY_ERRORS] = true,
 		[PM_TOO_MANY_COMMANDS] = true,
 		[PM_TIMEOUT] = true,

@@ -45,6 +45,7 @@ static bool	 forbidden_word(const char *, size_t);
 static bool	 etrn_hostname(const char *, size_t);
 static bool	 vrfy_address(const char *, size_t *);
 static void	 junk_command(struct smtp_session *);
+static bool	 nonmail_limit(struct smtp_session *, enum smtp_verb);
 static void	 unknown_command(struct smtp_session *, const char *);
 static const char *cmd_line_text(const struct smtp_cmd *, char *, size_t);
 static bool	 proxy_word(const char *, size_t);
@@ -234,6 +235,8 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 
 		if (d->verb != cmd.verb)
 			continue;
+		if (nonmail_limit(s, cmd.verb))
+			return;
 		if (!(d->states & SMTP_ST(s->state))) {
 			smtp_finding(s, SMTP_F_BAD_SEQUENCE);
 			smtp_error(s, d->bad_seq, NULL);
@@ -403,6 +406,50 @@ junk_command(struct smtp_session *s)
 		smtp_reply(s, PM_TOO_MANY_ERRORS, NULL);
 		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
 	}
+}
+
+/*
+ * nonmail_limit -- Exim's smtp_accept_max_nonmail (PERSONA_Q_NONMAIL):
+ * NOOP, HELP, VRFY, EXPN, ETRN, every HELO/EHLO after the first that
+ * succeeded and every RSET but the first since connect or the last MAIL
+ * count, and the one past PERSONA_NONMAIL_MAX gets TOO_MANY_NONMAIL and
+ * the close, before it is looked at. Returns true when it closed.
+ */
+static bool
+nonmail_limit(struct smtp_session *s, enum smtp_verb v)
+{
+	bool	 count;
+
+	if (!persona_quirk(s->srv->persona, PERSONA_Q_NONMAIL))
+		return false;
+	switch (v) {
+	case SMTP_CMD_NOOP:
+	case SMTP_CMD_HELP:
+	case SMTP_CMD_VRFY:
+	case SMTP_CMD_EXPN:
+	case SMTP_CMD_ETRN:
+		count = true;
+		break;
+	case SMTP_CMD_HELO:
+	case SMTP_CMD_EHLO:
+		count = s->helo != NULL;
+		break;
+	case SMTP_CMD_RSET:
+		count = s->rset_counts;
+		s->rset_counts = true;
+		break;
+	case SMTP_CMD_MAIL:
+		s->rset_counts = false;
+		return false;
+	default:
+		return false;
+	}
+	if (!count || ++s->nonmail <= PERSONA_NONMAIL_MAX)
+		return false;
+	s->errors++;
+	smtp_reply(s, PM_TOO_MANY_NONMAIL, NULL);
+	smtp_close(s, SMTP_C_TOO_MANY_COMMANDS);
+	return true;
 }
 
 /*

@@ -212,6 +212,8 @@ struct smtp_session {
 					   persona has its own limit */
 	unsigned long	 synprot;	/* syntax and protocol errors
 					   (PERSONA_Q_SYNPROT) */
+	unsigned long	 nonmail;	/* PERSONA_Q_NONMAIL commands */
+	bool		 rset_counts;	/* an RSET now counts as nonmail */
 	unsigned long	 rejected;
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;

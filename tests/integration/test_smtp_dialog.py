@@ -616,6 +616,14 @@ EX_PARITY = [
         ("DATA x", ["501 unexpected argument data"])]),
     ("ETRN inside a transaction", [(E_, None), (M_, None),
         ("ETRN x.example", ["503 ETRN is not permitted inside a transaction"])]),
+    # smtp_accept_max_nonmail 10: the first RSET after connect or MAIL
+    # and the first HELO/EHLO are free
+    ("nonmail commands", [(E_, None)] + [("NOOP", ["250 OK"])] * 10 +
+     [("NOOP", ["554 Too many nonmail commands"], True)]),
+    ("nonmail commands, RSET and MAIL", [(E_, None)] +
+     [("NOOP", ["250 OK"])] * 4 + [(M_, ["250 OK"]), ("RSET", ["250 Reset OK"])]
+     + [("NOOP", ["250 OK"])] * 6 +
+     [("RSET", ["554 Too many nonmail commands"], True)]),
     ("four protocol errors", [(E_, None),
         (R_, ["503 sender not yet given"]), (R_, ["503 sender not yet given"]),
         (R_, ["503 sender not yet given"]),

@@ -527,14 +527,15 @@ test_all_messages(void)
 			    PERSONA_Q_PROXY_GUARD | PERSONA_Q_DATA_ARGS |
 			    PERSONA_Q_OLD_VERBS, 25 },
 			{ "exim", PERSONA_Q_STARTTLS_IN_MAIL |
-			    PERSONA_Q_EXIM_ADDR | PERSONA_Q_SYNPROT, 3 },
+			    PERSONA_Q_EXIM_ADDR | PERSONA_Q_SYNPROT |
+			    PERSONA_Q_NONMAIL, 3 },
 		};
 		unsigned int bit, got;
 
 		for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
 			const struct persona *p = persona_find(q[i].name);
 
-			for (got = 0, bit = 1; bit != 0 && bit <= 0x10000;
+			for (got = 0, bit = 1; bit != 0 && bit <= 0x20000;
 			    bit <<= 1)
 				if (persona_quirk(p, bit))
 					got |= bit;
