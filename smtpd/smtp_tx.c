@@ -382,6 +382,39 @@ domain_ok(struct smtp_session *s, const struct smtp_path *p, bool utf8)
 }
 
 /*
+ * addr_refused -- the checks of a parsed MAIL (mail true) or RCPT argument
+ * (parse result rc) that end in the persona's error reply: the parse, the
+ * local part, the domain, the parameters. Returns true when it replied.
+ */
+static bool
+addr_refused(struct smtp_session *s, const struct smtp_cmd *c,
+    const struct smtp_mailarg *ma, int rc, bool mail)
+{
+	char	 txt[SMTP_ARG_TEXT_MAX];
+	const char *arg;
+	enum persona_msg m;
+	bool	 utf8;
+
+	if ((rc = local_ok(s, ma, rc)) != SMTP_E_OK) {
+		m = parse_error(s, c, ma, rc, mail, txt, sizeof(txt), &arg);
+		smtp_error(s, m, arg);
+		return true;
+	}
+	utf8 = mail ? ma->smtputf8 : json_is_true(json_object_get(
+	    s->tx->mail_from, "smtputf8"));
+	if (!domain_ok(s, &ma->path, utf8)) {
+		smtp_error(s, mail ? PM_MAIL_BADADDR : PM_RCPT_BADADDR, NULL);
+		return true;
+	}
+	if ((m = param_checks(s, c, ma, mail, txt, sizeof(txt), &arg)) !=
+	    PM_COUNT) {
+		smtp_error(s, m, arg);
+		return true;
+	}
+	return false;
+}
+
+/*
  * smtp_tx_mail -- MAIL FROM in state IDLE: parse, check SIZE against the
  * cap, start a transaction. Every syntactically possible sender is taken.
  */
@@ -392,26 +425,11 @@ smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	struct smtp_tx *tx;
 	json_t	*o;
 	char	 esc[LOG_ESC_MAX], txt[SMTP_ARG_TEXT_MAX];
-	const char *arg;
-	enum persona_msg m;
 	int	 rc;
 
 	rc = smtp_addr_parse_mail(c->arg, c->arglen, &ma);
-	rc = local_ok(s, &ma, rc);
-	if (rc != SMTP_E_OK) {
-		m = parse_error(s, c, &ma, rc, true, txt, sizeof(txt), &arg);
-		smtp_error(s, m, arg);
+	if (addr_refused(s, c, &ma, rc, true))
 		return;
-	}
-	if (!domain_ok(s, &ma.path, ma.smtputf8)) {
-		smtp_error(s, PM_MAIL_BADADDR, NULL);
-		return;
-	}
-	if ((m = param_checks(s, c, &ma, true, txt, sizeof(txt), &arg)) !=
-	    PM_COUNT) {
-		smtp_error(s, m, arg);
-		return;
-	}
 	if (ma.size > s->srv->size_limit) {
 		smtp_reply(s, PM_MAIL_TOOBIG, NULL);
 		return;
@@ -447,27 +465,11 @@ smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	struct smtp_mailarg ma;
 	json_t	*o;
 	char	 txt[SMTP_ARG_TEXT_MAX];
-	const char *arg;
-	enum persona_msg m;
 	int	 rc;
 
 	rc = smtp_addr_parse_rcpt(c->arg, c->arglen, &ma);
-	rc = local_ok(s, &ma, rc);
-	if (rc != SMTP_E_OK) {
-		m = parse_error(s, c, &ma, rc, false, txt, sizeof(txt), &arg);
-		smtp_error(s, m, arg);
+	if (addr_refused(s, c, &ma, rc, false))
 		return;
-	}
-	if (!domain_ok(s, &ma.path, json_is_true(json_object_get(
-	    s->tx->mail_from, "smtputf8")))) {
-		smtp_error(s, PM_RCPT_BADADDR, NULL);
-		return;
-	}
-	if ((m = param_checks(s, c, &ma, false, txt, sizeof(txt), &arg)) !=
-	    PM_COUNT) {
-		smtp_error(s, m, arg);
-		return;
-	}
 	/* <> is no recipient: the products that say so */
 	if ((ma.path.flags & SMTP_PATH_F_NULL) &&
 	    persona_has(s->srv->persona, PM_RCPT_NULL)) {
