@@ -149,3 +149,181 @@ smtp_bdat_count_end(const struct smtp_bdat_count *c)
 	}
 	return e.piece == 0 ? e.total : e.total + e.piece + 2;
 }
+
+/* ------------------------------------------------------------------ */
+/* Exim 4.96							      */
+/* ------------------------------------------------------------------ */
+
+/* isspace() in the C locale */
+static bool
+exim_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/*
+ * smtp_bdat_exim_parse -- the argument as Exim reads it, sscanf("%u %n")
+ * and strcmpic(rest, "LAST") (smtp_in.c): white space, an optional sign,
+ * at least one digit (strtoul's value, kept to unsigned int: "-1" is
+ * 4294967295, too many digits the same), white space, and then the chunk
+ * is the LAST only if the rest is exactly "LAST" in any case; anything
+ * else after the number makes it a chunk that is not the last (trailing
+ * white space is not part of the argument, as Exim strips it). Returns 0
+ * with *size and *last, or -1: no number ("missing size").
+ */
+int
+smtp_bdat_exim_parse(const char *arg, size_t len, uint64_t *size, bool *last)
+{
+	static const char kw[] = "LAST";
+	uint64_t v = 0;
+	size_t	 i = 0, ndig = 0, k;
+	bool	 neg = false, over = false;
+
+	*size = 0;
+	*last = false;
+	while (len > 0 && exim_space((unsigned char)arg[len - 1]))
+		len--;
+	while (i < len && exim_space((unsigned char)arg[i]))
+		i++;
+	if (i < len && (arg[i] == '+' || arg[i] == '-'))
+		neg = arg[i++] == '-';
+	for (; i < len && arg[i] >= '0' && arg[i] <= '9'; i++, ndig++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			over = true;
+		else
+			v = v * 10 + (uint64_t)(arg[i] - '0');
+	}
+	if (ndig == 0)
+		return -1;
+	if (over)
+		v = UINT64_MAX;		/* strtoul: ULONG_MAX, sign ignored */
+	else if (neg)
+		v = (uint64_t)0 - v;
+	*size = v & 0xffffffffu;
+	while (i < len && exim_space((unsigned char)arg[i]))
+		i++;
+	if (len - i == sizeof(kw) - 1) {
+		for (k = 0; k < sizeof(kw) - 1; k++)
+			if ((arg[i + k] & ~0x20) != kw[k])
+				break;
+		*last = k == sizeof(kw) - 1;
+	}
+	return 0;
+}
+
+/* the header section's states, one line at a time */
+enum {
+	EX_START,	/* at a line's start */
+	EX_NAME,	/* in what may be a field name */
+	EX_NAMESP,	/* white space after it, before a colon */
+	EX_FIELD,	/* a header field (or its continuation) */
+	EX_BODY		/* past the header section */
+};
+
+/* smtp_bdat_xcount_init -- an empty message, nothing counted */
+void
+smtp_bdat_xcount_init(struct smtp_bdat_xcount *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->first = true;
+	e->hs = EX_START;
+}
+
+/* a line of the header section that is not a field: the body begins */
+static void
+exim_body(struct smtp_bdat_xcount *e)
+{
+	e->total++;
+	e->hs = EX_BODY;
+}
+
+/* the open line ends (its end counts two) */
+static void
+exim_eol(struct smtp_bdat_xcount *e)
+{
+	e->total += 2;
+	if (e->hs == EX_START)
+		e->hs = EX_BODY;	/* the empty line */
+	else if (e->hs == EX_NAME || e->hs == EX_NAMESP)
+		exim_body(e);		/* no colon */
+	else if (e->hs == EX_FIELD)
+		e->hs = EX_START;
+	e->first = false;
+	e->inline_ = false;
+}
+
+/* one byte of a line */
+static void
+exim_char(struct smtp_bdat_xcount *e, unsigned char c)
+{
+	e->total++;
+	e->inline_ = true;
+	switch (e->hs) {
+	case EX_START:
+		if ((c == ' ' || c == '\t') && !e->first)
+			e->hs = EX_FIELD;	/* a continuation */
+		else if (c == ':')
+			e->hs = EX_FIELD;
+		else if (c > ' ' && c < 0x7f)
+			e->hs = EX_NAME;
+		else if (exim_space(c))
+			e->hs = EX_NAMESP;	/* white space, then a colon? */
+		else
+			exim_body(e);
+		break;
+	case EX_NAME:
+	case EX_NAMESP:
+		if (c == ':')
+			e->hs = EX_FIELD;
+		else if (exim_space(c))
+			e->hs = EX_NAMESP;
+		else if (e->hs == EX_NAMESP || c <= ' ' || c >= 0x7f)
+			exim_body(e);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * smtp_bdat_xcount_feed -- n more bytes of the message, as the client sent
+ * them; any split of the same bytes gives the same count.
+ */
+void
+smtp_bdat_xcount_feed(struct smtp_bdat_xcount *e, const char *p, size_t n)
+{
+	size_t	 i;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)p[i];
+		e->any = true;
+		if (e->cr) {
+			e->cr = false;
+			exim_eol(e);		/* CRLF, or a bare CR */
+			if (c == '\n')
+				continue;
+		}
+		if (c == '\r')
+			e->cr = true;
+		else if (c == '\n')
+			exim_eol(e);		/* a bare LF */
+		else
+			exim_char(e, c);
+	}
+}
+
+/*
+ * smtp_bdat_xcount_end -- the size Exim says for the whole message.
+ */
+uint64_t
+smtp_bdat_xcount_end(const struct smtp_bdat_xcount *e)
+{
+	struct smtp_bdat_xcount x = *e;
+
+	if (x.cr || x.inline_)
+		exim_eol(&x);
+	else if (!x.any)
+		x.total += 2;
+	return x.total;
+}
