@@ -5,6 +5,7 @@ smtpd_libsmtpd_a_SOURCES = \
 	smtpd/persona.h \
 	smtpd/smtp_session.c smtpd/smtp_session.h \
 	smtpd/smtp_commands.c smtpd/smtp_tx.c smtpd/smtp_bdat_session.c \
+	smtpd/smtp_bdat_exim.c \
 	smtpd/smtp_auth_session.c \
 	smtpd/smtp_record.c smtpd/smtp_tls.c smtpd/smtp_server.c
 # parsers (smtp_cmd.c, smtp_addr.c, smtp_data.c, proxy.c, smtp_auth.c),

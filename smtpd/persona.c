@@ -709,6 +709,9 @@ expand(const struct persona *p, const char *t, const struct persona_vars *v,
 				pb_str(b, ": ");
 			}
 			break;
+		case 'b':
+			pb_clean(b, v->arg2, prec);
+			break;
 		case 'q':
 			pb_clean(b, v->queue_id, PERSONA_HOST_MAX);
 			break;

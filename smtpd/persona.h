@@ -122,7 +122,8 @@ enum persona_msg {
 	 */
 	PM_BDAT_OK,		/* %a = the chunk's size */
 	PM_BDAT_QUEUED,		/* %a = the message's size as the product
-				   counts it (smtp_bdat.h), %q queue id */
+				   counts it (smtp_bdat.h), %b the last
+				   chunk's size, %q queue id */
 	PM_BDAT_SYNTAX,		/* not "count [LAST]": the chunk's end is
 				   unknown, so it closes */
 	PM_BDAT_NULL,		/* "BDAT 0" without LAST */
@@ -135,6 +136,22 @@ enum persona_msg {
 				   (BAD_SEQUENCE) */
 	PM_RCPT_AFTER_BDAT,	/* RCPT after a chunk (BAD_SEQUENCE) */
 	PM_DATA_AFTER_BDAT,	/* DATA after a chunk (BAD_SEQUENCE) */
+	/*
+	 * Exim's CHUNKING (PERSONA_Q_EXIM_BDAT) and PRDR (a persona with
+	 * PM_MAIL_PRDR advertises it and takes MAIL's PRDR parameter).
+	 */
+	PM_BDAT_NEED_RCPT,	/* BDAT without recipients (DATA_NEED_RCPT) */
+	PM_BDAT_ONLY,		/* not BDAT, NOOP, RSET or QUIT after a
+				   chunk that was not the LAST */
+	PM_BDAT_RSET_ONLY,	/* anything but RSET or QUIT after that */
+	PM_BDAT_LOST,		/* after the 221 to a QUIT between chunks */
+	PM_MAIL_PRDR,		/* MAIL with PRDR: MAIL_OK, and PRDR is
+				   offered */
+	PM_PRDR_BEGIN,		/* after the message's end, then one
+				   PRDR_RCPT per recipient (%a) */
+	PM_PRDR_RCPT,
+	PM_PRDR_OK,		/* the last reply, %q queue id */
+	PM_MAIL_SMTPUTF8,	/* MAIL with SMTPUTF8 (taken) */
 	PM_COUNT
 };
 
@@ -203,6 +220,8 @@ enum persona_msg {
 #define PERSONA_Q_OLD_VERBS	0x4000	/* SEND, SOML, SAML, TURN get
 					   NOT_IMPLEMENTED with the line, not
 					   counted (sendmail CMDUNIMPL) */
+#define PERSONA_Q_EXIM_BDAT	0x40000	/* BDAT as Exim takes it
+					   (smtp_bdat_exim.c) */
 #define PERSONA_Q_DOMAIN_SYNTAX	0x1000	/* MAIL and RCPT refuse a domain
 					   that is no host name or address
 					   literal (Postfix: valid_hostname,
@@ -221,6 +240,7 @@ struct persona_vars {
 	const char	*helo;		/* HELO/EHLO argument (escaped) or NULL */
 	const char	*arg;		/* %a, already made printable */
 	const char	*queue_id;	/* %q */
+	const char	*arg2;		/* %b, like %a */
 	long		 size_limit;	/* %z: the limit enforced */
 	long		 size_shown;	/* %Z: " N" in EHLO; 0: nothing */
 	time_t		 now;

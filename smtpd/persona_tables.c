@@ -20,8 +20,9 @@
  * - no MAIL/RCPT/RSET reply carries "530" by itself (nmap's
  *   smtp-open-relay aborts on it, REFERENCE 1.1); only %a may;
  * - CHUNKING is advertised exactly when the table has the BDAT replies
- *   (PM_BDAT_OK and the rest); without them BDAT gets what the product
- *   says when CHUNKING is off;
+ *   (PM_BDAT_OK and the rest; Postfix's discarding, Exim's between
+ *   chunks); without them BDAT gets what the product says when CHUNKING
+ *   is off; PRDR likewise with PM_MAIL_PRDR and the PRDR replies;
  * - the AUTH line of EHLO is "AUTH " followed by auth_mechs.
  */
 
@@ -507,15 +508,22 @@ const struct persona persona_sendmail = {
 /*
  * [src] smtp_in.c EHLO: "SIZE %d", 8BITMIME (accept_8bitmime), DSN only
  * with dsn_advertise_hosts (empty), ETRN/VRFY/EXPN only with ACLs (none),
- * PIPELINING, (PIPECONNECT, CHUNKING, PRDR not advertised: we implement
- * none of them), AUTH, STARTTLS, HELP.
+ * PIPELINING, PIPECONNECT (pipelining_connect_advertise_hosts = *: a
+ * client may send EHLO before the banner, which the trap takes anyway),
+ * AUTH, CHUNKING (chunking_advertise_hosts = *), STARTTLS, PRDR (Debian's
+ * configuration sets prdr_enable), no SMTPUTF8 (Debian leaves
+ * smtputf8_advertise_hosts empty), HELP. [verified] against exim 4.96
+ * with Debian's settings: this list in this order.
  */
 static const struct persona_ext exim_ehlo[] = {
 	{ "SIZE%Z", 0 },
 	{ "8BITMIME", 0 },
 	{ "PIPELINING", 0 },
+	{ "PIPECONNECT", 0 },
 	{ "AUTH PLAIN LOGIN CRAM-MD5", PERSONA_EXT_AUTH },
+	{ "CHUNKING", 0 },
 	{ "STARTTLS", PERSONA_EXT_STARTTLS },
+	{ "PRDR", 0 },
 	{ "HELP", 0 },
 	{ NULL, 0 }
 };
@@ -539,7 +547,7 @@ const struct persona persona_exim = {
 	 * smtp_max_unknown_commands 3.
 	 */
 	.quirks = PERSONA_Q_STARTTLS_IN_MAIL | PERSONA_Q_EXIM_ADDR |
-	    PERSONA_Q_SYNPROT | PERSONA_Q_NONMAIL,
+	    PERSONA_Q_SYNPROT | PERSONA_Q_NONMAIL | PERSONA_Q_EXIM_BDAT,
 	.unknown_max = 3,
 	.msg = {
 		/* [ref] globals.c smtp_banner, tod_full */
@@ -684,10 +692,34 @@ const struct persona persona_exim = {
 		[PM_AUTH_NO_EHLO] = "503 AUTH command used when not advertised",
 		[PM_VRFY_NODOMAIN] =
 		    "501 %a: recipient address must contain a domain",
+		/*
+		 * [verified] CHUNKING against exim 4.96 (smtp_in.c
+		 * bdat_getc(), smtp_setup_msg() BDAT_CMD; receive.c):
+		 * "BDAT n" after HELO; a chunk not the LAST; the LAST one,
+		 * its two-line reply with the total of smtp_bdat.h.
+		 */
+		[PM_BDAT] = "503 BDAT command used when CHUNKING not advertised",
+		[PM_BDAT_OK] = "250 %a byte chunk received",
+		[PM_BDAT_QUEUED] = "250  %b byte chunk, total %a\nOK id=%q",
+		[PM_BDAT_SYNTAX] = "501 missing size for BDAT command",
+		[PM_BDAT_NULL] = "504 zero size for BDAT command",
+		[PM_BDAT_TOOBIG] = "552 Message size exceeds maximum permitted",
+		[PM_BDAT_NEED_RCPT] = "503 valid RCPT command must precede BDAT",
+		[PM_BDAT_ONLY] = "503 only BDAT permissible after non-LAST BDAT",
+		[PM_BDAT_RSET_ONLY] = "503 only RSET accepted now",
+		[PM_BDAT_LOST] = "421 Lost incoming connection",
+		/* [verified] PRDR (any value); the replies after the data */
+		[PM_MAIL_PRDR] = "250 OK, PRDR Requested",
+		[PM_PRDR_BEGIN] = "353 PRDR content analysis beginning",
+		[PM_PRDR_RCPT] = "250 PRDR R=<%a> acceptance",
+		[PM_PRDR_OK] = "250 id=%q message accepted",
+		/* [verified] smtputf8_advertise_hosts empty */
+		[PM_MAIL_SMTPUTF8] = "501 SMTPUTF8 used when not advertised",
 	},
 	.closes = {
 		[PM_QUIT] = true,
 		[PM_TOO_MANY_NONMAIL] = true,
+		[PM_BDAT_LOST] = true,
 		[PM_TOO_MANY_ERRORS] = true,
 		[PM_TOO_MANY_COMMANDS] = true,
 		[PM_TIMEOUT] = true,

@@ -29,6 +29,7 @@
 
 #define PARAM_F_MAIL	0x01
 #define PARAM_F_RCPT	0x02
+#define PARAM_F_PRDR	0x04	/* MAIL, where PRDR is offered */
 
 struct param_def {
 	const char	*key;
@@ -45,6 +46,7 @@ static bool	 valid_ret(const char *, size_t, struct smtp_mailarg *);
 static bool	 valid_nonempty(const char *, size_t, struct smtp_mailarg *);
 static bool	 valid_notify(const char *, size_t, struct smtp_mailarg *);
 static bool	 valid_orcpt(const char *, size_t, struct smtp_mailarg *);
+static bool	 valid_prdr(const char *, size_t, struct smtp_mailarg *);
 static int	 copy_field(char *, size_t, const char *, size_t);
 static void	 set_err_param(struct smtp_mailarg *, const char *, size_t);
 static int	 parse_param(const char *, size_t, struct smtp_mailarg *, int);
@@ -61,6 +63,8 @@ static const struct param_def params[] = {
 	{ "AUTH",	PARAM_F_MAIL,	valid_nonempty },	/* RFC 4954 */
 	{ "NOTIFY",	PARAM_F_RCPT,	valid_notify },
 	{ "ORCPT",	PARAM_F_RCPT,	valid_orcpt },
+	/* draft-hall-prdr; Exim takes any value */
+	{ "PRDR",	PARAM_F_PRDR,	valid_prdr },
 };
 
 static bool
@@ -140,6 +144,13 @@ valid_smtputf8(const char *v, size_t n, struct smtp_mailarg *out)
 {
 	out->smtputf8 = true;
 	return v == NULL;		/* takes no value */
+}
+
+static bool
+valid_prdr(const char *v, size_t n, struct smtp_mailarg *out)
+{
+	out->prdr = true;
+	return true;
 }
 
 static bool
@@ -360,6 +371,17 @@ int
 smtp_addr_parse_mail(const char *arg, size_t len, struct smtp_mailarg *out)
 {
 	return parse_args(arg, len, "FROM:", out, PARAM_F_MAIL);
+}
+
+/*
+ * smtp_addr_parse_mail_prdr -- smtp_addr_parse_mail() where PRDR (with
+ * any value or none) is a parameter too (out->prdr).
+ */
+int
+smtp_addr_parse_mail_prdr(const char *arg, size_t len,
+    struct smtp_mailarg *out)
+{
+	return parse_args(arg, len, "FROM:", out, PARAM_F_MAIL | PARAM_F_PRDR);
 }
 
 /*

@@ -2,7 +2,8 @@
  * smtp_bdat_session.c -- BDAT (RFC 3030 CHUNKING) inside a session: which
  * chunk is stored and which is read only to be discarded, and the replies,
  * as Postfix 3.7 gives them (sent side by side to a real postfix 3.7.11:
- * tests/integration/test_smtp_dialog.py, PF_BDAT). Every chunk is read
+ * tests/integration/test_smtp_dialog.py, PF_BDAT); an Exim persona's
+ * BDAT is smtp_bdat_exim.c's, on the same reading. Every chunk is read
  * whole, whatever the reply, so its bytes are never taken for commands.
  * Stored chunks are kept exactly as sent (no dot-unstuffing); after the
  * LAST one the message is committed as one ended by DATA (smtp_tx.c).
@@ -19,13 +20,15 @@
 static void	 bdat_end(struct smtp_session *);
 
 /*
- * Read the chunk of size bytes that follows the command: stored into the
- * transaction's message (store), or discarded and then answered with
- * reply, the transaction ending with it if reset.
+ * smtp_bdat_read -- read the chunk of size bytes that follows the
+ * command: stored into the transaction's message (store), or discarded
+ * and then answered with reply (none: PM_COUNT), the transaction ending
+ * with it if reset; exim: Exim's ending (smtp_bdat_exim_end()) instead
+ * of Postfix's.
  */
-static void
-bdat_begin(struct smtp_session *s, uint64_t size, bool last, bool store,
-    enum persona_msg reply, bool reset)
+void
+smtp_bdat_read(struct smtp_session *s, uint64_t size, bool last, bool store,
+    enum persona_msg reply, bool reset, bool exim)
 {
 	struct smtp_chunk *k = &s->chunk;
 
@@ -34,13 +37,24 @@ bdat_begin(struct smtp_session *s, uint64_t size, bool last, bool store,
 	k->store = store;
 	k->reply = reply;
 	k->reset = reset;
+	k->exim = exim;
 	k->resume = s->state;
 	if (size == 0) {
-		bdat_end(s);
+		if (exim)
+			smtp_bdat_exim_end(s);
+		else
+			bdat_end(s);
 		return;
 	}
 	smtp_enter_state(s, SMTP_S_BDAT);
 	smtp_session_set_timeout(s);
+}
+
+static void
+bdat_begin(struct smtp_session *s, uint64_t size, bool last, bool store,
+    enum persona_msg reply, bool reset)
+{
+	smtp_bdat_read(s, size, last, store, reply, reset, false);
 }
 
 /*
@@ -61,6 +75,10 @@ smtp_bdat_cmd(struct smtp_session *s, const struct smtp_cmd *c)
 	uint64_t size;
 	bool	 last;
 
+	if (persona_quirk(p, PERSONA_Q_EXIM_BDAT)) {
+		smtp_bdat_exim_cmd(s, c);
+		return;
+	}
 	smtp_finding(s, SMTP_F_BDAT);
 	if (smtp_bdat_parse(c->arg, c->arglen, &size, &last) == -1) {
 		smtp_tx_free(s);
@@ -111,20 +129,39 @@ smtp_bdat_cmd(struct smtp_session *s, const struct smtp_cmd *c)
 	bdat_begin(s, size, last, true, PM_BDAT_OK, false);
 }
 
+/*
+ * smtp_bdat_ended -- the chunk has been read: note it in the transcript,
+ * back to the state before it, and count it into a stored message.
+ */
+void
+smtp_bdat_ended(struct smtp_session *s)
+{
+	struct smtp_chunk *k = &s->chunk;
+	char	 note[48];
+	int	 n;
+
+	n = snprintf(note, sizeof(note), "<BDAT %llu bytes>",
+	    (unsigned long long)k->size);
+	smtp_transcript(s, 'C', note, (size_t)n);
+	smtp_enter_state(s, k->resume);
+	if (k->store) {
+		s->tx->chunks++;
+		s->tx->chunked += k->size;
+		s->tx->lastchunk = k->size;
+	}
+}
+
 /* the chunk has been read: answer it, or end the message */
 static void
 bdat_end(struct smtp_session *s)
 {
 	struct smtp_chunk *k = &s->chunk;
 	struct smtp_tx *tx = s->tx;
-	char	 num[24], note[48];
-	int	 n, e;
+	char	 num[24];
+	int	 e;
 
 	(void)snprintf(num, sizeof(num), "%llu", (unsigned long long)k->size);
-	n = snprintf(note, sizeof(note), "<BDAT %llu bytes>",
-	    (unsigned long long)k->size);
-	smtp_transcript(s, 'C', note, (size_t)n);
-	smtp_enter_state(s, k->resume);
+	smtp_bdat_ended(s);
 	if (!k->store) {
 		if (k->reset) {
 			smtp_tx_free(s);
@@ -139,8 +176,6 @@ bdat_end(struct smtp_session *s)
 			    num : NULL);
 		return;
 	}
-	tx->chunks++;
-	tx->chunked += k->size;
 	if (!k->last && tx->write_errno != 0) {
 		e = tx->write_errno;
 		errno = e;
@@ -170,10 +205,16 @@ smtp_bdat_feed(struct smtp_session *s, const char *p, size_t n)
 
 	if (k->store) {
 		smtp_bdat_count_feed(&s->tx->bcount, p, take);
+		if (k->exim)
+			smtp_bdat_xcount_feed(&s->tx->xcount, p, take);
 		smtp_tx_write(s, p, take);
 	}
 	k->left -= take;
-	if (k->left == 0)
-		bdat_end(s);
+	if (k->left == 0) {
+		if (k->exim)
+			smtp_bdat_exim_end(s);
+		else
+			bdat_end(s);
+	}
 	return take;
 }

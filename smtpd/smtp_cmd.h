@@ -111,11 +111,14 @@ struct smtp_mailarg {
 	long long		 size;		/* SIZE=, -1 if absent */
 	enum smtp_body		 body;
 	bool			 smtputf8;
+	bool			 prdr;		/* PRDR (any value) */
 	char			 err_param[SMTP_PARAM_KEY_MAX + 1];
 };
 
 int	 smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd);
 int	 smtp_addr_parse_mail(const char *arg, size_t len,
+	    struct smtp_mailarg *out);
+int	 smtp_addr_parse_mail_prdr(const char *arg, size_t len,
 	    struct smtp_mailarg *out);
 int	 smtp_addr_parse_rcpt(const char *arg, size_t len,
 	    struct smtp_mailarg *out);

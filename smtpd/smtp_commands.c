@@ -168,6 +168,8 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 		smtp_finding(s, SMTP_F_CTRL_COMMAND);
 	if (cmd.flags & SMTP_CMD_F_LOWER)
 		smtp_finding(s, SMTP_F_LOWERCASE_VERB);
+	if (smtp_bdat_exim_gate(s, &cmd, rc))
+		return;
 	if (persona_quirk(p, PERSONA_Q_PROXY_GUARD) &&
 	    cmd.verb == SMTP_CMD_NONSMTP) {
 		/* sendmail's guard looks at the first command only */
@@ -332,6 +334,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	smtp_tx_free(s);
 	s->bdat_error = false;
+	s->xbdat = SMTP_XBDAT_NONE;
 	free(s->helo);
 	s->helo = xmalloc(c->arglen + 1);
 	smtp_arg_text(c->arg, c->arglen, s->helo, c->arglen + 1);
@@ -548,6 +551,7 @@ cmd_rset(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	smtp_tx_free(s);
 	s->bdat_error = false;
+	s->xbdat = SMTP_XBDAT_NONE;
 	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT)
 		smtp_enter_state(s, SMTP_S_IDLE);
 	smtp_reply(s, PM_RSET, NULL);
@@ -807,6 +811,7 @@ cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 		}
 		smtp_tx_free(s);	/* TLS starts the session afresh */
 		s->bdat_error = false;
+		s->xbdat = SMTP_XBDAT_NONE;
 	}
 	smtp_finding(s, SMTP_F_STARTTLS);
 	/*

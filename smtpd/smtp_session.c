@@ -324,20 +324,22 @@ smtp_error(struct smtp_session *s, enum persona_msg m, const char *arg)
 void
 smtp_reply_qid(struct smtp_session *s, enum persona_msg m, const char *qid)
 {
-	smtp_reply_qid_arg(s, m, qid, NULL);
+	smtp_reply_qid_args(s, m, qid, NULL, NULL);
 }
 
 /*
- * smtp_reply_qid_arg -- smtp_reply_qid() with %a = arg as well.
+ * smtp_reply_qid_args -- smtp_reply_qid() with %a = arg and %b = arg2 as
+ * well.
  */
 void
-smtp_reply_qid_arg(struct smtp_session *s, enum persona_msg m,
-    const char *qid, const char *arg)
+smtp_reply_qid_args(struct smtp_session *s, enum persona_msg m,
+    const char *qid, const char *arg, const char *arg2)
 {
 	struct persona_vars v;
 
 	smtp_vars(s, &v, arg);
 	v.queue_id = qid;
+	v.arg2 = arg2;
 	smtp_reply_vars(s, m, &v);
 }
 

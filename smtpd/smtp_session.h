@@ -131,6 +131,16 @@ struct smtp_tx {
 	unsigned long	 chunks;	/* chunks stored */
 	uint64_t	 chunked;	/* their declared sizes, summed */
 	struct smtp_bdat_count bcount;	/* the size Postfix would say */
+	struct smtp_bdat_xcount xcount;	/* ... and Exim */
+	uint64_t	 lastchunk;	/* the last chunk's size */
+	bool		 prdr;		/* MAIL asked for PRDR */
+};
+
+/* Where an Exim persona's client is in a chunked message (smtp_bdat_exim.c) */
+enum smtp_xbdat {
+	SMTP_XBDAT_NONE,	/* not between chunks */
+	SMTP_XBDAT_MORE,	/* a chunk that was not the LAST came */
+	SMTP_XBDAT_RSET		/* then a wrong command: only RSET now */
 };
 
 /* What ends the BDAT chunk being read (smtp_bdat_session.c). */
@@ -141,6 +151,7 @@ struct smtp_chunk {
 	bool		 store;		/* into the message; else discarded */
 	enum persona_msg reply;		/* after a discarded chunk */
 	bool		 reset;		/* ... and the transaction ends */
+	bool		 exim;		/* ended by smtp_bdat_exim_end() */
 	enum smtp_state	 resume;	/* the state after it */
 };
 
@@ -194,6 +205,7 @@ struct smtp_session {
 	bool		 bdat_error;	/* chunks are discarded up to the
 					   next LAST (Postfix: "after
 					   earlier error") */
+	enum smtp_xbdat	 xbdat;
 	struct smtp_authx *authx;
 	json_t		*auth;		/* array of attempts, or NULL */
 	unsigned long	 auth_unrecorded; /* attempts past SMTP_AUTH_KEEP */
@@ -276,8 +288,9 @@ void		 smtp_error(struct smtp_session *s, enum persona_msg m,
 		    const char *arg);
 void		 smtp_reply_qid(struct smtp_session *s, enum persona_msg m,
 		    const char *qid);
-void		 smtp_reply_qid_arg(struct smtp_session *s,
-		    enum persona_msg m, const char *qid, const char *arg);
+void		 smtp_reply_qid_args(struct smtp_session *s,
+		    enum persona_msg m, const char *qid, const char *arg,
+		    const char *arg2);
 bool		 smtp_synprot(struct smtp_session *s, enum persona_msg m,
 		    const char *arg);
 void		 smtp_reply_raw(struct smtp_session *s, const char *text,
@@ -298,6 +311,7 @@ const char	*smtp_arg_text(const char *p, size_t n, char *out,
 		    size_t outsz);
 
 /* smtp_tx.c */
+#define SMTP_PRDR_REPLY_MAX	(1024 * 1024)	/* a reply per recipient */
 void		 smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c);
 void		 smtp_tx_rcpt(struct smtp_session *s, const struct smtp_cmd *c);
 void		 smtp_tx_data(struct smtp_session *s, const struct smtp_cmd *c);
@@ -311,8 +325,19 @@ enum persona_msg smtp_tx_spool_reply(int e);
 
 /* smtp_bdat_session.c */
 void		 smtp_bdat_cmd(struct smtp_session *s, const struct smtp_cmd *c);
+void		 smtp_bdat_read(struct smtp_session *s, uint64_t size,
+		    bool last, bool store, enum persona_msg reply, bool reset,
+		    bool exim);
+void		 smtp_bdat_ended(struct smtp_session *s);
 size_t		 smtp_bdat_feed(struct smtp_session *s, const char *p,
 		    size_t n);
+
+/* smtp_bdat_exim.c */
+void		 smtp_bdat_exim_cmd(struct smtp_session *s,
+		    const struct smtp_cmd *c);
+void		 smtp_bdat_exim_end(struct smtp_session *s);
+bool		 smtp_bdat_exim_gate(struct smtp_session *s,
+		    const struct smtp_cmd *c, int rc);
 
 /* smtp_auth_session.c */
 void		 smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *c);

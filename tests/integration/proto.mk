@@ -4,4 +4,5 @@ TESTS += tests/integration/test_smtp_dialog.py \
 	tests/integration/test_clients.py \
 	tests/integration/test_data.py \
 	tests/integration/test_proxy.py \
-	tests/integration/test_bdat.py
+	tests/integration/test_bdat.py \
+	tests/integration/test_bdat_exim.py

@@ -12,7 +12,7 @@ import time
 
 from rtlib import wait_for, read_reply
 
-QUEUED_RE = re.compile(rb"queued as ([A-Za-z0-9]+)")
+QUEUED_RE = re.compile(rb"(?:queued as |\bid=)([A-Za-z0-9-]+)")
 
 
 def to_crlf(raw):
@@ -29,7 +29,8 @@ def sha256(b):
 
 
 def queued_id(resp):
-    """The persona's queue id from a '250 ... queued as QID' reply, or None."""
+    """The persona's queue id from a '250 ... queued as QID' reply (Exim:
+    'id=QID'), or None."""
     if isinstance(resp, str):
         resp = resp.encode()
     m = QUEUED_RE.search(resp or b"")

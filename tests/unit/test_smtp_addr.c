@@ -453,6 +453,18 @@ test_params(void)
 	is_int(smtp_addr_parse_mail(S("FROM:<> SIZE=0"), &ma), SMTP_E_OK,
 	    "size 0: parse");
 	is_int(ma.size, 0, "size 0: value");
+	/* PRDR: a parameter only where it is offered, at its place */
+	is_int(smtp_addr_parse_mail(S("FROM:<a@b> PRDR FOO=1"), &ma),
+	    SMTP_E_PARAM, "prdr not offered: unknown");
+	is_str(ma.err_param, "PRDR", "prdr not offered: named first");
+	is_int(smtp_addr_parse_mail_prdr(S("FROM:<a@b> prdr=x SIZE=3"), &ma),
+	    SMTP_E_OK, "prdr offered: any value");
+	ok(ma.prdr && ma.size == 3, "prdr offered: set, SIZE kept");
+	is_int(smtp_addr_parse_mail_prdr(S("FROM:<a@b> SIZE=3"), &ma),
+	    SMTP_E_OK, "prdr offered, not asked: parse");
+	ok(!ma.prdr, "prdr offered, not asked: not set");
+	is_int(smtp_addr_parse_rcpt(S("TO:<a@b> PRDR"), &ma), SMTP_E_PARAM,
+	    "prdr on RCPT: unknown");
 }
 
 static void
