@@ -152,6 +152,11 @@ enum persona_msg {
 	PM_PRDR_RCPT,
 	PM_PRDR_OK,		/* the last reply, %q queue id */
 	PM_MAIL_SMTPUTF8,	/* MAIL with SMTPUTF8 (taken) */
+	PM_NEED_RCPT_PIPELINED,	/* %a = DATA or BDAT, right after a RCPT
+				   with PIPELINING offered: not an error
+				   (PERSONA_Q_RCPT_SAME) */
+	PM_RCPT_ALL_SAME,	/* %a = that reply: before the 503 to DATA
+				   or BDAT (PERSONA_Q_RCPT_SAME) */
 	PM_COUNT
 };
 
@@ -222,6 +227,13 @@ enum persona_msg {
 					   counted (sendmail CMDUNIMPL) */
 #define PERSONA_Q_EXIM_BDAT	0x40000	/* BDAT as Exim takes it
 					   (smtp_bdat_exim.c) */
+#define PERSONA_Q_RCPT_SAME	0x80000	/* DATA or BDAT without recipients
+					   when every RCPT since MAIL, RSET,
+					   HELO or a message got the same
+					   refusal: RCPT_ALL_SAME first, and
+					   right after such a RCPT with
+					   PIPELINING offered
+					   NEED_RCPT_PIPELINED (Exim) */
 #define PERSONA_Q_DOMAIN_SYNTAX	0x1000	/* MAIL and RCPT refuse a domain
 					   that is no host name or address
 					   literal (Postfix: valid_hostname,

@@ -547,7 +547,8 @@ const struct persona persona_exim = {
 	 * smtp_max_unknown_commands 3.
 	 */
 	.quirks = PERSONA_Q_STARTTLS_IN_MAIL | PERSONA_Q_EXIM_ADDR |
-	    PERSONA_Q_SYNPROT | PERSONA_Q_NONMAIL | PERSONA_Q_EXIM_BDAT,
+	    PERSONA_Q_SYNPROT | PERSONA_Q_NONMAIL | PERSONA_Q_EXIM_BDAT |
+	    PERSONA_Q_RCPT_SAME,
 	.unknown_max = 3,
 	.msg = {
 		/* [ref] globals.c smtp_banner, tod_full */
@@ -715,6 +716,11 @@ const struct persona persona_exim = {
 		[PM_PRDR_OK] = "250 id=%q message accepted",
 		/* [verified] smtputf8_advertise_hosts empty */
 		[PM_MAIL_SMTPUTF8] = "501 SMTPUTF8 used when not advertised",
+		/* [verified] smtp_in.c DATA_BDAT: rcpt_smtp_response_same */
+		[PM_NEED_RCPT_PIPELINED] = "503 Valid RCPT command must precede "
+		    "%a",
+		[PM_RCPT_ALL_SAME] = "503 All RCPT commands were rejected with "
+		    "this error:\n%a",
 	},
 	.closes = {
 		[PM_QUIT] = true,

@@ -72,7 +72,7 @@ smtp_bdat_exim_cmd(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	if (s->xbdat == SMTP_XBDAT_NONE && s->state != SMTP_S_RCPT) {
 		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
-		smtp_error(s, PM_BDAT_NEED_RCPT, NULL);
+		smtp_no_rcpt(s, PM_BDAT_NEED_RCPT, "BDAT");
 		if (s->state != SMTP_S_CLOSING)
 			exim_flush(s, size, last);
 		return;

@@ -160,6 +160,10 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 		return;
 	}
 	rc = smtp_cmd_parse(line, len, &cmd);
+	if (persona_quirk(p, PERSONA_Q_RCPT_SAME)) {
+		s->last_was_rcpt = s->was_rcpt;
+		s->was_rcpt = false;
+	}
 	if (cmd.flags & SMTP_CMD_F_NUL)
 		smtp_finding(s, SMTP_F_NUL);
 	if (cmd.flags & SMTP_CMD_F_8BIT)
@@ -244,12 +248,66 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 			smtp_error(s, d->bad_seq, NULL);
 			return;
 		}
+		if (cmd.verb == SMTP_CMD_RCPT && persona_quirk(p,
+		    PERSONA_Q_RCPT_SAME)) {
+			/* its first reply is kept (smtp_reply_raw()) */
+			s->rcpt_busy = true;
+			s->was_rcpt = s->state == SMTP_S_MAIL ||
+			    s->state == SMTP_S_RCPT;
+		}
 		d->fn(s, &cmd);
+		s->rcpt_busy = false;
 		if (d->junk)
 			junk_command(s);
 		return;
 	}
 	unknown_command(s, smtp_arg_short(line, len, txt, sizeof(txt)));
+}
+
+/*
+ * smtp_no_rcpt -- the reply m to DATA or BDAT (verb) in a transaction
+ * without recipients. With PERSONA_Q_RCPT_SAME (Exim), when every RCPT
+ * since the last MAIL, RSET, HELO or message got the same refusal, it
+ * comes first ("503-All RCPT commands were rejected with this error:"
+ * and it), and right after a refused RCPT, with PIPELINING offered, the
+ * reply is NEED_RCPT_PIPELINED and no error.
+ */
+void
+smtp_no_rcpt(struct smtp_session *s, enum persona_msg m, const char *verb)
+{
+	struct persona_vars v;
+	char	 out[PERSONA_REPLY_MAX];
+	size_t	 n, k;
+
+	if (!persona_quirk(s->srv->persona, PERSONA_Q_RCPT_SAME)) {
+		smtp_error(s, m, NULL);
+		return;
+	}
+	if (s->rcpt_reply != NULL && !s->rcpt_differ) {
+		smtp_vars(s, &v, s->rcpt_reply);
+		n = persona_reply(s->srv->persona, PM_RCPT_ALL_SAME, &v, out,
+		    sizeof(out));
+		if (n >= 6) {
+			/* a continuation: the reply to the command follows */
+			for (k = n - 2; k > 0 && out[k - 1] != '\n'; k--)
+				;
+			out[k + 3] = '-';
+			smtp_reply_raw(s, out, n);
+		}
+	}
+	if (s->esmtp && s->last_was_rcpt)
+		smtp_reply(s, PM_NEED_RCPT_PIPELINED, verb);
+	else
+		smtp_error(s, m, NULL);
+}
+
+/* smtp_rcpt_forget -- MAIL, RSET, HELO, a message: forget the RCPTs */
+void
+smtp_rcpt_forget(struct smtp_session *s)
+{
+	free(s->rcpt_reply);
+	s->rcpt_reply = NULL;
+	s->rcpt_differ = false;
 }
 
 /*
@@ -335,6 +393,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *c)
 	smtp_tx_free(s);
 	s->bdat_error = false;
 	s->xbdat = SMTP_XBDAT_NONE;
+	smtp_rcpt_forget(s);
 	free(s->helo);
 	s->helo = xmalloc(c->arglen + 1);
 	smtp_arg_text(c->arg, c->arglen, s->helo, c->arglen + 1);
@@ -494,6 +553,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		    PM_MAIL_AFTER_BDAT : PM_BAD_SEQUENCE, NULL);
 		return;
 	}
+	smtp_rcpt_forget(s);	/* [verified] Exim: even a MAIL refused */
 	smtp_tx_mail(s, c);
 }
 
@@ -527,8 +587,8 @@ cmd_data(struct smtp_session *s, const struct smtp_cmd *c)
 	if (s->state != SMTP_S_RCPT && !(c->arglen > 0 &&
 	    persona_quirk(s->srv->persona, PERSONA_Q_EXIM_ADDR))) {
 		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
-		smtp_error(s, s->state == SMTP_S_MAIL ? PM_DATA_NEED_RCPT :
-		    PM_DATA_NEED_MAIL, NULL);
+		smtp_no_rcpt(s, s->state == SMTP_S_MAIL ? PM_DATA_NEED_RCPT :
+		    PM_DATA_NEED_MAIL, "DATA");
 		return;
 	}
 	if (c->arglen > 0 && !persona_quirk(s->srv->persona,
@@ -552,6 +612,7 @@ cmd_rset(struct smtp_session *s, const struct smtp_cmd *c)
 	smtp_tx_free(s);
 	s->bdat_error = false;
 	s->xbdat = SMTP_XBDAT_NONE;
+	smtp_rcpt_forget(s);
 	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT)
 		smtp_enter_state(s, SMTP_S_IDLE);
 	smtp_reply(s, PM_RSET, NULL);
@@ -812,6 +873,7 @@ cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_tx_free(s);	/* TLS starts the session afresh */
 		s->bdat_error = false;
 		s->xbdat = SMTP_XBDAT_NONE;
+		smtp_rcpt_forget(s);
 	}
 	smtp_finding(s, SMTP_F_STARTTLS);
 	/*

@@ -409,6 +409,19 @@ smtp_reply_raw(struct smtp_session *s, const char *text, size_t len)
 	}
 	if (text[0] >= '4' && text[0] <= '5')
 		s->rejected++;
+	if (s->rcpt_busy) {
+		/* the first reply to a RCPT (PERSONA_Q_RCPT_SAME) */
+		size_t	 n = 0;
+
+		while (n < len && text[n] != '\r' && text[n] != '\n')
+			n++;
+		s->rcpt_busy = false;
+		if (s->rcpt_reply == NULL)
+			s->rcpt_reply = xstrndup(text, n);
+		else if (strlen(s->rcpt_reply) != n ||
+		    memcmp(s->rcpt_reply, text, n) != 0)
+			s->rcpt_differ = true;
+	}
 	bufferevent_write(s->bev, text, len);
 	s->bytes_out += len;
 	smtp_flush(s);
@@ -974,6 +987,7 @@ smtp_finish(struct smtp_session *s)
 	srv->nsessions--;
 	free(s->helo);
 	free(s->helo_raw);
+	free(s->rcpt_reply);
 	free(s->tls_version);
 	free(s->tls_cipher);
 	free(s->tls_raw);

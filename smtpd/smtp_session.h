@@ -224,6 +224,12 @@ struct smtp_session {
 					   persona has its own limit */
 	unsigned long	 synprot;	/* syntax and protocol errors
 					   (PERSONA_Q_SYNPROT) */
+	/* Exim's memory of the RCPTs of a transaction (PERSONA_Q_RCPT_SAME) */
+	char		*rcpt_reply;	/* the first RCPT's reply, or NULL */
+	bool		 rcpt_differ;	/* a RCPT's since was another */
+	bool		 rcpt_busy;	/* a RCPT is being answered */
+	bool		 was_rcpt;	/* this command is a RCPT */
+	bool		 last_was_rcpt;	/* the command before was */
 	unsigned long	 nonmail;	/* PERSONA_Q_NONMAIL commands */
 	bool		 rset_counts;	/* an RSET now counts as nonmail */
 	unsigned long	 rejected;
@@ -305,6 +311,9 @@ void		 smtp_vars(struct smtp_session *s, struct persona_vars *v,
 
 /* smtp_commands.c */
 #define SMTP_ARG_TEXT_MAX	256	/* %a echo: sendmail's shortenstring() */
+void		 smtp_no_rcpt(struct smtp_session *s, enum persona_msg m,
+		    const char *verb);
+void		 smtp_rcpt_forget(struct smtp_session *s);
 void		 smtp_command(struct smtp_session *s, const char *line,
 		    size_t len);
 const char	*smtp_arg_text(const char *p, size_t n, char *out,

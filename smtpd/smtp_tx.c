@@ -266,7 +266,12 @@ exim_text(const struct smtp_cmd *c, const char *tok, char *out,
 	}
 	gt = strchr(t, '>');
 	at = strrchr(t, '@');
-	if (n > 0 && t[0] == '<' && gt == NULL)
+	/* [verified] "<a@" lacks its domain before its '>' */
+	if (n > 0 && t[0] == '<' && gt == NULL && at != NULL &&
+	    at[1] == '\0' && at != t + 1)
+		(void)snprintf(out, outsz, "%s: domain missing or malformed",
+		    t);
+	else if (n > 0 && t[0] == '<' && gt == NULL)
 		(void)snprintf(out, outsz, "%s: '>' missing at end of address",
 		    t);
 	else if (n > 0 && t[0] != '<' && gt != NULL)
@@ -890,6 +895,7 @@ smtp_tx_committed(void *arg, const char *id, int error)
 		if (!s->dead) {
 			smtp_enter_state(s, SMTP_S_IDLE);
 			accepted_reply(s, qid);
+			smtp_rcpt_forget(s);
 			if (s->transcript != NULL)
 				s->transcript_mark = s->transcript->len;
 		}
