@@ -286,6 +286,22 @@ exim_char(struct smtp_bdat_xcount *e, unsigned char c)
 }
 
 /*
+ * a CR without LF counts two; in the body it ends a line, in the header
+ * section it is white space inside one ([verified]: "a\r:" is a field)
+ */
+static void
+exim_lone_cr(struct smtp_bdat_xcount *e)
+{
+	if (e->hs == EX_BODY) {
+		e->total += 2;
+		e->inline_ = false;
+		return;
+	}
+	exim_char(e, '\v');		/* white space, no continuation */
+	e->total++;
+}
+
+/*
  * smtp_bdat_xcount_feed -- n more bytes of the message, as the client sent
  * them; any split of the same bytes gives the same count.
  */
@@ -300,9 +316,11 @@ smtp_bdat_xcount_feed(struct smtp_bdat_xcount *e, const char *p, size_t n)
 		e->any = true;
 		if (e->cr) {
 			e->cr = false;
-			exim_eol(e);		/* CRLF, or a bare CR */
-			if (c == '\n')
+			if (c == '\n') {
+				exim_eol(e);	/* CRLF */
 				continue;
+			}
+			exim_lone_cr(e);
 		}
 		if (c == '\r')
 			e->cr = true;
@@ -321,7 +339,12 @@ smtp_bdat_xcount_end(const struct smtp_bdat_xcount *e)
 {
 	struct smtp_bdat_xcount x = *e;
 
-	if (x.cr || x.inline_)
+	if (x.cr) {
+		x.cr = false;
+		exim_lone_cr(&x);
+		x.inline_ = false;	/* the CR ended it */
+	}
+	if (x.inline_)
 		exim_eol(&x);
 	else if (!x.any)
 		x.total += 2;

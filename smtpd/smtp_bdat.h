@@ -47,9 +47,11 @@ struct smtp_bdat_count {
  * The size Exim 4.96 says in "250- N byte chunk, total M": its
  * message_size. Measured against a real Debian 12 exim 4.96
  * (tests/unit/test_smtp_bdat.c): every line counts its bytes and two for
- * its end, which is CRLF, a bare LF or a bare CR (a CR held back at the
- * end is one); a last line without an end gets two as well, and so does
- * an empty message; a line of the header section that is neither a
+ * its end, which is CRLF or a bare LF, and in the body also a bare CR (a
+ * CR held back at the end is one); in the header section a bare CR counts
+ * two but is white space within its line; a last line without an end
+ * gets two as well, and so does an empty message; a line of the header
+ * section that is neither a
  * header field (printable characters but ':', then white space, then
  * ':'; or a line starting with a space or tab after a field) nor empty
  * ends the header section and adds one (the blank line Exim puts before

@@ -167,6 +167,9 @@ static const struct {
 	    33 },
 	{ "two chunks joined", S("abcde"), 8 },
 	{ "de", S("de"), 5 },
+	/* [verified] by tests/parity/bdat_vs_exim.py's random sessions */
+	{ "bare CR in a field", S("a\r:"), 6 },
+	{ "bare CR first", S("\r. "), 7 },
 };
 
 static uint64_t
