@@ -3,7 +3,7 @@
  * for the Exim persona (PERSONA_Q_EXIM_BDAT). Read in Exim's smtp_in.c
  * (smtp_setup_msg() BDAT_CMD, bdat_getc(), bdat_flush_data()) and sent
  * side by side to a real Debian 12 exim 4.96 with CHUNKING on
- * (tests/integration/test_bdat.py, EX_BDAT). Unlike Postfix, Exim:
+ * (tests/integration/test_bdat_exim.py). Unlike Postfix, Exim:
  * - reads a chunk only when it takes the command: BDAT after HELO or with
  *   no number gets its 503/501 and the chunk's bytes are then read as
  *   commands, as Exim reads them;
@@ -22,7 +22,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,9 +111,7 @@ void
 smtp_bdat_exim_end(struct smtp_session *s)
 {
 	struct smtp_chunk *k = &s->chunk;
-	struct smtp_tx *tx = s->tx;
 	char	 num[24];
-	int	 e;
 
 	smtp_bdat_ended(s);
 	if (!k->store) {
@@ -124,14 +121,8 @@ smtp_bdat_exim_end(struct smtp_session *s)
 		smtp_reply(s, k->reply, NULL);
 		return;
 	}
-	if (!k->last && tx->write_errno != 0) {
-		e = tx->write_errno;
-		errno = e;
-		log_warn("%s smtp: cannot write message to the spool", s->id);
-		exim_abandon(s);
-		smtp_reply(s, smtp_tx_spool_reply(e), NULL);
+	if (smtp_bdat_spool_failed(s))
 		return;
-	}
 	if (!k->last) {
 		s->xbdat = SMTP_XBDAT_MORE;
 		(void)snprintf(num, sizeof(num), "%llu",
@@ -147,7 +138,8 @@ smtp_bdat_exim_end(struct smtp_session *s)
  * smtp_bdat_exim_gate -- a command (parse result rc) while the client is
  * between chunks (s->xbdat): true if it was answered here and is not to
  * be run. QUIT gets its 221 and, as from exim 4.96, PM_BDAT_LOST, which
- * also follows the error that closes the session.
+ * also follows the error that closes the session; the first wrong
+ * command, even past the error limit, does not close it.
  */
 bool
 smtp_bdat_exim_gate(struct smtp_session *s, const struct smtp_cmd *c, int rc)
@@ -170,8 +162,10 @@ smtp_bdat_exim_gate(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 		return false;
 	smtp_finding(s, SMTP_F_BAD_SEQUENCE);
 	if (s->xbdat == SMTP_XBDAT_MORE) {
+		/* [verified] past the limit too, then only RSET */
 		s->xbdat = SMTP_XBDAT_RSET;
-		smtp_error(s, PM_BDAT_ONLY, NULL);
+		s->errors++;
+		(void)smtp_synprot_close(s, PM_BDAT_ONLY, NULL, false);
 	} else
 		smtp_error(s, PM_BDAT_RSET_ONLY, NULL);
 	/* [verified] too many errors: exim 4.96 also says this */

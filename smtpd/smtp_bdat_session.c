@@ -151,14 +151,34 @@ smtp_bdat_ended(struct smtp_session *s)
 	}
 }
 
+/*
+ * smtp_bdat_spool_failed -- true if the chunk just stored is not the LAST
+ * and the message could not be written: it is given up, with the
+ * persona's reply for the spool's error.
+ */
+bool
+smtp_bdat_spool_failed(struct smtp_session *s)
+{
+	int	 e;
+
+	if (s->chunk.last || s->tx->write_errno == 0)
+		return false;
+	e = s->tx->write_errno;
+	errno = e;
+	log_warn("%s smtp: cannot write message to the spool", s->id);
+	smtp_tx_free(s);
+	smtp_enter_state(s, SMTP_S_IDLE);
+	s->xbdat = SMTP_XBDAT_NONE;
+	smtp_reply(s, smtp_tx_spool_reply(e), NULL);
+	return true;
+}
+
 /* the chunk has been read: answer it, or end the message */
 static void
 bdat_end(struct smtp_session *s)
 {
 	struct smtp_chunk *k = &s->chunk;
-	struct smtp_tx *tx = s->tx;
 	char	 num[24];
-	int	 e;
 
 	(void)snprintf(num, sizeof(num), "%llu", (unsigned long long)k->size);
 	smtp_bdat_ended(s);
@@ -176,14 +196,8 @@ bdat_end(struct smtp_session *s)
 			    num : NULL);
 		return;
 	}
-	if (!k->last && tx->write_errno != 0) {
-		e = tx->write_errno;
-		errno = e;
-		log_warn("%s smtp: cannot write message to the spool", s->id);
-		smtp_tx_free(s);
-		smtp_enter_state(s, SMTP_S_IDLE);
+	if (smtp_bdat_spool_failed(s)) {
 		s->bdat_error = true;
-		smtp_reply(s, smtp_tx_spool_reply(e), NULL);
 		return;
 	}
 	if (!k->last) {

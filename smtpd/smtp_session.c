@@ -269,6 +269,17 @@ smtp_reply(struct smtp_session *s, enum persona_msg m, const char *arg)
 bool
 smtp_synprot(struct smtp_session *s, enum persona_msg m, const char *arg)
 {
+	return smtp_synprot_close(s, m, arg, true);
+}
+
+/*
+ * smtp_synprot_close -- smtp_synprot(), where the error past the limit
+ * closes the session only if close (Exim ignores it after a chunk).
+ */
+bool
+smtp_synprot_close(struct smtp_session *s, enum persona_msg m,
+    const char *arg, bool close)
+{
 	static const char too[] = " Too many syntax or protocol errors\r\n";
 	struct persona_vars v;
 	char	 out[PERSONA_REPLY_MAX];
@@ -296,7 +307,8 @@ smtp_synprot(struct smtp_session *s, enum persona_msg m, const char *arg)
 	memcpy(out + n, out, 3);
 	memcpy(out + n + 3, too, sizeof(too));
 	smtp_reply_raw(s, out, n + 3 + sizeof(too) - 1);
-	smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
+	if (close)
+		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
 	return true;
 }
 

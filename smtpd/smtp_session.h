@@ -299,6 +299,8 @@ void		 smtp_reply_qid_args(struct smtp_session *s,
 		    const char *arg2);
 bool		 smtp_synprot(struct smtp_session *s, enum persona_msg m,
 		    const char *arg);
+bool		 smtp_synprot_close(struct smtp_session *s,
+		    enum persona_msg m, const char *arg, bool close);
 void		 smtp_reply_raw(struct smtp_session *s, const char *text,
 		    size_t len);
 void		 smtp_close(struct smtp_session *s, enum smtp_close why);
@@ -338,6 +340,7 @@ void		 smtp_bdat_read(struct smtp_session *s, uint64_t size,
 		    bool last, bool store, enum persona_msg reply, bool reset,
 		    bool exim);
 void		 smtp_bdat_ended(struct smtp_session *s);
+bool		 smtp_bdat_spool_failed(struct smtp_session *s);
 size_t		 smtp_bdat_feed(struct smtp_session *s, const char *p,
 		    size_t n);
 

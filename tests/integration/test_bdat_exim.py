@@ -108,6 +108,15 @@ CASES = [
         (b"BDAT 0\r\n", [chunk(0)]),
         (b"BDAT 2 LAST\r\nde", [total(2, 5)]),
         (b"BDAT 0 LAST\r\n", [NEED_RCPT])], False, b"de"),
+    ("past the error limit between chunks", [
+        (E, None), (b"FOO\r\n", ["500 unrecognized command"]),
+        (b"BAR\r\n", ["500 unrecognized command"]),
+        (b"BAZ\r\n", ["500 unrecognized command"])] + HEAD[1:] + [
+        (b"BDAT 3\r\nabc", [chunk(3)]),
+        (b"DATA\r\n", ["503-only BDAT permissible after non-LAST BDAT\r\n"
+                       + TOO_MANY]),
+        (b"NOOP\r\n", ["503-only RSET accepted now\r\n" + TOO_MANY, LOST])],
+     True, None),
     ("QUIT between chunks", HEAD + [
         (b"BDAT 3\r\nabc", [chunk(3)]), (b"QUIT\r\n", [BYE, LOST])],
      True, None),

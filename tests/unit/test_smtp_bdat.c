@@ -172,23 +172,13 @@ static const struct {
 	{ "bare CR first", S("\r. "), 7 },
 };
 
+static uint64_t	 split_count(const char *, size_t, size_t, size_t, bool);
+
+/* Exim's total, fed as count_split() feeds Postfix's */
 static uint64_t
 exim_split(const char *in, size_t len, size_t step, size_t cut)
 {
-	struct smtp_bdat_xcount e;
-	size_t	 i, n;
-
-	smtp_bdat_xcount_init(&e);
-	if (cut > 0) {
-		smtp_bdat_xcount_feed(&e, in, cut);
-		smtp_bdat_xcount_feed(&e, in + cut, len - cut);
-		return smtp_bdat_xcount_end(&e);
-	}
-	for (i = 0; i < len; i += n) {
-		n = len - i < step ? len - i : step;
-		smtp_bdat_xcount_feed(&e, in + i, n);
-	}
-	return smtp_bdat_xcount_end(&e);
+	return split_count(in, len, step, cut, true);
 }
 
 static void
@@ -264,23 +254,32 @@ check_parse(void)
 	}
 }
 
+/*
+ * Both counts of in: fed whole (step > len), step bytes at a time, or in
+ * two pieces cut at cut (cut > 0); the Exim one if exim.
+ */
 static uint64_t
-count_split(const char *in, size_t len, size_t step, size_t cut)
+split_count(const char *in, size_t len, size_t step, size_t cut, bool exim)
 {
 	struct smtp_bdat_count c;
+	struct smtp_bdat_xcount e;
 	size_t	 i, n;
 
 	smtp_bdat_count_init(&c);
-	if (cut > 0) {
-		smtp_bdat_count_feed(&c, in, cut);
-		smtp_bdat_count_feed(&c, in + cut, len - cut);
-		return smtp_bdat_count_end(&c);
-	}
+	smtp_bdat_xcount_init(&e);
 	for (i = 0; i < len; i += n) {
-		n = len - i < step ? len - i : step;
+		n = cut > 0 ? (i == 0 ? cut : len - cut) :
+		    (len - i < step ? len - i : step);
 		smtp_bdat_count_feed(&c, in + i, n);
+		smtp_bdat_xcount_feed(&e, in + i, n);
 	}
-	return smtp_bdat_count_end(&c);
+	return exim ? smtp_bdat_xcount_end(&e) : smtp_bdat_count_end(&c);
+}
+
+static uint64_t
+count_split(const char *in, size_t len, size_t step, size_t cut)
+{
+	return split_count(in, len, step, cut, false);
 }
 
 static void
