@@ -12,9 +12,13 @@ persona and hostname mail.example.net.
 Replies are read until the server is quiet for QUIET seconds (after the
 first, which may take up to FIRST seconds), since their number per
 command varies (PRDR, the 421 after QUIT between chunks).
-Loopback only. A session where exim 4.96 drops the connection after RSET
-or a BDAT without a number between chunks (its smtpd dies of SIGSEGV
-there; the trap answers) is counted apart, not as a difference."""
+Loopback only. Counted apart, not as differences: a session where exim
+4.96 drops the connection after RSET or a BDAT without a number between
+chunks (its smtpd dies of SIGSEGV there; the trap answers), and one where
+it ends the session with "554 SMTP synchronization error" for lines sent
+together without PIPELINING offered (after HELO): the trap records that
+as the finding pipelining_without_extension and goes on, so as not to
+lose what such a client sends."""
 import random
 import re
 import socket
@@ -111,7 +115,7 @@ def main(argv):
     ex, rt = int(argv[0]), int(argv[1])
     rng = random.Random(int(argv[2]) if len(argv) > 2 else 1)
     total = int(argv[3]) if len(argv) > 3 else 100
-    bad = crashed = 0
+    bad = crashed = sync = 0
     for i in range(total):
         sc = gen(rng)
         real = run(ex, sc)
@@ -122,14 +126,16 @@ def main(argv):
         if crash(sc, real):
             crashed += 1
             continue
+        first = [(d, x, y) for d, x, y in zip([b"(banner)"] + sc,
+                 a + [""] * 30, b + [""] * 30) if x != y][0]
+        if first[1] == "554 SMTP synchronization error | CLOSED":
+            sync += 1
+            continue
         bad += 1
-        for d, x, y in zip([b"(banner)"] + sc, a + [""] * 30, b + [""] * 30):
-            if x != y:
-                print("session %d: %r\n  exim: %s\n  trap: %s"
-                      % (i, d[:60], x, y))
-                break
-    print("%d of %d sessions differ (%d more where exim 4.96 crashed)"
-          % (bad, total, crashed))
+        print("session %d: %r\n  exim: %s\n  trap: %s"
+              % (i, first[0][:60], first[1], first[2]))
+    print("%d of %d sessions differ (apart: %d where exim 4.96 crashed, "
+          "%d with its synchronization error)" % (bad, total, crashed, sync))
     return 1 if bad else 0
 
 
