@@ -260,14 +260,13 @@ exim_char(struct smtp_bdat_xcount *e, unsigned char c)
 	e->inline_ = true;
 	switch (e->hs) {
 	case EX_START:
+		/* [verified] " :a" as the first line is no field */
 		if ((c == ' ' || c == '\t') && !e->first)
 			e->hs = EX_FIELD;	/* a continuation */
 		else if (c == ':')
 			e->hs = EX_FIELD;
 		else if (c > ' ' && c < 0x7f)
 			e->hs = EX_NAME;
-		else if (exim_space(c))
-			e->hs = EX_NAMESP;	/* white space, then a colon? */
 		else
 			exim_body(e);
 		break;

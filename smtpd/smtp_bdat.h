@@ -53,7 +53,8 @@ struct smtp_bdat_count {
  * gets two as well, and so does an empty message; a line of the header
  * section that is neither a
  * header field (printable characters but ':', then white space, then
- * ':'; or a line starting with a space or tab after a field) nor empty
+ * ':'; or a line starting with a space or tab after a field; a first line
+ * starting with white space is none) nor empty
  * ends the header section and adds one (the blank line Exim puts before
  * it).
  */

@@ -172,6 +172,10 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 		smtp_finding(s, SMTP_F_CTRL_COMMAND);
 	if (cmd.flags & SMTP_CMD_F_LOWER)
 		smtp_finding(s, SMTP_F_LOWERCASE_VERB);
+	/* [verified] Exim's verbs start the line: " NOOP" is unknown */
+	if (rc == SMTP_E_OK && persona_quirk(p, PERSONA_Q_EXIM_ADDR) &&
+	    len > 0 && (line[0] == ' ' || line[0] == '\t'))
+		cmd.verb = SMTP_CMD_UNKNOWN;
 	if (smtp_bdat_exim_gate(s, &cmd, rc))
 		return;
 	if (persona_quirk(p, PERSONA_Q_PROXY_GUARD) &&
@@ -293,6 +297,9 @@ smtp_no_rcpt(struct smtp_session *s, enum persona_msg m, const char *verb)
 				;
 			out[k + 3] = '-';
 			smtp_reply_raw(s, out, n);
+			/* Exim cut the CRLF off its copy: the next RCPT's
+			 * reply, whatever it is, no longer matches it */
+			s->rcpt_cut = true;
 		}
 	}
 	if (s->esmtp && s->last_was_rcpt)
@@ -308,6 +315,7 @@ smtp_rcpt_forget(struct smtp_session *s)
 	free(s->rcpt_reply);
 	s->rcpt_reply = NULL;
 	s->rcpt_differ = false;
+	s->rcpt_cut = false;
 }
 
 /*

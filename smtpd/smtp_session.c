@@ -430,7 +430,7 @@ smtp_reply_raw(struct smtp_session *s, const char *text, size_t len)
 		s->rcpt_busy = false;
 		if (s->rcpt_reply == NULL)
 			s->rcpt_reply = xstrndup(text, n);
-		else if (strlen(s->rcpt_reply) != n ||
+		else if (s->rcpt_cut || strlen(s->rcpt_reply) != n ||
 		    memcmp(s->rcpt_reply, text, n) != 0)
 			s->rcpt_differ = true;
 	}

@@ -227,6 +227,7 @@ struct smtp_session {
 	/* Exim's memory of the RCPTs of a transaction (PERSONA_Q_RCPT_SAME) */
 	char		*rcpt_reply;	/* the first RCPT's reply, or NULL */
 	bool		 rcpt_differ;	/* a RCPT's since was another */
+	bool		 rcpt_cut;	/* RCPT_ALL_SAME has shown it */
 	bool		 rcpt_busy;	/* a RCPT is being answered */
 	bool		 was_rcpt;	/* this command is a RCPT */
 	bool		 last_was_rcpt;	/* the command before was */

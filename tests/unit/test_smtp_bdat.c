@@ -170,6 +170,7 @@ static const struct {
 	/* [verified] by tests/parity/bdat_vs_exim.py's random sessions */
 	{ "bare CR in a field", S("a\r:"), 6 },
 	{ "bare CR first", S("\r. "), 7 },
+	{ "white space first", S(" :a\r "), 9 },
 };
 
 static uint64_t	 split_count(const char *, size_t, size_t, size_t, bool);
