@@ -716,6 +716,8 @@ const struct persona persona_exim = {
 		[PM_PRDR_OK] = "250 id=%q message accepted",
 		/* [verified] smtputf8_advertise_hosts empty */
 		[PM_MAIL_SMTPUTF8] = "501 SMTPUTF8 used when not advertised",
+		/* [verified] BODY not 7BIT or 8BITMIME */
+		[PM_MAIL_BADVALUE] = "501 invalid data for %a",
 		/* [verified] smtp_in.c DATA_BDAT: rcpt_smtp_response_same */
 		[PM_NEED_RCPT_PIPELINED] = "503 Valid RCPT command must precede "
 		    "%a",

@@ -30,6 +30,7 @@
 #define PARAM_F_MAIL	0x01
 #define PARAM_F_RCPT	0x02
 #define PARAM_F_PRDR	0x04	/* MAIL, where PRDR is offered */
+#define PARAM_F_EXIM	0x08	/* values as Exim takes them */
 
 struct param_def {
 	const char	*key;
@@ -40,6 +41,7 @@ struct param_def {
 static bool	 is_sp(unsigned char);
 static bool	 is_ctrl(unsigned char);
 static bool	 valid_size(const char *, size_t, struct smtp_mailarg *);
+static bool	 exim_size(const char *, size_t, struct smtp_mailarg *);
 static bool	 valid_body(const char *, size_t, struct smtp_mailarg *);
 static bool	 valid_smtputf8(const char *, size_t, struct smtp_mailarg *);
 static bool	 valid_ret(const char *, size_t, struct smtp_mailarg *);
@@ -112,6 +114,8 @@ valid_size(const char *v, size_t n, struct smtp_mailarg *out)
 	long long	 size = 0;
 	size_t		 i;
 
+	if (out->exim)
+		return exim_size(v, n, out);
 	if (n == 0)
 		return false;
 	for (i = 0; i < n; i++) {
@@ -125,6 +129,34 @@ valid_size(const char *v, size_t n, struct smtp_mailarg *out)
 	return true;
 }
 
+/*
+ * exim_size -- SIZE as Exim reads it: Ustrtoul(value, &end, 10) and used
+ * only if *end is 0 ([verified] exim 4.96: "SIZE=abc", "SIZE=12x" and
+ * "SIZE" are taken, "SIZE=-5" is over the limit).
+ */
+static bool
+exim_size(const char *v, size_t n, struct smtp_mailarg *out)
+{
+	long long size = 0;
+	size_t	 i = 0;
+	bool	 neg = false, over = false;
+
+	if (i < n && (v[i] == '+' || v[i] == '-'))
+		neg = v[i++] == '-';
+	if (i == n && n > 0)
+		return true;		/* a sign alone: no number, ignored */
+	for (; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return true;	/* not all digits: ignored */
+		if (size > (LLONG_MAX - (v[i] - '0')) / 10)
+			over = true;
+		else
+			size = size * 10 + (v[i] - '0');
+	}
+	out->size = over || (neg && size > 0) ? LLONG_MAX : size;
+	return true;
+}
+
 static bool
 valid_body(const char *v, size_t n, struct smtp_mailarg *out)
 {
@@ -132,7 +164,8 @@ valid_body(const char *v, size_t n, struct smtp_mailarg *out)
 		out->body = SMTP_BODY_7BIT;
 	else if (n == 8 && strncasecmp(v, "8BITMIME", 8) == 0)
 		out->body = SMTP_BODY_8BITMIME;
-	else if (n == 10 && strncasecmp(v, "BINARYMIME", 10) == 0)
+	else if (n == 10 && strncasecmp(v, "BINARYMIME", 10) == 0 &&
+	    !out->exim)
 		out->body = SMTP_BODY_BINARYMIME;
 	else
 		return false;
@@ -156,14 +189,14 @@ valid_prdr(const char *v, size_t n, struct smtp_mailarg *out)
 static bool
 valid_ret(const char *v, size_t n, struct smtp_mailarg *out)
 {
-	return n == 4 && (strncasecmp(v, "FULL", 4) == 0 ||
-	    strncasecmp(v, "HDRS", 4) == 0);
+	return out->exim || (n == 4 && (strncasecmp(v, "FULL", 4) == 0 ||
+	    strncasecmp(v, "HDRS", 4) == 0));
 }
 
 static bool
 valid_nonempty(const char *v, size_t n, struct smtp_mailarg *out)
 {
-	return n > 0;
+	return n > 0 || out->exim;
 }
 
 /* RFC 3461 4.1: NEVER, or a list of SUCCESS, FAILURE, DELAY */
@@ -288,6 +321,7 @@ parse_args(const char *arg, size_t len, const char *kw,
 
 	memset(out, 0, sizeof(*out));
 	out->size = -1;
+	out->exim = (where & PARAM_F_EXIM) != 0;
 
 	if (len < kwlen || strncasecmp(arg, kw, kwlen) != 0)
 		return SMTP_E_SYNTAX;
@@ -374,14 +408,23 @@ smtp_addr_parse_mail(const char *arg, size_t len, struct smtp_mailarg *out)
 }
 
 /*
- * smtp_addr_parse_mail_prdr -- smtp_addr_parse_mail() where PRDR (with
- * any value or none) is a parameter too (out->prdr).
+ * smtp_addr_parse_mail_as -- smtp_addr_parse_mail() with how's
+ * SMTP_ADDR_* bits: PRDR (with any value or none) is a parameter too
+ * (out->prdr); Exim's values: SIZE is read as strtoul() reads it (not a
+ * number: ignored, size -1; negative or too large: LLONG_MAX; none: 0),
+ * RET, ENVID and AUTH take any value, BODY only 7BIT or 8BITMIME.
  */
 int
-smtp_addr_parse_mail_prdr(const char *arg, size_t len,
-    struct smtp_mailarg *out)
+smtp_addr_parse_mail_as(const char *arg, size_t len,
+    struct smtp_mailarg *out, unsigned int how)
 {
-	return parse_args(arg, len, "FROM:", out, PARAM_F_MAIL | PARAM_F_PRDR);
+	int	 where = PARAM_F_MAIL;
+
+	if (how & SMTP_ADDR_PRDR)
+		where |= PARAM_F_PRDR;
+	if (how & SMTP_ADDR_EXIM)
+		where |= PARAM_F_EXIM;
+	return parse_args(arg, len, "FROM:", out, where);
 }
 
 /*

@@ -112,14 +112,17 @@ struct smtp_mailarg {
 	enum smtp_body		 body;
 	bool			 smtputf8;
 	bool			 prdr;		/* PRDR (any value) */
+	bool			 exim;		/* parsed with SMTP_ADDR_EXIM */
 	char			 err_param[SMTP_PARAM_KEY_MAX + 1];
 };
 
 int	 smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd);
 int	 smtp_addr_parse_mail(const char *arg, size_t len,
 	    struct smtp_mailarg *out);
-int	 smtp_addr_parse_mail_prdr(const char *arg, size_t len,
-	    struct smtp_mailarg *out);
+#define SMTP_ADDR_PRDR	0x01	/* PRDR is a MAIL parameter */
+#define SMTP_ADDR_EXIM	0x02	/* parameter values as Exim reads them */
+int	 smtp_addr_parse_mail_as(const char *arg, size_t len,
+	    struct smtp_mailarg *out, unsigned int how);
 int	 smtp_addr_parse_rcpt(const char *arg, size_t len,
 	    struct smtp_mailarg *out);
 int	 smtp_addr_parse_path(const char *p, size_t len,

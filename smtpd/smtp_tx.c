@@ -300,11 +300,17 @@ parse_error(struct smtp_session *s, const struct smtp_cmd *c,
 	enum persona_msg m;
 
 	*arg = smtp_arg_text(c->arg, c->arglen, txt, txtsz);
+	if (persona_quirk(p, PERSONA_Q_EXIM_ADDR) && rc == SMTP_E_PARAM_VALUE &&
+	    mail) {
+		/* [verified] "501 invalid data for BODY" */
+		*arg = smtp_arg_text(k, strlen(k), txt, txtsz);
+		return PM_MAIL_BADVALUE;
+	}
 	if (persona_quirk(p, PERSONA_Q_EXIM_ADDR) && rc != SMTP_E_SYNTAX &&
-	    rc != SMTP_E_EMPTY && rc != SMTP_E_PARAM_VALUE) {
+	    rc != SMTP_E_EMPTY) {
 		char	 tok[SMTP_ARG_TEXT_MAX];
 
-		if (rc == SMTP_E_PARAM) {
+		if (rc == SMTP_E_PARAM || rc == SMTP_E_PARAM_VALUE) {
 			*arg = exim_text(c, param_token(c, k, tok,
 			    sizeof(tok)), txt, txtsz);
 			return mail ? PM_MAIL_BADPARAM : PM_RCPT_BADPARAM;
@@ -384,8 +390,8 @@ param_checks(struct smtp_session *s, const struct smtp_cmd *c,
 		*arg = param_token(c, "BODY", txt, txtsz);
 		return mail ? PM_MAIL_BADPARAM : PM_RCPT_BADPARAM;
 	}
-	if (!persona_has(p, m))
-		return PM_COUNT;
+	if (!persona_has(p, m) || persona_quirk(p, PERSONA_Q_EXIM_ADDR))
+		return PM_COUNT;	/* Exim takes a DSN parameter twice */
 	for (k = mail ? once_mail : once_rcpt; *k != NULL; k++) {
 		for (i = n = 0; i < ma->nparams; i++)
 			if (strcmp(ma->params[i].key, *k) == 0)
@@ -472,10 +478,10 @@ smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	int	 rc;
 
 	/* PRDR is a parameter only where the product offers it */
-	if (persona_has(s->srv->persona, PM_MAIL_PRDR))
-		rc = smtp_addr_parse_mail_prdr(c->arg, c->arglen, &ma);
-	else
-		rc = smtp_addr_parse_mail(c->arg, c->arglen, &ma);
+	rc = smtp_addr_parse_mail_as(c->arg, c->arglen, &ma,
+	    (persona_has(s->srv->persona, PM_MAIL_PRDR) ? SMTP_ADDR_PRDR : 0) |
+	    (persona_quirk(s->srv->persona, PERSONA_Q_EXIM_ADDR) ?
+	    SMTP_ADDR_EXIM : 0));
 	if (addr_refused(s, c, &ma, rc, true))
 		return;
 	if (ma.size > s->srv->size_limit) {

@@ -61,7 +61,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	switch (data[0] % 3) {
 	case 0:
-		rc = smtp_addr_parse_mail(arg, len, &ma);
+		/* bits 3 and 4: PRDR offered, Exim's values */
+		rc = smtp_addr_parse_mail_as(arg, len, &ma,
+		    (data[0] & 8 ? SMTP_ADDR_PRDR : 0) |
+		    (data[0] & 16 ? SMTP_ADDR_EXIM : 0));
 		break;
 	case 1:
 		rc = smtp_addr_parse_rcpt(arg, len, &ma);

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,14 +458,36 @@ test_params(void)
 	is_int(smtp_addr_parse_mail(S("FROM:<a@b> PRDR FOO=1"), &ma),
 	    SMTP_E_PARAM, "prdr not offered: unknown");
 	is_str(ma.err_param, "PRDR", "prdr not offered: named first");
-	is_int(smtp_addr_parse_mail_prdr(S("FROM:<a@b> prdr=x SIZE=3"), &ma),
+	is_int(smtp_addr_parse_mail_as(S("FROM:<a@b> prdr=x SIZE=3"), &ma,
+	    SMTP_ADDR_PRDR),
 	    SMTP_E_OK, "prdr offered: any value");
 	ok(ma.prdr && ma.size == 3, "prdr offered: set, SIZE kept");
-	is_int(smtp_addr_parse_mail_prdr(S("FROM:<a@b> SIZE=3"), &ma),
+	is_int(smtp_addr_parse_mail_as(S("FROM:<a@b> SIZE=3"), &ma,
+	    SMTP_ADDR_PRDR),
 	    SMTP_E_OK, "prdr offered, not asked: parse");
 	ok(!ma.prdr, "prdr offered, not asked: not set");
 	is_int(smtp_addr_parse_rcpt(S("TO:<a@b> PRDR"), &ma), SMTP_E_PARAM,
 	    "prdr on RCPT: unknown");
+	/* [verified] Exim's values: SIZE read by strtoul(), used if whole */
+	is_int(smtp_addr_parse_mail_as(S("FROM:<a@b> SIZE=abc RET=x ENVID= "
+	    "AUTH="), &ma, SMTP_ADDR_EXIM), SMTP_E_OK, "exim: lax values");
+	ok(ma.size == -1, "exim: SIZE=abc ignored");
+	is_int(smtp_addr_parse_mail_as(S("FROM:<a@b> SIZE=12x"), &ma,
+	    SMTP_ADDR_EXIM), SMTP_E_OK, "exim: SIZE=12x parse");
+	ok(ma.size == -1, "exim: SIZE=12x ignored");
+	is_int(smtp_addr_parse_mail_as(S("FROM:<a@b> SIZE"), &ma,
+	    SMTP_ADDR_EXIM), SMTP_E_OK, "exim: SIZE alone parse");
+	ok(ma.size == 0, "exim: SIZE alone is 0");
+	is_int(smtp_addr_parse_mail_as(S("FROM:<a@b> SIZE=-5"), &ma,
+	    SMTP_ADDR_EXIM), SMTP_E_OK, "exim: SIZE=-5 parse");
+	ok(ma.size == LLONG_MAX, "exim: SIZE=-5 is too large");
+	is_int(smtp_addr_parse_mail_as(S("FROM:<a@b> SIZE=99999999999999999999"),
+	    &ma, SMTP_ADDR_EXIM), SMTP_E_OK, "exim: huge SIZE parse");
+	ok(ma.size == LLONG_MAX, "exim: huge SIZE is too large");
+	is_int(smtp_addr_parse_mail_as(S("FROM:<a@b> BODY=BINARYMIME"), &ma,
+	    SMTP_ADDR_EXIM), SMTP_E_PARAM_VALUE, "exim: no BINARYMIME");
+	is_int(smtp_addr_parse_mail(S("FROM:<a@b> SIZE=abc"), &ma),
+	    SMTP_E_PARAM_VALUE, "others: SIZE=abc is bad");
 }
 
 static void
