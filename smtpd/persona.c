@@ -231,8 +231,9 @@ persona_reply(const struct persona *p, enum persona_msg m,
 
 /*
  * persona_ehlo -- the whole multi-line EHLO reply of persona p, in the
- * product's order; STARTTLS and AUTH only if ext has PERSONA_EXT_STARTTLS
- * and PERSONA_EXT_AUTH. Returns its length, or 0 if it does not fit.
+ * product's order; STARTTLS, AUTH and PIPECONNECT only if ext has
+ * PERSONA_EXT_STARTTLS, PERSONA_EXT_AUTH and PERSONA_EXT_PIPECONNECT.
+ * Returns its length, or 0 if it does not fit.
  */
 size_t
 persona_ehlo(const struct persona *p, const struct persona_vars *v,

@@ -244,6 +244,7 @@ enum persona_msg {
 /* EHLO extension switches chosen per session */
 #define PERSONA_EXT_STARTTLS	0x01	/* TLS available and not yet active */
 #define PERSONA_EXT_AUTH	0x02
+#define PERSONA_EXT_PIPECONNECT	0x04	/* no DATA or BDAT yet (Exim) */
 
 struct persona_vars {
 	const char	*hostname;	/* the trap's name */

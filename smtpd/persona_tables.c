@@ -509,7 +509,8 @@ const struct persona persona_sendmail = {
  * [src] smtp_in.c EHLO: "SIZE %d", 8BITMIME (accept_8bitmime), DSN only
  * with dsn_advertise_hosts (empty), ETRN/VRFY/EXPN only with ACLs (none),
  * PIPELINING, PIPECONNECT (pipelining_connect_advertise_hosts = *: a
- * client may send EHLO before the banner, which the trap takes anyway),
+ * client may send EHLO before the banner, which the trap takes anyway;
+ * no longer once the session had a DATA or BDAT: [verified]),
  * AUTH, CHUNKING (chunking_advertise_hosts = *), STARTTLS, PRDR (Debian's
  * configuration sets prdr_enable), no SMTPUTF8 (Debian leaves
  * smtputf8_advertise_hosts empty), HELP. [verified] against exim 4.96
@@ -519,7 +520,7 @@ static const struct persona_ext exim_ehlo[] = {
 	{ "SIZE%Z", 0 },
 	{ "8BITMIME", 0 },
 	{ "PIPELINING", 0 },
-	{ "PIPECONNECT", 0 },
+	{ "PIPECONNECT", PERSONA_EXT_PIPECONNECT },
 	{ "AUTH PLAIN LOGIN CRAM-MD5", PERSONA_EXT_AUTH },
 	{ "CHUNKING", 0 },
 	{ "STARTTLS", PERSONA_EXT_STARTTLS },

@@ -69,6 +69,7 @@ smtp_bdat_exim_cmd(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_error(s, PM_BDAT_SYNTAX, NULL);
 		return;
 	}
+	s->had_data = true;		/* no PIPECONNECT after it */
 	if (s->xbdat == SMTP_XBDAT_NONE && s->state != SMTP_S_RCPT) {
 		smtp_finding(s, SMTP_F_BAD_SEQUENCE);
 		smtp_no_rcpt(s, PM_BDAT_NEED_RCPT, "BDAT");

@@ -390,6 +390,8 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *c)
 	unsigned int ext = PERSONA_EXT_AUTH;
 	size_t	 n;
 
+	if (!s->had_data)
+		ext |= PERSONA_EXT_PIPECONNECT;
 	if (c->arglen == 0) {
 		/* Exim: even a failed HELO or EHLO says whether it is ESMTP */
 		if (persona_quirk(s->srv->persona, PERSONA_Q_EXIM_ADDR))
@@ -591,6 +593,8 @@ cmd_data(struct smtp_session *s, const struct smtp_cmd *c)
 		    PM_DATA_AFTER_BDAT : PM_BAD_SEQUENCE, NULL);
 		return;
 	}
+	if (c->arglen == 0)
+		s->had_data = true;	/* Exim: no PIPECONNECT after it */
 	/* Exim looks at the argument first */
 	if (s->state != SMTP_S_RCPT && !(c->arglen > 0 &&
 	    persona_quirk(s->srv->persona, PERSONA_Q_EXIM_ADDR))) {

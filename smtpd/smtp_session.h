@@ -228,6 +228,8 @@ struct smtp_session {
 	char		*rcpt_reply;	/* the first RCPT's reply, or NULL */
 	bool		 rcpt_differ;	/* a RCPT's since was another */
 	bool		 rcpt_cut;	/* RCPT_ALL_SAME has shown it */
+	bool		 had_data;	/* a DATA or BDAT was taken: Exim no
+					   longer offers PIPECONNECT */
 	bool		 rcpt_busy;	/* a RCPT is being answered */
 	bool		 was_rcpt;	/* this command is a RCPT */
 	bool		 last_was_rcpt;	/* the command before was */

@@ -649,6 +649,11 @@ EX_PARITY = [
     ("RCPT option values", [(E_, None), (M_, None),
         ("RCPT TO:<c@d> NOTIFY=FOO", ["501 <c@d> NOTIFY=FOO: malformed "
          "address: NOTIFY=FOO may not follow <c@d> "])]),
+    ("no PIPECONNECT after DATA", [(E_, None), ("DATA", None),
+        (E_, ["250-mail.example.net Hello client.example [127.0.0.1]",
+              "250-SIZE 52428800", "250-8BITMIME", "250-PIPELINING",
+              "250-AUTH PLAIN LOGIN CRAM-MD5", "250-CHUNKING",
+              "250-STARTTLS", "250-PRDR", "250 HELP"])]),
     ("SMTPUTF8 not offered, PRDR offered", [(E_, None),
         ("MAIL FROM:<a@b> SMTPUTF8",
          ["501 SMTPUTF8 used when not advertised"]),

@@ -346,15 +346,17 @@ static const struct ehlo_case ehlo_cases[] = {
 	    "250-SIZE 10240000\r\n250-DSN\r\n250-ETRN\r\n250-STARTTLS\r\n"
 	    "250-DELIVERBY\r\n250 HELP\r\n" },
 	/* [verified] exim 4.96 with Debian's settings, in this order */
-	{ "exim", NULL, PERSONA_EXT_STARTTLS | PERSONA_EXT_AUTH,
+	{ "exim", NULL, PERSONA_EXT_STARTTLS | PERSONA_EXT_AUTH |
+	    PERSONA_EXT_PIPECONNECT,
 	    "250-" HOST " Hello client.example [" ADDR "]\r\n"
 	    "250-SIZE 10240000\r\n250-8BITMIME\r\n250-PIPELINING\r\n"
 	    "250-PIPECONNECT\r\n250-AUTH PLAIN LOGIN CRAM-MD5\r\n"
 	    "250-CHUNKING\r\n250-STARTTLS\r\n250-PRDR\r\n250 HELP\r\n" },
+	/* after a DATA or BDAT: no PIPECONNECT */
 	{ "exim", NULL, PERSONA_EXT_AUTH,
 	    "250-" HOST " Hello client.example [" ADDR "]\r\n"
 	    "250-SIZE 10240000\r\n250-8BITMIME\r\n250-PIPELINING\r\n"
-	    "250-PIPECONNECT\r\n250-AUTH PLAIN LOGIN CRAM-MD5\r\n"
+	    "250-AUTH PLAIN LOGIN CRAM-MD5\r\n"
 	    "250-CHUNKING\r\n250-PRDR\r\n250 HELP\r\n" },
 };
 
