@@ -217,10 +217,12 @@ enum persona_msg {
 					   (Exim smtp_max_synprot_errors) */
 #define PERSONA_SYNPROT_MAX	3
 #define PERSONA_Q_NONMAIL	0x20000	/* past PERSONA_NONMAIL_MAX NOOP,
-					   HELP, VRFY, EXPN, ETRN, repeated
-					   HELO/EHLO or RSET the next gets
-					   TOO_MANY_NONMAIL and the close
-					   (Exim smtp_accept_max_nonmail) */
+					   HELP, VRFY, EXPN, ETRN, HELO/EHLO,
+					   RSET or STARTTLS (one of each of
+					   the last three free per message)
+					   the next gets TOO_MANY_NONMAIL and
+					   the close (Exim
+					   smtp_accept_max_nonmail) */
 #define PERSONA_NONMAIL_MAX	10
 #define PERSONA_Q_OLD_VERBS	0x4000	/* SEND, SOML, SAML, TURN get
 					   NOT_IMPLEMENTED with the line, not

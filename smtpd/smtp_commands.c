@@ -490,6 +490,7 @@ junk_command(struct smtp_session *s)
 static bool
 nonmail_limit(struct smtp_session *s, enum smtp_verb v)
 {
+	unsigned int bit;
 	bool	 count;
 
 	if (!persona_quirk(s->srv->persona, PERSONA_Q_NONMAIL))
@@ -502,17 +503,26 @@ nonmail_limit(struct smtp_session *s, enum smtp_verb v)
 	case SMTP_CMD_ETRN:
 		count = true;
 		break;
+	/*
+	 * [src] one RSET, one HELO or EHLO and one STARTTLS are free at the
+	 * start of each message ("is_mail_cmd" forced TRUE in
+	 * smtp_setup_msg()). [verified] In exim a MAIL frees nothing, so its
+	 * 12th MAIL/RSET pair ends the session; here a MAIL frees the RSET
+	 * after it: nmap's smtp-open-relay tries 16 MAIL/RCPT/RSET rounds,
+	 * and all must work on the trap (issue 2).
+	 */
+	case SMTP_CMD_MAIL:
+		s->nonmail_used &= ~SMTP_NM_RSET;
+		return false;
 	case SMTP_CMD_HELO:
 	case SMTP_CMD_EHLO:
-		count = s->helo != NULL;
-		break;
 	case SMTP_CMD_RSET:
-		count = s->rset_counts;
-		s->rset_counts = true;
+	case SMTP_CMD_STARTTLS:
+		bit = v == SMTP_CMD_RSET ? SMTP_NM_RSET :
+		    v == SMTP_CMD_STARTTLS ? SMTP_NM_STARTTLS : SMTP_NM_HELO;
+		count = (s->nonmail_used & bit) != 0;
+		s->nonmail_used |= bit;
 		break;
-	case SMTP_CMD_MAIL:
-		s->rset_counts = false;
-		return false;
 	default:
 		return false;
 	}
@@ -905,6 +915,7 @@ cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	smtp_reply(s, PM_STARTTLS_GO, NULL);
 	/* the TLS session starts from scratch: forget HELO (RFC 3207 4.2) */
+	s->nonmail_used &= ~SMTP_NM_HELO;	/* Exim: EHLO is free again */
 	free(s->helo);
 	s->helo = NULL;
 	free(s->helo_raw);

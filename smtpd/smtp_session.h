@@ -136,6 +136,11 @@ struct smtp_tx {
 	bool		 prdr;		/* MAIL asked for PRDR */
 };
 
+/* Commands of which one is free per message (PERSONA_Q_NONMAIL) */
+#define SMTP_NM_RSET		0x01
+#define SMTP_NM_HELO		0x02
+#define SMTP_NM_STARTTLS	0x04
+
 /* Where an Exim persona's client is in a chunked message (smtp_bdat_exim.c) */
 enum smtp_xbdat {
 	SMTP_XBDAT_NONE,	/* not between chunks */
@@ -234,7 +239,8 @@ struct smtp_session {
 	bool		 was_rcpt;	/* this command is a RCPT */
 	bool		 last_was_rcpt;	/* the command before was */
 	unsigned long	 nonmail;	/* PERSONA_Q_NONMAIL commands */
-	bool		 rset_counts;	/* an RSET now counts as nonmail */
+	unsigned int	 nonmail_used;	/* SMTP_NM_*: the free one of each
+					   since the last message is used */
 	unsigned long	 rejected;
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;

@@ -902,6 +902,7 @@ smtp_tx_committed(void *arg, const char *id, int error)
 			smtp_enter_state(s, SMTP_S_IDLE);
 			accepted_reply(s, qid);
 			smtp_rcpt_forget(s);
+			s->nonmail_used = 0;	/* Exim: a new message */
 			if (s->transcript != NULL)
 				s->transcript_mark = s->transcript->len;
 		}
