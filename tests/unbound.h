@@ -29,10 +29,13 @@
 
 /*
  * Send a query for qname/qtype to 127.0.0.1:port until an answer comes
- * back or 15 s pass.  Returns 1 once the server answered, 0 otherwise.
+ * back or 15 s pass.  Returns 1 once the server answered, 0 otherwise,
+ * at once if unbound (*pid) exited: then *pid is -1 (reaped), and the
+ * caller may try again on another port (a free port found by binding to
+ * port 0 can be taken by another test before unbound binds it).
  */
 static inline int
-tu_unbound_wait(int port, const char *qname, int qtype)
+tu_unbound_wait(pid_t *pid, int port, const char *qname, int qtype)
 {
 	struct sockaddr_in	 sin;
 	unsigned char		 q[512], a[512];
@@ -54,6 +57,11 @@ tu_unbound_wait(int port, const char *qname, int qtype)
 		return 0;
 	}
 	while (!ok && tu_now_ms() < end) {
+		/* unbound gave up (its port was taken meanwhile): at once */
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = -1;
+			break;
+		}
 		if (send(fd, q, qlen, 0) == -1 && errno != ECONNREFUSED)
 			break;
 		pfd.fd = fd;
@@ -103,7 +111,7 @@ tu_unbound_start(pid_t *pid, const char *conf, const char *log, int port,
 		execl(TU_UNBOUND, "unbound", "-d", "-c", conf, (char *)NULL);
 		_exit(127);
 	}
-	if (tu_unbound_wait(port, qname, qtype))
+	if (tu_unbound_wait(pid, port, qname, qtype))
 		return 0;
 	tu_unbound_stop(pid);
 	return -1;

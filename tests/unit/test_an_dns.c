@@ -268,9 +268,14 @@ main(void)
 	}
 	atexit(cleanup);
 	a = malloc(sizeof(*a));
-	for (tries = 0; tries < 20 && port <= 0; tries++)
+	/* a port taken meanwhile makes unbound exit: another port */
+	for (tries = 0; tries < 20; tries++) {
 		port = free_port(SOCK_DGRAM);
-	if (!ok(port > 0 && start_unbound(port) == 0,
+		if (port > 0 && start_unbound(port) == 0)
+			break;
+		port = -1;
+	}
+	if (!ok(port > 0,
 	    "unbound answers on 127.0.0.1:%d", port)) {
 		char cmd[700];
 
