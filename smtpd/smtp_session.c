@@ -274,11 +274,11 @@ smtp_synprot(struct smtp_session *s, enum persona_msg m, const char *arg)
 
 /*
  * smtp_synprot_close -- smtp_synprot(), where the error past the limit
- * closes the session only if close (Exim ignores it after a chunk).
+ * closes the session only if hangup (Exim ignores it after a chunk).
  */
 bool
 smtp_synprot_close(struct smtp_session *s, enum persona_msg m,
-    const char *arg, bool close)
+    const char *arg, bool hangup)
 {
 	static const char too[] = " Too many syntax or protocol errors\r\n";
 	struct persona_vars v;
@@ -307,7 +307,7 @@ smtp_synprot_close(struct smtp_session *s, enum persona_msg m,
 	memcpy(out + n, out, 3);
 	memcpy(out + n + 3, too, sizeof(too));
 	smtp_reply_raw(s, out, n + 3 + sizeof(too) - 1);
-	if (close)
+	if (hangup)
 		smtp_close(s, SMTP_C_TOO_MANY_ERRORS);
 	return true;
 }

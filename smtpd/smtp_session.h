@@ -309,7 +309,7 @@ void		 smtp_reply_qid_args(struct smtp_session *s,
 bool		 smtp_synprot(struct smtp_session *s, enum persona_msg m,
 		    const char *arg);
 bool		 smtp_synprot_close(struct smtp_session *s,
-		    enum persona_msg m, const char *arg, bool close);
+		    enum persona_msg m, const char *arg, bool hangup);
 void		 smtp_reply_raw(struct smtp_session *s, const char *text,
 		    size_t len);
 void		 smtp_close(struct smtp_session *s, enum smtp_close why);
