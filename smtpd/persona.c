@@ -154,24 +154,70 @@ persona_unknown_max(const struct persona *p)
 }
 
 /*
- * persona_help_topic -- true if topic (len bytes) is one the product's
- * HELP knows (case-insensitive), or the persona has no list of topics.
+ * persona_help_file -- true if p's HELP answers from a helpfile
+ * (persona_help()), not with PM_HELP alone.
  */
 bool
-persona_help_topic(const struct persona *p, const char *topic, size_t len)
+persona_help_file(const struct persona *p)
 {
-	const char	*t = p->help_topics, *e;
+	return p->help_file != NULL;
+}
 
-	if (t == NULL)
-		return true;
-	while (*t != '\0') {
-		for (e = t; *e != '\0' && *e != ' '; e++)
-			;
-		if ((size_t)(e - t) == len && strncasecmp(t, topic, len) == 0)
-			return true;
-		t = *e == ' ' ? e + 1 : e;
+/*
+ * persona_help -- p's reply to HELP with topic (len bytes), read from its
+ * helpfile as sendmail's help() (srvrsmtp.c) reads /etc/mail/helpfile:
+ * the topic is compared as a C string (up to a NUL) with the start of
+ * every line, and each line that starts with it is printed from the
+ * character after its first blank (the whole line but its topic). So
+ * "m" prints the lines of "mail", "mail<TAB>" them too, "mail " none,
+ * and a topic may reach into a line's text. An empty topic is "smtp".
+ * The caller hands over the rest of the command line after the blanks
+ * that follow the verb, its ASCII letters lowercased (makelower()), as
+ * sendmail compares it. The reply, NUL
+ * terminated, goes to out (outsz bytes); returns its length, or 0 if p
+ * has no helpfile, no line starts with the topic (the product's
+ * PM_HELP_TOPIC) or the reply does not fit.
+ */
+size_t
+persona_help(const struct persona *p, const char *topic, size_t len,
+    char *out, size_t outsz)
+{
+	struct pbuf	 b;
+	const char	*line, *nl, *text;
+	bool		 found = false;
+
+	if (p->help_file == NULL || outsz == 0)
+		return 0;
+	len = strnlen(topic, len);
+	if (len == 0) {
+		topic = "smtp";
+		len = 4;
 	}
-	return false;
+	pb_init(&b, out, outsz - 1);
+	for (line = p->help_file; *line != '\0'; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			break;		/* a table bug: every line ends in LF */
+		/* the line as fgets() gives it: its LF included */
+		if ((size_t)(nl + 1 - line) < len ||
+		    strncmp(line, topic, len) != 0)
+			continue;
+		found = true;
+		text = strpbrk(line, " \t");
+		text = text != NULL && text < nl ? text + 1 : nl;
+		pb_str(&b, p->help_line);
+		pb_add(&b, text, (size_t)(nl - text));
+		pb_add(&b, "\r\n", 2);
+	}
+	if (!found)
+		return 0;
+	pb_str(&b, p->help_end);
+	pb_add(&b, "\r\n", 2);
+	if (b.over) {
+		out[0] = '\0';
+		return 0;
+	}
+	out[b.len] = '\0';
+	return b.len;
 }
 
 /*
@@ -550,7 +596,8 @@ pb_clean(struct pbuf *b, const char *s, size_t max)
 
 /*
  * pb_clean7 -- pb_clean() of s with the top bit of each byte dropped, as
- * sendmail reads a command; what becomes a control byte shows as '?'.
+ * sendmail prints it; other control bytes stay as sendmail echoes them
+ * (a TAB, ^A), but what becomes CR, LF or NUL shows as '?'.
  */
 static void
 pb_clean7(struct pbuf *b, const char *s, size_t max)
@@ -564,7 +611,7 @@ pb_clean7(struct pbuf *b, const char *s, size_t max)
 		if (*s == '\r' || *s == '\n')
 			continue;
 		c = (char)(*s & 0x7f);
-		if (c < 0x20 || c == 0x7f)
+		if (c == '\r' || c == '\n' || c == '\0')
 			c = '?';
 		pb_add(b, &c, 1);
 		n++;

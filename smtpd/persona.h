@@ -292,8 +292,9 @@ size_t		 persona_ehlo(const struct persona *p,
 const char	*persona_auth_mechs(const struct persona *p);
 long		 persona_size_limit(const struct persona *p);
 unsigned int	 persona_unknown_max(const struct persona *p);
-bool		 persona_help_topic(const struct persona *p,
-		    const char *topic, size_t len);
+bool		 persona_help_file(const struct persona *p);
+size_t		 persona_help(const struct persona *p, const char *topic,
+		    size_t len, char *out, size_t outsz);
 bool		 persona_closes(const struct persona *p, enum persona_msg m);
 bool		 persona_has(const struct persona *p, enum persona_msg m);
 bool		 persona_quirk(const struct persona *p, unsigned int q);

@@ -55,9 +55,14 @@ struct persona {
 						   gets TOO_MANY_ERRORS alone
 						   and it hangs up. 0: they
 						   are errors like others */
-	const char		*help_topics;	/* "MAIL RCPT ...": HELP
-						   with another argument
-						   gets PM_HELP_TOPIC */
+	const char		*help_file;	/* the product's helpfile,
+						   "topic<TAB>text\n" lines
+						   that HELP prints
+						   (persona_help()); NULL:
+						   HELP gets PM_HELP whatever
+						   its argument */
+	const char		*help_line;	/* before each line printed */
+	const char		*help_end;	/* the reply's last line */
 	const char		*msg[PM_COUNT];	/* NULL only for the
 						   optional ones */
 	bool			 closes[PM_COUNT];

@@ -77,8 +77,9 @@ is_sp(unsigned char c)
  * whitespace, matched whole and case-insensitively; an unmatched verb
  * gives SMTP_CMD_UNKNOWN with verb_text still filled (truncated to fit,
  * as sent: escape it before echoing). cmd->arg points into line after
- * one run of SP/TAB, with trailing SP/TAB trimmed; with no argument it
- * points at line + len and arglen is 0. Returns SMTP_E_OK, or
+ * one run of SP/TAB, with trailing SP/TAB trimmed (arglen_raw keeps
+ * them); with no argument it points at line + len and arglen and
+ * arglen_raw are 0. Returns SMTP_E_OK, or
  * SMTP_E_EMPTY for a line that is empty or only whitespace (flags are
  * still set).
  */
@@ -132,6 +133,7 @@ smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd)
 			cmd->flags |= SMTP_CMD_F_TAB;
 	cmd->arg = line + ab;
 	cmd->arglen = ae - ab;
+	cmd->arglen_raw = ab < ae ? len - ab : 0;
 
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strlen(verbs[i].name) == vlen &&

@@ -59,6 +59,7 @@ struct smtp_cmd {
 	const char	*arg;		/* into the line: after verb and one
 					   run of SP/TAB; trailing SP trimmed */
 	size_t		 arglen;
+	size_t		 arglen_raw;	/* arglen with the trailing SP/TAB */
 	unsigned int	 flags;		/* SMTP_CMD_F_* */
 };
 

@@ -726,20 +726,39 @@ cmd_expn(struct smtp_session *s, const struct smtp_cmd *c)
 	smtp_reply(s, PM_EXPN, smtp_arg_text(c->arg, c->arglen, txt, sizeof(txt)));
 }
 
+/*
+ * cmd_help -- PM_HELP, or for a persona with a helpfile the lines of the
+ * topic (persona_help()) or PM_HELP_TOPIC, the topic read as sendmail
+ * reads it: the whole rest of the line (blanks after it count), ASCII
+ * letters lowercased (makelower()), up to a NUL. Its 504 echoes it with
+ * its control bytes, as sendmail does (the persona renders it 7-bit).
+ */
 static void
 cmd_help(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	const struct persona *p = s->srv->persona;
-	char	 txt[SMTP_ARG_TEXT_MAX];
+	char	 topic[SMTP_ARG_TEXT_MAX], out[PERSONA_REPLY_MAX];
+	const char *a = c->arg;
+	size_t	 i, len, n = 0;
+	unsigned char ch;
 
-	/* XXX a known topic gets the general HELP, not the topic's text */
-	if (c->arglen > 0 && persona_has(p, PM_HELP_TOPIC) &&
-	    !persona_help_topic(p, c->arg, c->arglen)) {
-		smtp_error(s, PM_HELP_TOPIC, smtp_arg_text(c->arg, c->arglen,
-		    txt, sizeof(txt)));
+	if (!persona_help_file(p)) {
+		smtp_reply(s, PM_HELP, NULL);
 		return;
 	}
-	smtp_reply(s, PM_HELP, NULL);
+	for (i = 0; i < c->arglen_raw && n + 1 < sizeof(topic); i++) {
+		ch = (unsigned char)a[i];
+		if (ch == '\0')
+			break;
+		topic[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' :
+		    ch);
+	}
+	topic[n] = '\0';
+	if ((len = persona_help(p, topic, n, out, sizeof(out))) > 0) {
+		smtp_reply_raw(s, out, len);
+		return;
+	}
+	smtp_error(s, PM_HELP_TOPIC, topic);
 }
 
 /*

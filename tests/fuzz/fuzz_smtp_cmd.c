@@ -1,7 +1,8 @@
 /*
  * fuzz_smtp_cmd.c -- libFuzzer target: one command line through
  * smtp_cmd_parse, then the argument through the parser the session
- * would call (MAIL/RCPT address parser, AUTH decoders).
+ * would call (MAIL/RCPT address parser, AUTH decoders, sendmail's
+ * helpfile lookup for HELP).
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "persona.h"
 #include "smtp_auth.h"
 #include "smtp_cmd.h"
 
@@ -56,6 +58,22 @@ fuzz_auth(const char *arg, size_t len)
 	}
 }
 
+/* a whole reply ending in the last line, or none; never past out */
+static void
+fuzz_help(const char *topic, size_t len)
+{
+	static const char end[] = "214 2.0.0 End of HELP info\r\n";
+	char	 out[PERSONA_REPLY_MAX];
+	size_t	 n;
+
+	n = persona_help(persona_find("sendmail"), topic, len, out,
+	    sizeof(out));
+	if (n >= sizeof(out) || (n > 0 && (strlen(out) != n ||
+	    n < sizeof(end) - 1 || strcmp(out + n - (sizeof(end) - 1),
+	    end) != 0)))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -72,6 +90,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cmd.arglen > 0 && (cmd.arg[0] == ' ' || cmd.arg[0] == '\t' ||
 	    cmd.arg[cmd.arglen - 1] == ' ' || cmd.arg[cmd.arglen - 1] == '\t'))
 		abort();
+	if (cmd.arglen_raw < cmd.arglen || (cmd.arglen_raw > 0 &&
+	    cmd.arg + cmd.arglen_raw != line + size))
+		abort();
 	if (rc == SMTP_E_EMPTY && cmd.verb != SMTP_CMD_UNKNOWN)
 		abort();
 	(void)smtp_verb_name(cmd.verb);
@@ -85,6 +106,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case SMTP_CMD_AUTH:
 		fuzz_auth(cmd.arg, cmd.arglen);
+		break;
+	case SMTP_CMD_HELP:
+		fuzz_help(cmd.arg, cmd.arglen_raw);
 		break;
 	default:
 		break;

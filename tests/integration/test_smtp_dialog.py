@@ -474,6 +474,23 @@ def parity_cram(t, trap):
 # the same lines sent side by side from 127.0.0.1 with no PTR name.
 SM_CLIENT = "[127.0.0.1]"
 SM_UNKNOWN = '500 5.5.1 Command unrecognized: "%s"'
+SM_HELP_MAIL = ["214-2.0.0 MAIL From:<sender> [ <parameters> ]",
+                "214-2.0.0 \tSpecifies the sender.  Parameters are ESMTP "
+                "extensions.",
+                "214-2.0.0 \tSee \"HELP DSN\" for details.",
+                "214 2.0.0 End of HELP info"]
+SM_HELP = ["214-2.0.0 This is sendmail version 8.17.1.9",
+           "214-2.0.0 Topics:",
+           "214-2.0.0 \tHELO\tEHLO\tMAIL\tRCPT\tDATA",
+           "214-2.0.0 \tRSET\tNOOP\tQUIT\tHELP\tVRFY",
+           "214-2.0.0 \tEXPN\tVERB\tETRN\tDSN\tAUTH",
+           "214-2.0.0 \tSTARTTLS",
+           "214-2.0.0 For more info use \"HELP <topic>\".",
+           "214-2.0.0 To report bugs in the implementation see",
+           "214-2.0.0 \thttp://www.sendmail.org/email-addresses.html",
+           "214-2.0.0 For local information send email to Postmaster at "
+           "your site.",
+           "214 2.0.0 End of HELP info"]
 SM_PARITY = [
     # random sessions against the real one (2026-11-27, lead): RFC 821's
     # SEND/SOML/SAML/TURN are known and refused, not counted as bad; a
@@ -547,6 +564,39 @@ SM_PARITY = [
         ("HELP foo", ['504 5.3.0 HELP topic "foo" unknown']),
         ("HELP mail rcpt", ['504 5.3.0 HELP topic "mail rcpt" unknown']),
         ("VERB", ["502 5.7.0 Verbose unavailable"])]),
+    # help() reads /etc/mail/helpfile: every line whose start is the
+    # lowercased rest of the command line (blanks after it included)
+    ("HELP topics from the helpfile", [(E_, None),
+        ("HELP mail", SM_HELP_MAIL),
+        ("HELP MAIL", SM_HELP_MAIL),
+        ("HELP m", SM_HELP_MAIL),
+        (b"HELP mail\t", SM_HELP_MAIL),
+        (b"HELP \tmail", SM_HELP_MAIL),
+        ("HELP mail ", ['504 5.3.0 HELP topic "mail " unknown']),
+        ("HELP hel", ["214-2.0.0 HELP [ <topic> ]",
+                      "214-2.0.0 \tThe HELP command gives help info.",
+                      "214-2.0.0 HELO <hostname>",
+                      "214-2.0.0 \tIntroduce yourself.",
+                      "214 2.0.0 End of HELP info"]),
+        ("HELP st", ["214-2.0.0 STARTTLS",
+                     "214-2.0.0 \tStart TLS negotiation.",
+                     "214 2.0.0 End of HELP info"]),
+        ("HELP co", ["214-2.0.0 Help for smcontrol:",
+                     "214-2.0.0 help\t\tThis message.",
+                     "214-2.0.0 restart\t\tRestart sendmail.",
+                     "214-2.0.0 shutdown\tShutdown sendmail.",
+                     "214-2.0.0 status\t\tShow sendmail status.",
+                     "214-2.0.0 mstat\t\tShow sendmail status (machine "
+                     "readable format).",
+                     "214-2.0.0 memdump\t\tDump allocated memory list "
+                     "(for debugging only).",
+                     "214 2.0.0 End of HELP info"]),
+        ("HELP smtp", SM_HELP),
+        ("HELP ABCDEFGHIJKLMNOP",
+         ['504 5.3.0 HELP topic "abcdefghij" unknown']),
+        (b"HELP QUIT\tEXIT", ['504 5.3.0 HELP topic "quit\texit" unknown']),
+        (b"HELP \xed\xe1\xe9\xec", ['504 5.3.0 HELP topic "mail" unknown']),
+        (b"HELP a\x01b", ['504 5.3.0 HELP topic "a\x01b" unknown'])]),
     ("STARTTLS inside a transaction", [(E_, None), (M_, None),
         ("STARTTLS", ["503 5.5.0 TLS not permitted during a mail "
                       "transaction"])]),

@@ -195,6 +195,11 @@ static const struct reply_case reply_cases[] = {
 	    "]\r\n" },
 	{ "sendmail", PM_HELP_TOPIC, NULL, "mail rcpt data", NULL,
 	    "504 5.3.0 HELP topic \"mail rcpt \" unknown\r\n" },
+	/* control bytes echoed as sendmail does, 7-bit; CR, LF, NUL not */
+	{ "sendmail", PM_HELP_TOPIC, NULL, "a\x01\tb", NULL,
+	    "504 5.3.0 HELP topic \"a\x01\tb\" unknown\r\n" },
+	{ "sendmail", PM_HELP_TOPIC, NULL, "a\x8d\x8a\x80" "b\rc", NULL,
+	    "504 5.3.0 HELP topic \"a???bc\" unknown\r\n" },
 	{ "sendmail", PM_STARTTLS_IN_MAIL, NULL, NULL, NULL,
 	    "503 5.5.0 TLS not permitted during a mail transaction\r\n" },
 	{ "sendmail", PM_UNKNOWN, NULL, "FOO\xe4", NULL,
@@ -582,10 +587,6 @@ test_all_messages(void)
 		    !persona_has(p, PM_AUTH_B64_PARTIAL),
 		    "%s: none of postfix's optional replies", names[i]);
 	}
-	ok(persona_help_topic(persona_find("sendmail"), "mail", 4) &&
-	    !persona_help_topic(persona_find("sendmail"), "foo", 3) &&
-	    persona_help_topic(persona_find("exim"), "foo", 3),
-	    "sendmail knows its HELP topics; exim has none");
 	/* sendmail's open-proxy guard hangs up (a first "GET "...) */
 	ok(persona_closes(persona_find("sendmail"), PM_NONSMTP) &&
 	    persona_closes(persona_find("sendmail"), PM_LINE_TOO_LONG) &&
@@ -1139,6 +1140,94 @@ test_dates(void)
 	    "exim tod_full: zero-padded day");
 }
 
+/*
+ * sendmail's HELP from its helpfile (persona_help()): topics as the real
+ * 8.17.1.9 with Debian's /etc/mail/helpfile answered them (2026-11-27),
+ * given as cmd_help() hands them over (lowercased, blanks after kept).
+ */
+static const struct help_case {
+	const char	*topic;
+	size_t		 len;		/* 0: strlen(topic) */
+	int		 lines;		/* 214- lines; 0: unknown topic */
+	const char	*first;		/* the first 214- line */
+} help_cases[] = {
+	{ "mail", 0, 3, "214-2.0.0 MAIL From:<sender> [ <parameters> ]" },
+	{ "m", 0, 3, "214-2.0.0 MAIL From:<sender> [ <parameters> ]" },
+	{ "mail\t", 0, 3, "214-2.0.0 MAIL From:<sender> [ <parameters> ]" },
+	{ "mail ", 0, 0, NULL },
+	{ "mail\tmail", 0, 0, NULL },	/* compared with case: "MAIL" */
+	{ "mail from", 0, 0, NULL },
+	{ "hel", 0, 4, "214-2.0.0 HELP [ <topic> ]" },
+	{ "e", 0, 28, "214-2.0.0 EHLO <hostname>" },
+	{ "s", 0, 23, "214-2.0.0 This is sendmail version 8.17.1.9" },
+	{ "smtp", 0, 10, "214-2.0.0 This is sendmail version 8.17.1.9" },
+	{ "-", 0, 29, "214-2.0.0 Help for test mode:" },
+	{ "c", 0, 21, "214-2.0.0 " },	/* cpyr's empty first line */
+	{ "cpyr\t", 0, 9, "214-2.0.0 Copyright (c) 1998-2000, 2002, "
+	    "2004-2007 Proofpoint, Inc. and its suppliers." },
+	{ "co", 0, 7, "214-2.0.0 Help for smcontrol:" },
+	{ "etrn", 0, 4, "214-2.0.0 ETRN [ <hostname> | @<domain> | "
+	    "#<queuename> ]" },
+	{ "quit\t\texit", 0, 0, NULL },
+	{ "quit\t\tExit", 0, 1, "214-2.0.0 \tExit sendmail (SMTP)." },
+	{ "ma\0il", 5, 3, "214-2.0.0 MAIL From:<sender> [ <parameters> ]" },
+	{ "8bitmime", 0, 0, NULL },
+	{ "x", 0, 0, NULL },
+	{ "\xed\xe1\xe9\xec", 0, 0, NULL },
+};
+
+static void
+test_help(void)
+{
+	const struct persona *sm = persona_find("sendmail");
+	struct persona_vars v = vars(NULL, NULL, NULL);
+	char	 out[PERSONA_REPLY_MAX], help[PERSONA_REPLY_MAX], t[2];
+	static char big[4 * PERSONA_REPLY_MAX];
+	const char *end = "214 2.0.0 End of HELP info\r\n", *l;
+	size_t	 i, n, bad;
+	int	 k, c;
+
+	for (i = 0; i < sizeof(help_cases) / sizeof(help_cases[0]); i++) {
+		const struct help_case *h = &help_cases[i];
+
+		n = persona_help(sm, h->topic, h->len ? h->len :
+		    strlen(h->topic), out, sizeof(out));
+		if (h->lines == 0) {
+			ok(n == 0, "HELP %zu: unknown topic", i);
+			continue;
+		}
+		for (k = 0, l = out; (l = strstr(l, "214-")) != NULL; l++)
+			k++;
+		ok(n == strlen(out) && n > strlen(end) &&
+		    strcmp(out + n - strlen(end), end) == 0 &&
+		    strncmp(out, h->first, strlen(h->first)) == 0 &&
+		    out[strlen(h->first)] == '\r' && k == h->lines,
+		    "HELP %zu: %d lines from \"%s\", then the end", i,
+		    h->lines, h->first);
+	}
+	/* no topic is "smtp", the PM_HELP that nmap matches */
+	n = persona_help(sm, "", 0, out, sizeof(out));
+	(void)persona_reply(sm, PM_HELP, &v, help, sizeof(help));
+	ok(n > 0 && strcmp(out, help) == 0, "HELP without a topic is PM_HELP");
+	/* every one-byte topic: known or not, a whole reply that fits */
+	for (c = 1, bad = 0; c < 256; c++) {
+		t[0] = (char)c;
+		t[1] = '\0';
+		n = persona_help(sm, t, 1, out, sizeof(out));
+		if (n != persona_help(sm, t, 1, big, sizeof(big)) || (n > 0 &&
+		    strcmp(out + n - strlen(end), end) != 0))
+			bad++;
+	}
+	ok(bad == 0, "every one-byte topic's reply fits");
+	/* too small a buffer: nothing partial */
+	ok(persona_help(sm, "e", 1, out, 200) == 0 && out[0] == '\0',
+	    "a reply that does not fit is none");
+	ok(persona_help(persona_find("exim"), "mail", 4, out, sizeof(out)) ==
+	    0 && persona_help(persona_find("postfix"), "", 0, out,
+	    sizeof(out)) == 0 && !persona_help_file(persona_find("exim")) &&
+	    persona_help_file(sm), "only sendmail answers from a helpfile");
+}
+
 int
 main(void)
 {
@@ -1147,6 +1236,7 @@ main(void)
 	test_ehlo();
 	test_all_messages();
 	test_nmap();
+	test_help();
 	test_queue_ids();
 	test_no_530();
 	test_injection();

@@ -19,6 +19,8 @@ struct cmd_case {
 	const char	*want_verb;	/* verb_text */
 	const char	*want_arg;
 	size_t		 want_arglen;	/* 0: strlen(want_arg) */
+	const char	*want_raw;	/* arg with its trailing blanks
+					   (arglen_raw); NULL: want_arg */
 	unsigned int	 want_flags;
 };
 
@@ -90,7 +92,8 @@ static const struct cmd_case cases[] = {
 	  .want_flags = SMTP_CMD_F_LEADSP },
 	{ .name = "trail space", .in = "MAIL FROM:<a@b>  ",
 	  .want = SMTP_CMD_MAIL, .want_verb = "MAIL",
-	  .want_arg = "FROM:<a@b>", .want_flags = SMTP_CMD_F_TRAILSP },
+	  .want_arg = "FROM:<a@b>", .want_raw = "FROM:<a@b>  ",
+	  .want_flags = SMTP_CMD_F_TRAILSP },
 	{ .name = "tab sep", .in = "MAIL\tFROM:<a@b>", .want = SMTP_CMD_MAIL,
 	  .want_verb = "MAIL", .want_arg = "FROM:<a@b>",
 	  .want_flags = SMTP_CMD_F_TAB },
@@ -103,6 +106,17 @@ static const struct cmd_case cases[] = {
 	{ .name = "verb sp only", .in = "QUIT ", .want = SMTP_CMD_QUIT,
 	  .want_verb = "QUIT", .want_arg = "",
 	  .want_flags = SMTP_CMD_F_TRAILSP },
+	{ .name = "trailing blanks kept raw", .in = "HELP mail \t",
+	  .want = SMTP_CMD_HELP, .want_verb = "HELP", .want_arg = "mail",
+	  .want_raw = "mail \t",
+	  .want_flags = SMTP_CMD_F_TRAILSP | SMTP_CMD_F_TAB },
+	{ .name = "blanks only after verb", .in = "HELP \t \t",
+	  .want = SMTP_CMD_HELP, .want_verb = "HELP", .want_arg = "",
+	  .want_raw = "", .want_flags = SMTP_CMD_F_TRAILSP | SMTP_CMD_F_TAB },
+	{ .name = "inner and trailing blanks", .in = "HELP\tquit\texit ",
+	  .want = SMTP_CMD_HELP, .want_verb = "HELP", .want_arg = "quit\texit",
+	  .want_raw = "quit\texit ",
+	  .want_flags = SMTP_CMD_F_TRAILSP | SMTP_CMD_F_TAB },
 	{ .name = "nul in verb", .in = "QU\0IT", .len = 5,
 	  .want = SMTP_CMD_UNKNOWN, .want_verb = "QU", .want_arg = "",
 	  .want_flags = SMTP_CMD_F_NUL },
@@ -154,8 +168,16 @@ main(void)
 		is_mem(cmd.arg, cmd.arglen, c->want_arg,
 		    c->want_arglen ? c->want_arglen : strlen(c->want_arg),
 		    "%s: arg", c->name);
-		ok(cmd.arg >= copy && cmd.arg + cmd.arglen <= copy + len,
-		    "%s: arg inside the line", c->name);
+		if (c->want_raw != NULL)
+			is_mem(cmd.arg, cmd.arglen_raw, c->want_raw,
+			    strlen(c->want_raw), "%s: arg with its trailing "
+			    "blanks", c->name);
+		else
+			ok(cmd.arglen_raw == cmd.arglen, "%s: no trailing "
+			    "blanks", c->name);
+		ok(cmd.arg >= copy && cmd.arg + cmd.arglen_raw <= copy + len &&
+		    cmd.arglen <= cmd.arglen_raw, "%s: arg inside the line",
+		    c->name);
 		is_int(cmd.flags, c->want_flags, "%s: flags", c->name);
 		free(copy);
 		/* every prefix from an exact-size buffer (ASan: no overread) */
@@ -164,7 +186,8 @@ main(void)
 			copy = malloc(cut ? cut : 1);
 			memcpy(copy, c->in, cut);
 			smtp_cmd_parse(copy, cut, &cmd);
-			if (cmd.arg < copy || cmd.arg + cmd.arglen > copy + cut)
+			if (cmd.arg < copy || cmd.arg + cmd.arglen_raw > copy +
+			    cut || cmd.arglen > cmd.arglen_raw)
 				bad++;
 			free(copy);
 		}
