@@ -48,6 +48,7 @@ static void	 junk_command(struct smtp_session *);
 static bool	 nonmail_limit(struct smtp_session *, enum smtp_verb);
 static void	 unknown_command(struct smtp_session *, const char *);
 static const char *cmd_line_text(const struct smtp_cmd *, char *, size_t);
+static const char *arg_echo(const char *, size_t, char *, size_t);
 static bool	 proxy_word(const char *, size_t);
 
 static const struct smtp_cmd_def {
@@ -93,25 +94,41 @@ old_verb(const char *v)
 }
 
 /*
- * smtp_arg_short -- smtp_arg_text() of a command line as sendmail's
- * shortenstring(s, MAXSHORTSTR) echoes it (the only product here that
- * echoes an unknown command): up to 203 bytes whole, a longer one as its
- * first 100 bytes, "..." and its last 100.
+ * smtp_arg_short -- a command line as sendmail's shortenstring(s,
+ * MAXSHORTSTR) echoes it (the only product here that echoes an unknown
+ * command): a C string, so up to its first NUL; up to 203 bytes whole, a
+ * longer one as its first 100 bytes, "..." and its last 100. Control
+ * bytes stay, as sendmail sends them back (TAB, ^A, DEL; the persona
+ * renders them 7-bit), but CR and LF show as '?': sendmail would echo a
+ * lone CR raw.
  */
 static const char *
 smtp_arg_short(const char *p, size_t n, char *out, size_t outsz)
 {
 	size_t	 k;
 
+	n = strnlen(p, n);
 	if (n <= 203)
-		return smtp_arg_text(p, n, out, outsz);
-	(void)smtp_arg_text(p, 100, out, outsz);
+		return arg_echo(p, n, out, outsz);
+	(void)arg_echo(p, 100, out, outsz);
 	k = strlen(out);
 	if (k + 3 < outsz) {
 		memcpy(out + k, "...", 4);
 		k += 3;
 	}
-	(void)smtp_arg_text(p + n - 100, 100, out + k, outsz - k);
+	(void)arg_echo(p + n - 100, 100, out + k, outsz - k);
+	return out;
+}
+
+/* arg_echo -- p[0..n) (no NUL) with CR and LF as '?'; at most outsz - 1 */
+static const char *
+arg_echo(const char *p, size_t n, char *out, size_t outsz)
+{
+	size_t	 i;
+
+	for (i = 0; i < n && i + 1 < outsz; i++)
+		out[i] = p[i] == '\r' || p[i] == '\n' ? '?' : p[i];
+	out[i] = '\0';
 	return out;
 }
 

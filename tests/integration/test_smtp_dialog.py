@@ -503,6 +503,15 @@ SM_PARITY = [
         ("SOML FROM:<a@b>",
          ['502 5.5.1 Command not implemented: "SOML FROM:<a@b>"']),
         ("ONEX", ['500 5.5.1 Command unrecognized: "ONEX"'])]),
+    # shortenstring() of the line as read: up to a NUL, control bytes
+    # raw, 7-bit; the trap shows a lone CR as '?' where sendmail sends it
+    ("control bytes in an unknown command", [(E_, None),
+        (b"FOO\tBAR", [SM_UNKNOWN % "FOO\tBAR"]),
+        (b"FOO\x01\x7fBAR", [SM_UNKNOWN % "FOO\x01\x7fBAR"]),
+        (b"FOO\x9bX", [SM_UNKNOWN % "FOO\x1bX"]),
+        (b"FOO\x00BAR", [SM_UNKNOWN % "FOO"]),
+        (b"TURN\tx", ['502 5.5.1 Command not implemented: "TURN\tx"']),
+        (b"FOO\rBAR", [SM_UNKNOWN % "FOO?BAR"])]),
     ("a long unknown line", [(E_, None),
         ("A" * 150 + "B" * 450,
          ['500 5.5.1 Command unrecognized: "' + "A" * 100 + "..." +
