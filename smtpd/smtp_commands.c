@@ -775,7 +775,8 @@ cmd_help(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_reply_raw(s, out, len);
 		return;
 	}
-	smtp_error(s, PM_HELP_TOPIC, topic);
+	/* sendmail's help() counts nothing: not an error, not noise */
+	smtp_reply(s, PM_HELP_TOPIC, topic);
 }
 
 /*

@@ -606,6 +606,11 @@ SM_PARITY = [
         (b"HELP QUIT\tEXIT", ['504 5.3.0 HELP topic "quit\texit" unknown']),
         (b"HELP \xed\xe1\xe9\xec", ['504 5.3.0 HELP topic "mail" unknown']),
         (b"HELP a\x01b", ['504 5.3.0 HELP topic "a\x01b" unknown'])]),
+    # help() counts nothing: 25 unknown topics, more than
+    # max_unknown_commands, and the session goes on
+    ("unknown HELP topics are not errors", [(E_, None)] +
+        [("HELP x%d" % i, ['504 5.3.0 HELP topic "x%d" unknown' % i])
+         for i in range(25)] + [("NOOP", ["250 2.0.0 OK"])]),
     ("STARTTLS inside a transaction", [(E_, None), (M_, None),
         ("STARTTLS", ["503 5.5.0 TLS not permitted during a mail "
                       "transaction"])]),
