@@ -241,6 +241,10 @@ enum persona_msg {
 					   literal (Postfix: valid_hostname,
 					   valid_mailhost_literal) with
 					   *_BADADDR */
+#define PERSONA_Q_CTRL_LOCAL	0x100000 /* a path with control bytes
+					   (SMTP_PATH_F_CTRL) is taken
+					   (Postfix: tok822 reads them as
+					   atom text) */
 #define PERSONA_JUNK_MAX	100
 
 /* EHLO extension switches chosen per session */

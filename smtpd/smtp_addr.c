@@ -505,8 +505,13 @@ smtp_addr_parse_path(const char *p, size_t len, struct smtp_path *out)
 		n = len;
 	}
 	for (i = 0; i < n; i++) {
-		if (is_ctrl(in[i]))
-			return SMTP_E_ADDR;
+		if (is_ctrl(in[i])) {
+			/* blanks and line ends split the path for every MTA */
+			if (in[i] == '\t' || in[i] == '\r' || in[i] == '\n' ||
+			    in[i] == '\0')
+				return SMTP_E_ADDR;
+			out->flags |= SMTP_PATH_F_CTRL;
+		}
 		if (in[i] >= 0x80)
 			out->flags |= SMTP_PATH_F_UTF8;
 	}

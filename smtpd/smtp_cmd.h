@@ -77,6 +77,8 @@ struct smtp_cmd {
 #define SMTP_PATH_F_SPACE	0x0400	/* "FROM: <..>" space after colon */
 #define SMTP_PATH_F_LONG	0x0800	/* beyond RFC 5321 4.5.3.1 sizes */
 #define SMTP_PATH_F_NOLOCAL	0x1000	/* "@domain": empty local part */
+#define SMTP_PATH_F_CTRL	0x2000	/* control bytes other than TAB, CR,
+					   LF and NUL (Postfix takes them) */
 
 #define SMTP_ADDR_MAX		512	/* bytes of a mailbox we keep */
 #define SMTP_PARAMS_MAX		16

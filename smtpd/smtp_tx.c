@@ -62,6 +62,7 @@ path_flags_json(unsigned int f)
 		{ SMTP_PATH_F_UTF8, "utf8" },
 		{ SMTP_PATH_F_SPACE, "space" },
 		{ SMTP_PATH_F_LONG, "long" },
+		{ SMTP_PATH_F_CTRL, "control" },
 	};
 	json_t	*a = json_array();
 	size_t	 i;
@@ -406,13 +407,17 @@ param_checks(struct smtp_session *s, const struct smtp_cmd *c,
 
 /*
  * local_ok -- the parse result rc, or SMTP_E_ADDR for a path with an empty
- * local part ("@domain") where the product refuses one (all but Postfix).
+ * local part ("@domain") or with control bytes where the product refuses
+ * one (all but Postfix; Postfix's domain check refuses them after '@').
  */
 static int
 local_ok(struct smtp_session *s, const struct smtp_mailarg *ma, int rc)
 {
 	if (rc == SMTP_E_OK && (ma->path.flags & SMTP_PATH_F_NOLOCAL) &&
 	    !persona_quirk(s->srv->persona, PERSONA_Q_EMPTY_LOCAL))
+		return SMTP_E_ADDR;
+	if (rc == SMTP_E_OK && (ma->path.flags & SMTP_PATH_F_CTRL) &&
+	    !persona_quirk(s->srv->persona, PERSONA_Q_CTRL_LOCAL))
 		return SMTP_E_ADDR;
 	return rc;
 }

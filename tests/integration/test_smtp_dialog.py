@@ -365,6 +365,20 @@ PF_PARITY = [
                   "cancel"]),
         ("AUTH CRAM-MD5 Zm9v", ["535 5.7.8 Error: authentication failed: bad "
                                 "protocol / cancel"])]),
+    # control bytes in a path (2026-11-27): tok822 reads them as atom
+    # text in the local part; TAB splits the path, and the domain check
+    # refuses them after '@'
+    ("control bytes in a path", [(E_, None),
+        (b"MAIL FROM:<a\tb@example.org>",
+         ["501 5.1.7 Bad sender address syntax"]),
+        (b"MAIL FROM:<a@exa\x01mple.org>",
+         ["501 5.1.7 Bad sender address syntax"]),
+        (b"MAIL FROM:<a\x01b@example.org>", ["250 2.1.0 Ok"]),
+        (b"RCPT TO:<c\x1bd@example.org>", ["250 2.1.5 Ok"]),
+        (b"RCPT TO:<c@exa\x7fmple.org>",
+         ["501 5.1.3 Bad recipient address syntax"]),
+        (b"RCPT TO:<c\x7f@[192.0.2.1]>", ["250 2.1.5 Ok"]),
+        (b"RCPT TO:c\x01d@example.org", ["250 2.1.5 Ok"])]),
 ]
 
 
