@@ -478,9 +478,10 @@ parse_domain(const char *d, size_t n, unsigned int *flags)
  * "<u@host ESMTP Postfix>"), refused in a bare path.
  * "@domain" (no ':' after it, so no route) is a mailbox with an empty
  * local part: flag SMTP_PATH_F_NOLOCAL, for the persona to take (Postfix)
- * or refuse.
- * Returns SMTP_E_OK, SMTP_E_ADDR (unbalanced <, > or quotes, control
- * bytes, empty domain, bad route or literal) or
+ * or refuse. Control bytes other than TAB, CR, LF and NUL flag
+ * SMTP_PATH_F_CTRL, likewise the persona's to take (Postfix) or refuse.
+ * Returns SMTP_E_OK, SMTP_E_ADDR (unbalanced <, > or quotes, TAB, CR, LF
+ * or NUL, empty domain, bad route or literal) or
  * SMTP_E_TOOLONG (a field over SMTP_ADDR_MAX bytes).
  */
 int
