@@ -17,23 +17,65 @@ if [ ! -x "$srcdir/configure" ]; then
 	(cd "$srcdir" && ./autogen.sh) >/dev/null 2>&1 || {
 		echo "fuzz: autogen.sh failed in $srcdir"; exit 2; }
 fi
-mkdir -p "$build" || exit 2
-cd "$build" || exit 2
-if [ ! -f Makefile ]; then
+# A build directory is reused only for the source tree it was configured
+# for: one left behind by another checkout (a removed CI clone, say) names
+# that tree's files and cannot build this one.
+wipe() {	# empty $build, but only if it is a relaytrap build directory
+	if [ -f "$build/config.status" ] &&
+	    grep -q relaytrap "$build/config.status" 2>/dev/null; then
+		rm -rf "$build" && mkdir -p "$build" && return 0
+	fi
+	echo "fuzz: $build holds something other than a relaytrap build;" \
+	    "remove it or set RT_FUZZ_BUILD"
+	exit 2
+}
+
+configure_fuzz() {
 	CC=clang CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" \
 	    "$srcdir/configure" -q --enable-fuzzing >configure.log 2>&1 || {
 		echo "fuzz: configure failed, see $build/configure.log"
+		tail -n 20 configure.log
 		exit 2
 	}
-fi
+}
+
 progs=
 for t in $targets; do
 	progs="$progs tests/fuzz/fuzz_$t"
 done
-# shellcheck disable=SC2086
-make -j2 $progs >make.log 2>&1 || {
-	echo "fuzz: build failed, see $build/make.log"; exit 2; }
+
+build_fuzz() {
+	# shellcheck disable=SC2086
+	make -j2 $progs >make.log 2>&1
+}
+
+mkdir -p "$build" || exit 2
+if [ -f "$build/Makefile" ]; then
+	was=$(sed -n 's/^abs_srcdir = //p' "$build/Makefile" | head -n 1)
+	if [ "$was" != "$srcdir" ]; then
+		echo "fuzz: $build was configured for ${was:-another tree};" \
+		    "building afresh"
+		wipe
+	fi
+fi
+cd "$build" || exit 2
+fresh=0
+if [ ! -f Makefile ]; then
+	configure_fuzz
+	fresh=1
+fi
+built=0
+build_fuzz && built=1
+if [ "$built" = 0 ] && [ "$fresh" = 0 ]; then
+	echo "fuzz: the reused build in $build failed; building afresh"
+	cd / && wipe && cd "$build" && configure_fuzz && build_fuzz && built=1
+fi
+if [ "$built" = 0 ]; then
+	echo "fuzz: build failed, see $build/make.log"
+	tail -n 30 make.log 2>/dev/null
+	exit 2
+fi
 
 # UBSan findings must stop the run like ASan ones
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
