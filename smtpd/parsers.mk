@@ -2,12 +2,12 @@
 # tests and (with --enable-fuzzing, clang) their libFuzzer targets; the
 # analyzers/ and reports/ .mk files add theirs to FUZZ_TARGETS.
 smtpd_libsmtpd_a_SOURCES += \
-	smtpd/smtp_cmd.c smtpd/smtp_addr.c smtpd/smtp_data.c \
-	smtpd/smtp_bdat.c smtpd/proxy.c smtpd/smtp_auth.c
+	smtpd/smtp_cmd.c smtpd/smtp_addr.c smtpd/smtp_pfaddr.c \
+	smtpd/smtp_data.c smtpd/smtp_bdat.c smtpd/proxy.c smtpd/smtp_auth.c
 
 PARSER_TESTS = \
 	tests/unit/test_smtp_cmd tests/unit/test_smtp_addr \
-	tests/unit/test_smtp_data tests/unit/test_proxy \
+	tests/unit/test_smtp_pfaddr tests/unit/test_smtp_data tests/unit/test_proxy \
 	tests/unit/test_smtp_auth tests/unit/test_smtp_bdat
 check_PROGRAMS += $(PARSER_TESTS)
 TESTS += $(PARSER_TESTS)
@@ -15,6 +15,8 @@ tests_unit_test_smtp_cmd_SOURCES = tests/unit/test_smtp_cmd.c
 tests_unit_test_smtp_cmd_LDADD = $(RT_SMTPD_LIBS) $(RT_EXT_LIBS)
 tests_unit_test_smtp_addr_SOURCES = tests/unit/test_smtp_addr.c
 tests_unit_test_smtp_addr_LDADD = $(RT_SMTPD_LIBS) $(RT_EXT_LIBS)
+tests_unit_test_smtp_pfaddr_SOURCES = tests/unit/test_smtp_pfaddr.c
+tests_unit_test_smtp_pfaddr_LDADD = $(RT_SMTPD_LIBS) $(RT_EXT_LIBS)
 tests_unit_test_smtp_data_SOURCES = tests/unit/test_smtp_data.c
 tests_unit_test_smtp_data_LDADD = $(RT_SMTPD_LIBS) $(RT_EXT_LIBS)
 tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c

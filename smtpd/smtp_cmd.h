@@ -131,6 +131,17 @@ int	 smtp_addr_parse_rcpt(const char *arg, size_t len,
 int	 smtp_addr_parse_path(const char *p, size_t len,
 	    struct smtp_path *out);
 bool	 smtp_addr_postfix_domain(const char *d, size_t n, bool utf8);
+/* smtp_pfaddr_read() results */
+enum smtp_pfaddr {
+	SMTP_PFADDR_OK = 0,	/* one address */
+	SMTP_PFADDR_NONE,	/* no argument word */
+	SMTP_PFADDR_BAD,	/* Postfix refuses the address syntax */
+	SMTP_PFADDR_LONG,	/* over the buffer, or a NUL: not judged */
+};
+int	 smtp_pfaddr_read(const char *a, size_t len, bool mail, char *addr,
+	    size_t addrsz, size_t *end);
+#define SMTP_PFADDR_DOMAIN_MAX	(2 * SMTP_ADDR_MAX + 16)
+bool	 smtp_pfaddr_domain(const char *addr, char *dom, size_t domsz);
 const char *smtp_verb_name(enum smtp_verb v);
 
 #endif

@@ -2,9 +2,13 @@
  * fuzz_smtp_addr.c -- libFuzzer target for the MAIL/RCPT argument and
  * path parsers. The first byte picks the entry point; on success the
  * fields must be consistent with each other and within their bounds.
+ * Postfix's reading of the same bytes (smtp_pfaddr.c) runs on every
+ * input: its address fits the buffer, its end is inside the input, and
+ * the resolver's domain (smtp_pfaddr_domain) fits its own.
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,6 +46,25 @@ check_path(const struct smtp_path *p)
 		abort();
 }
 
+static void
+check_pfaddr(const char *arg, size_t len, bool mail)
+{
+	char	 addr[SMTP_ADDR_MAX + 1], dom[SMTP_PFADDR_DOMAIN_MAX];
+	size_t	 end = 0;
+	int	 rc;
+
+	rc = smtp_pfaddr_read(arg, len, mail, addr, sizeof(addr), &end);
+	if (rc < SMTP_PFADDR_OK || rc > SMTP_PFADDR_LONG)
+		abort();
+	if (rc == SMTP_PFADDR_OK && (strlen(addr) > SMTP_ADDR_MAX ||
+	    end > len || (!mail && addr[0] == '\0')))
+		abort();
+	if (rc == SMTP_PFADDR_OK && addr[0] != '\0' &&
+	    smtp_pfaddr_domain(addr, dom, sizeof(dom)) &&
+	    strlen(dom) >= sizeof(dom))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -55,6 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	arg = (const char *)data + 1;
 	len = size - 1;
+	check_pfaddr(arg, len, data[0] & 1);
 	/* Postfix's domain rule: any bytes, either SMTPUTF8 setting */
 	if (smtp_addr_postfix_domain(arg, len, data[0] & 4) &&
 	    len > 256 && arg[0] != '[')
