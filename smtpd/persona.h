@@ -245,6 +245,10 @@ enum persona_msg {
 					   (SMTP_PATH_F_CTRL) is taken
 					   (Postfix: tok822 reads them as
 					   atom text) */
+#define PERSONA_Q_TOK822	0x200000 /* MAIL and RCPT read the address
+					   as Postfix does (smtp_pfaddr.c):
+					   RFC 822 words, comments, one
+					   address only */
 #define PERSONA_JUNK_MAX	100
 
 /* EHLO extension switches chosen per session */

@@ -69,7 +69,7 @@ const struct persona persona_postfix = {
 	    PERSONA_Q_PARAM_TOKEN | PERSONA_Q_FORBID_CMDS |
 	    PERSONA_Q_ETRN_STRIP | PERSONA_Q_VRFY_ADDR | PERSONA_Q_JUNK_LIMIT |
 	    PERSONA_Q_DOMAIN_SYNTAX | PERSONA_Q_EMPTY_LOCAL |
-	    PERSONA_Q_CTRL_LOCAL,
+	    PERSONA_Q_CTRL_LOCAL | PERSONA_Q_TOK822,
 	.msg = {
 		/* [ref] mail_params.h DEF_SMTPD_BANNER + Debian suffix */
 		[PM_BANNER] = "220 %h ESMTP Postfix (Debian/GNU)",

@@ -8,8 +8,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -436,20 +438,158 @@ domain_ok(struct smtp_session *s, const struct smtp_path *p, bool utf8)
 	return smtp_addr_postfix_domain(p->domain, strlen(p->domain), utf8);
 }
 
+/* how smtp_addr_parse_mail_as() reads MAIL for this persona */
+static unsigned int
+mail_how(const struct smtp_session *s)
+{
+	/* PRDR is a parameter only where the product offers it */
+	return (persona_has(s->srv->persona, PM_MAIL_PRDR) ?
+	    SMTP_ADDR_PRDR : 0) | (persona_quirk(s->srv->persona,
+	    PERSONA_Q_EXIM_ADDR) ? SMTP_ADDR_EXIM : 0);
+}
+
+/* the parse result rc says the path itself was read */
+static bool
+path_read(int rc)
+{
+	return rc == SMTP_E_OK || rc == SMTP_E_PARAM ||
+	    rc == SMTP_E_PARAM_VALUE;
+}
+
+/*
+ * reparse -- parse MAIL (mail true) or RCPT again as kw "<" addr ">" and
+ * the parameters of c from offset end of its argument. Returns the
+ * parse result, *out filled.
+ */
+static int
+reparse(struct smtp_session *s, const struct smtp_cmd *c, bool mail,
+    const char *addr, size_t end, struct smtp_mailarg *out)
+{
+	const char *kw = mail ? "FROM:" : "TO:";
+	size_t	 n, cap;
+	char	*line;
+	int	 rc;
+
+	cap = strlen(kw) + strlen(addr) + 2 + (c->arglen - end) + 1;
+	line = xmalloc(cap);
+	n = (size_t)snprintf(line, cap, "%s<%s>%.*s", kw, addr,
+	    (int)(c->arglen - end), c->arg + end);
+	rc = mail ? smtp_addr_parse_mail_as(line, n, out, mail_how(s)) :
+	    smtp_addr_parse_rcpt(line, n, out);
+	free(line);
+	return rc;
+}
+
+/*
+ * postfix_path -- p as the mailbox addr (not "") that Postfix read but
+ * no RFC 5321 path can carry ("<@d.example@>", "<a;b\"@>"): split at
+ * its last '@', flagged as such an address would be.
+ */
+static void
+postfix_path(struct smtp_path *p, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	size_t	 n = at != NULL ? (size_t)(at - addr) : strlen(addr);
+
+	memset(p, 0, sizeof(*p));
+	(void)snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	(void)snprintf(p->local, sizeof(p->local), "%.*s", (int)n, addr);
+	if (at != NULL)
+		(void)snprintf(p->domain, sizeof(p->domain), "%s", at + 1);
+	else
+		p->flags |= SMTP_PATH_F_NODOMAIN;
+	if (n == 0)
+		p->flags |= SMTP_PATH_F_NOLOCAL;
+	if (at != NULL && memchr(addr, '@', n) != NULL)
+		p->flags |= SMTP_PATH_F_MULTI_AT;
+	if (memchr(addr, '%', n) != NULL)
+		p->flags |= SMTP_PATH_F_PERCENT;
+	if (memchr(addr, '!', n) != NULL)
+		p->flags |= SMTP_PATH_F_BANG;
+	for (; *addr != '\0'; addr++) {
+		if ((unsigned char)*addr >= 0x80)
+			p->flags |= SMTP_PATH_F_UTF8;
+		else if ((unsigned char)*addr < 0x20 || *addr == 0x7f)
+			p->flags |= SMTP_PATH_F_CTRL;
+	}
+}
+
+/*
+ * tok822_reading -- for a persona that reads addresses as Postfix does
+ * (PERSONA_Q_TOK822): its verdict on the MAIL (mail true) or RCPT
+ * argument, parsed by smtp_addr.c into *ma with result *rc. An address
+ * Postfix refuses, for its syntax or for the domain of what it read,
+ * gets *_BADADDR (returns true: replied). One Postfix takes but
+ * smtp_addr.c did not ("<a@b.example (x)>", "<>b@c>") is parsed again
+ * in the form Postfix reads it, "<address>" and the same parameters,
+ * into *ma and *rc; an address no path can carry is put in *ma as it is
+ * (postfix_path). If the parameters fail even then, the first parse
+ * stands. *judged is set when the address was judged here, domain and
+ * all.
+ */
+static bool
+tok822_reading(struct smtp_session *s, const struct smtp_cmd *c,
+    struct smtp_mailarg *ma, int *rc, bool mail, bool *judged)
+{
+	const char *kw = mail ? "FROM:" : "TO:";
+	size_t	 kwlen = strlen(kw), end;
+	char	 addr[SMTP_ADDR_MAX + 1], dom[SMTP_PFADDR_DOMAIN_MAX];
+	struct smtp_mailarg again;
+	int	 v, rc2;
+	bool	 utf8;
+
+	if (!persona_quirk(s->srv->persona, PERSONA_Q_TOK822) ||
+	    c->arglen < kwlen || strncasecmp(c->arg, kw, kwlen) != 0)
+		return false;
+	v = smtp_pfaddr_read(c->arg + kwlen, c->arglen - kwlen, mail, addr,
+	    sizeof(addr), &end);
+	if (v == SMTP_PFADDR_NONE || v == SMTP_PFADDR_LONG)
+		return false;
+	if (v == SMTP_PFADDR_OK && !(path_read(*rc) &&
+	    local_ok(s, ma, *rc) == *rc && domain_ok(s, &ma->path,
+	    mail ? ma->smtputf8 : json_is_true(json_object_get(
+	    s->tx->mail_from, "smtputf8"))))) {
+		rc2 = reparse(s, c, mail, addr, kwlen + end, &again);
+		if (!path_read(rc2) && addr[0] != '\0' &&
+		    path_read(rc2 = reparse(s, c, mail, "x@x", kwlen + end,
+		    &again)))
+			postfix_path(&again.path, addr);
+		if (path_read(rc2)) {
+			*ma = again;
+			*rc = rc2;
+		}
+	}
+	/* Postfix judges the domain its resolver is left with */
+	utf8 = mail ? path_read(*rc) && ma->smtputf8 :
+	    json_is_true(json_object_get(s->tx->mail_from, "smtputf8"));
+	if (v == SMTP_PFADDR_BAD || (addr[0] != '\0' &&
+	    smtp_pfaddr_domain(addr, dom, sizeof(dom)) &&
+	    !smtp_addr_postfix_domain(dom, strlen(dom), utf8))) {
+		smtp_error(s, mail ? PM_MAIL_BADADDR : PM_RCPT_BADADDR, NULL);
+		return true;
+	}
+	*judged = true;
+	return false;
+}
+
 /*
  * addr_refused -- the checks of a parsed MAIL (mail true) or RCPT argument
- * (parse result rc) that end in the persona's error reply: the parse, the
- * local part, the domain, the parameters. Returns true when it replied.
+ * (parse result rc) that end in the persona's error reply: the address as
+ * the product reads it, the parse, the local part, the domain, the
+ * parameters. *ma may be replaced by the product's reading (see
+ * tok822_reading). Returns true when it replied.
  */
 static bool
 addr_refused(struct smtp_session *s, const struct smtp_cmd *c,
-    const struct smtp_mailarg *ma, int rc, bool mail)
+    struct smtp_mailarg *ma, int rc, bool mail)
 {
 	char	 txt[SMTP_ARG_TEXT_MAX];
 	const char *arg;
 	enum persona_msg m;
-	bool	 utf8;
+	bool	 utf8, judged = false;
 
+	if (tok822_reading(s, c, ma, &rc, mail, &judged))
+		return true;
 	if ((rc = local_ok(s, ma, rc)) != SMTP_E_OK) {
 		m = parse_error(s, c, ma, rc, mail, txt, sizeof(txt), &arg);
 		smtp_error(s, m, arg);
@@ -457,7 +597,7 @@ addr_refused(struct smtp_session *s, const struct smtp_cmd *c,
 	}
 	utf8 = mail ? ma->smtputf8 : json_is_true(json_object_get(
 	    s->tx->mail_from, "smtputf8"));
-	if (!domain_ok(s, &ma->path, utf8)) {
+	if (!judged && !domain_ok(s, &ma->path, utf8)) {
 		smtp_error(s, mail ? PM_MAIL_BADADDR : PM_RCPT_BADADDR, NULL);
 		return true;
 	}
@@ -482,11 +622,7 @@ smtp_tx_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	char	 esc[LOG_ESC_MAX], txt[SMTP_ARG_TEXT_MAX];
 	int	 rc;
 
-	/* PRDR is a parameter only where the product offers it */
-	rc = smtp_addr_parse_mail_as(c->arg, c->arglen, &ma,
-	    (persona_has(s->srv->persona, PM_MAIL_PRDR) ? SMTP_ADDR_PRDR : 0) |
-	    (persona_quirk(s->srv->persona, PERSONA_Q_EXIM_ADDR) ?
-	    SMTP_ADDR_EXIM : 0));
+	rc = smtp_addr_parse_mail_as(c->arg, c->arglen, &ma, mail_how(s));
 	if (addr_refused(s, c, &ma, rc, true))
 		return;
 	if (ma.size > s->srv->size_limit) {

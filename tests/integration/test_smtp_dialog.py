@@ -379,6 +379,29 @@ PF_PARITY = [
          ["501 5.1.3 Bad recipient address syntax"]),
         (b"RCPT TO:<c\x7f@[192.0.2.1]>", ["250 2.1.5 Ok"]),
         (b"RCPT TO:c\x01d@example.org", ["250 2.1.5 Ok"])]),
+    # the path read as an RFC 822 address list (2026-11-27, smtp_pfaddr.c):
+    # one address only, comments and blanks dropped, quotes removed
+    ("a path read as RFC 822 reads it", [(E_, None),
+        ("MAIL FROM:<a b@x.example>", ["501 5.1.7 Bad sender address syntax"]),
+        ("MAIL FROM:<a,b@x.example>", ["501 5.1.7 Bad sender address syntax"]),
+        ('MAIL FROM:<"a"b@x.example>',
+         ["501 5.1.7 Bad sender address syntax"]),
+        ("MAIL FROM:<a(x)b@x.example>",
+         ["501 5.1.7 Bad sender address syntax"]),
+        ("MAIL FROM:<[b@x.example>", ["501 5.1.7 Bad sender address syntax"]),
+        ("MAIL FROM:<a>b@x.example>", ["501 5.1.7 Bad sender address syntax"]),
+        ("MAIL FROM:<u@mail.example.net ESMTP Postfix>",
+         ["501 5.1.7 Bad sender address syntax"]),
+        ("MAIL FROM:<a@x.example (comment)> SIZE=10", ["250 2.1.0 Ok"]),
+        ('RCPT TO:<c@"d".example>', ["250 2.1.5 Ok"]),
+        ("RCPT TO:<c@ d.example>", ["250 2.1.5 Ok"]),
+        ("RCPT TO:<c@d.example > NOTIFY=NEVER", ["250 2.1.5 Ok"]),
+        ("RCPT TO:<>c@d.example>", ["250 2.1.5 Ok"]),
+        ("RCPT TO:<c;d@x.example>", ["501 5.1.3 Bad recipient address syntax"]),
+        ("RCPT TO:<c@d.example (x)> FOO=1",
+         ["555 5.5.4 Unsupported option: FOO=1"]),
+        ("RCPT TO:<c@d.example(x> FOO=1",
+         ["555 5.5.4 Unsupported option: FOO=1"])]),
 ]
 
 
