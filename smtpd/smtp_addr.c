@@ -240,7 +240,7 @@ static int
 parse_param(const char *tok, size_t n, struct smtp_mailarg *out, int where)
 {
 	const struct param_def	*def;
-	struct smtp_param	*sp;
+	struct smtp_param	*sp, extra;
 	const char		*eq, *val = NULL;
 	size_t			 klen, vlen = 0, i;
 
@@ -252,9 +252,10 @@ parse_param(const char *tok, size_t n, struct smtp_mailarg *out, int where)
 	}
 	if (klen == 0)
 		return SMTP_E_SYNTAX;
+	/* no keyword is that long: an unknown one, named by its start */
 	if (klen > SMTP_PARAM_KEY_MAX) {
 		set_err_param(out, tok, klen);
-		return SMTP_E_TOOLONG;
+		return SMTP_E_PARAM;
 	}
 	/* RFC 5321 4.1.2: esmtp-keyword = (ALPHA/DIGIT) *(ALPHA/DIGIT/"-") */
 	for (i = 0; i < klen; i++) {
@@ -266,15 +267,14 @@ parse_param(const char *tok, size_t n, struct smtp_mailarg *out, int where)
 			return SMTP_E_PARAM;
 		}
 	}
-	if (out->nparams >= SMTP_PARAMS_MAX) {
-		set_err_param(out, tok, klen);
-		return SMTP_E_TOOLONG;
-	}
 	if (vlen > SMTP_PARAM_VAL_MAX) {
 		set_err_param(out, tok, klen);
 		return SMTP_E_TOOLONG;
 	}
-	sp = &out->params[out->nparams++];
+	/* past SMTP_PARAMS_MAX a parameter is checked and takes effect
+	   (SIZE, BODY...), as in every MTA, but is not kept in params */
+	sp = out->nparams < SMTP_PARAMS_MAX ?
+	    &out->params[out->nparams++] : &extra;
 	for (i = 0; i < klen; i++) {
 		char c = tok[i];
 
@@ -398,8 +398,10 @@ parse_args(const char *arg, size_t len, const char *kw,
  * Returns SMTP_E_OK; SMTP_E_SYNTAX (no "FROM:", no path, junk after
  * '>'); SMTP_E_ADDR (see smtp_addr_parse_path); SMTP_E_PARAM (unknown
  * or RCPT-only keyword, name in err_param); SMTP_E_PARAM_VALUE (bad
- * value, name in err_param); SMTP_E_TOOLONG (a field over its buffer,
- * or more than SMTP_PARAMS_MAX parameters). err_param is printable ASCII.
+ * value, name in err_param: its first SMTP_PARAM_KEY_MAX bytes when
+ * longer); SMTP_E_TOOLONG (a field over its buffer). Parameters past
+ * SMTP_PARAMS_MAX are checked and take effect but are not kept in
+ * params. err_param is printable ASCII.
  */
 int
 smtp_addr_parse_mail(const char *arg, size_t len, struct smtp_mailarg *out)

@@ -112,8 +112,10 @@ param_token(const struct smtp_cmd *c, const char *key, char *out,
 			p++;
 		for (b = p; p < end && *p != ' ' && *p != '\t'; p++)
 			;
+		/* a key of SMTP_PARAM_KEY_MAX bytes may be the start of one */
 		if ((size_t)(p - b) >= klen && strncasecmp(b, key, klen) == 0 &&
-		    (b + klen == p || b[klen] == '='))
+		    (b + klen == p || b[klen] == '=' ||
+		    klen == SMTP_PARAM_KEY_MAX))
 			return smtp_arg_text(b, (size_t)(p - b), out, outsz);
 	}
 	return smtp_arg_text(key, klen, out, outsz);
@@ -245,7 +247,8 @@ exim_unknown(char *rest)
  * refuses (parse_extract_address(), texts read from a real exim 4.96):
  * with tok non-NULL (a parameter it does not take) "<path> REST:
  * malformed address: REST may not follow <path> ", REST being all that
- * follows the path (the trailing space is Exim's); else the reason by
+ * follows the path, cut to 32 bytes the second time (the trailing space
+ * is Exim's); else the reason by
  * what is wrong with the path.
  */
 static const char *
@@ -261,7 +264,8 @@ exim_text(const struct smtp_cmd *c, const char *tok, char *out,
 
 		(void)rest_text(c, rest, sizeof(rest));
 		tok = exim_unknown(rest);
-		if (snprintf(out, outsz, "%s %s: malformed address: %s may "
+		/* [verified] Exim shows 32 bytes of what may not follow */
+		if (snprintf(out, outsz, "%s %s: malformed address: %.32s may "
 		    "not follow %s ", t, tok, tok, t) >= (int)outsz)
 			log_debug("exim address error text cut to %zu bytes",
 			    outsz - 1);
@@ -323,8 +327,15 @@ parse_error(struct smtp_session *s, const struct smtp_cmd *c,
 	}
 	switch (rc) {
 	case SMTP_E_PARAM:
-		*arg = persona_quirk(p, PERSONA_Q_PARAM_TOKEN) ?
-		    param_token(c, k, txt, txtsz) : k;
+		if (persona_quirk(p, PERSONA_Q_PARAM_TOKEN)) {
+			*arg = param_token(c, k, txt, txtsz);
+		} else if (strlen(k) == SMTP_PARAM_KEY_MAX) {
+			/* the whole keyword, as Sendmail names it */
+			*arg = param_token(c, k, txt, txtsz);
+			txt[strcspn(txt, "=")] = '\0';
+		} else {
+			*arg = k;
+		}
 		return mail ? PM_MAIL_BADPARAM : PM_RCPT_BADPARAM;
 	case SMTP_E_PARAM_VALUE:
 		if (mail && strcasecmp(k, "SIZE") == 0)

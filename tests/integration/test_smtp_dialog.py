@@ -402,6 +402,11 @@ PF_PARITY = [
          ["555 5.5.4 Unsupported option: FOO=1"]),
         ("RCPT TO:<c@d.example(x> FOO=1",
          ["555 5.5.4 Unsupported option: FOO=1"])]),
+    # an unknown keyword over 32 bytes, 17 parameters (2026-11-27)
+    ("long and many parameters", [(E_, None),
+        (M_ + " " + "X" * 40 + "=1",
+         ["555 5.5.4 Unsupported option: " + "X" * 40 + "=1"]),
+        (M_ + " SIZE=1" * 16 + " SIZE=2", ["250 2.1.0 Ok"])]),
 ]
 
 
@@ -532,6 +537,11 @@ SM_PARITY = [
     # random sessions against the real one (2026-11-27, lead): RFC 821's
     # SEND/SOML/SAML/TURN are known and refused, not counted as bad; a
     # long unknown line is echoed as shortenstring(inp, 203) cuts it
+    ("a long unknown parameter, 17 parameters (2026-11-27)", [(E_, None),
+        (M_ + " " + "X" * 40,
+         ["555 5.5.4 " + "X" * 40 + " parameter unrecognized"]),
+        (M_ + " SIZE=1" * 17,
+         ["250 2.1.0 <user@example.org>... Sender ok"])]),
     ("RFC 821 verbs", [(E_, None),
         ("TURN", ['502 5.5.1 Command not implemented: "TURN"']),
         ("SEND FROM:<a@b>",
@@ -708,6 +718,10 @@ EX_PARITY = [
          "address: NOTIFY=NEVER may not follow <c@d> "])]),
     # 2026-11-27, with Debian's settings (PRDR on, no SMTPUTF8): Exim takes
     # options from the line's end and stops at one it does not know
+    ("a long unknown option, 17 options (2026-11-27)", [(E_, None),
+        ("MAIL FROM:<a@b> " + "X" * 40, ["501 <a@b> " + "X" * 40 +
+         ": malformed address: " + "X" * 32 + " may not follow <a@b> "]),
+        ("MAIL FROM:<a@b>" + " SIZE=1" * 17, ["250 OK"])]),
     ("options from the end", [(E_, None),
         ("MAIL FROM:<a@b> FOO=1 SIZE=10", ["501 <a@b> FOO=1: malformed "
          "address: FOO=1 may not follow <a@b> "]),
