@@ -12,9 +12,12 @@
  * for RCPT). So "<a b@x>", "<a,b>", "<\"a\"b@x>" and "<a[b@x>" are
  * refused, while "<a@x (comment)>", "<a@ x>" and "<>b@x>" are taken.
  *
+ * Its resolver then takes off an empty domain and rewrites user%host
+ * and host!user; smtp_pfaddr_domain() gives the domain it is left with,
+ * for smtp_addr_postfix_domain() to judge.
+ *
  * Written from that behaviour and measured against a real Postfix
- * 3.7.11 (tests/unit/test_smtp_pfaddr.c lists the cases); the domain of
- * the result is for smtp_addr_postfix_domain() to judge.
+ * 3.7.11 (tests/unit/test_smtp_pfaddr.c lists the cases).
  */
 #include "config.h"
 
@@ -24,7 +27,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "smtp_cmd.h"
 #include "xmalloc.h"
@@ -55,7 +57,7 @@ static const char pf_ops[] = "|%!()<>@,;:\\\".[]";
 static bool	 pf_blank(unsigned char);
 static bool	 pf_op(unsigned char);
 static bool	 pf_word(int);
-static size_t	 pf_token(const char *, size_t, size_t *, bool *);
+static size_t	 pf_token(const char *, size_t, size_t, bool *);
 static size_t	 pf_collect(struct pf_scan *, const char *, size_t, size_t,
 		    int);
 static void	 pf_tokenize(struct pf_scan *, const char *, size_t);
@@ -91,9 +93,9 @@ pf_word(int type)
  * when a quote or <> is still open at the end.
  */
 static size_t
-pf_token(const char *a, size_t len, size_t *i0, bool *open)
+pf_token(const char *a, size_t len, size_t i, bool *open)
 {
-	size_t	 i = *i0, depth = 0;
+	size_t	 depth = 0;
 	bool	 inq = false;
 	unsigned char c;
 
@@ -342,7 +344,7 @@ smtp_pfaddr_read(const char *a, size_t len, bool mail, char *addr,
 		b++;
 	if (b == len)
 		return SMTP_PFADDR_NONE;
-	e = pf_token(a, len, &b, &open);
+	e = pf_token(a, len, b, &open);
 	*end = e;
 	if (open)
 		return SMTP_PFADDR_BAD;
