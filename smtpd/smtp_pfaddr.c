@@ -61,6 +61,10 @@ static size_t	 pf_token(const char *, size_t, size_t, bool *);
 static size_t	 pf_collect(struct pf_scan *, const char *, size_t, size_t,
 		    int);
 static void	 pf_tokenize(struct pf_scan *, const char *, size_t);
+static size_t	 pf_put(const struct pf_scan *, const struct pf_tok *, char *,
+		    size_t);
+static void	 pf_scan_of(struct pf_scan *, const char *, size_t);
+static void	 pf_scan_free(struct pf_scan *);
 static int	 pf_emit(const struct pf_scan *, const size_t *, size_t,
 		    char *, size_t, size_t *);
 static int	 pf_addresses(const struct pf_scan *, char *, size_t,
@@ -206,6 +210,46 @@ pf_tokenize(struct pf_scan *s, const char *t, size_t n)
 }
 
 /*
+ * pf_put -- token k as text at out + o, its room checked by the caller
+ * (k->len + 2 bytes): a word's value, a literal in [], an operator.
+ * Returns the new offset.
+ */
+static size_t
+pf_put(const struct pf_scan *s, const struct pf_tok *k, char *out, size_t o)
+{
+	if (k->type == PF_DLIT)
+		out[o++] = '[';
+	if (pf_word(k->type)) {
+		memcpy(out + o, s->val + k->off, k->len);
+		o += k->len;
+	} else if (k->type == PF_COMMENT) {
+		out[o++] = '(';		/* its text is never part of a name */
+	} else {
+		out[o++] = (char)k->type;
+	}
+	if (k->type == PF_DLIT)
+		out[o++] = ']';
+	return o;
+}
+
+/* pf_scan_of -- s holds the tokens of t (n bytes); pf_scan_free() */
+static void
+pf_scan_of(struct pf_scan *s, const char *t, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	s->tok = xcalloc(n + 1, sizeof(*s->tok));
+	s->val = xmalloc(n + 1);
+	pf_tokenize(s, t, n);
+}
+
+static void
+pf_scan_free(struct pf_scan *s)
+{
+	free(s->tok);
+	free(s->val);
+}
+
+/*
  * pf_emit -- one address found (tokens ix[0..n-1], left to right): count
  * it in *naddr and, if it is the first, write its text into out (words
  * without quotes, literals in [], operators as they are).
@@ -225,16 +269,7 @@ pf_emit(const struct pf_scan *s, const size_t *ix, size_t n, char *out,
 		k = &s->tok[ix[i]];
 		if (o + k->len + 3 > outsz)
 			return SMTP_PFADDR_LONG;
-		if (k->type == PF_DLIT)
-			out[o++] = '[';
-		if (pf_word(k->type)) {
-			memcpy(out + o, s->val + k->off, k->len);
-			o += k->len;
-		} else {
-			out[o++] = (char)k->type;
-		}
-		if (k->type == PF_DLIT)
-			out[o++] = ']';
+		o = pf_put(s, k, out, o);
 	}
 	out[o] = '\0';
 	return SMTP_PFADDR_OK;
@@ -365,13 +400,9 @@ smtp_pfaddr_read(const char *a, size_t len, bool mail, char *addr,
 		}
 	}
 
-	memset(&s, 0, sizeof(s));
-	s.tok = xcalloc(n + 1, sizeof(*s.tok));
-	s.val = xmalloc(n + 1);
-	pf_tokenize(&s, t, n);
+	pf_scan_of(&s, t, n);
 	rc = pf_addresses(&s, addr, addrsz, &naddr);
-	free(s.tok);
-	free(s.val);
+	pf_scan_free(&s);
 	if (rc != SMTP_PFADDR_OK)
 		return rc;
 	if (naddr > 1 || (addr[0] == '\0' && !mail))
@@ -470,8 +501,9 @@ pf_res_rewrite(struct pf_res *r)
 /*
  * pf_internal -- the domain text d as the resolver hands it on: read
  * again as RFC 822 tokens (quotes and backslashes go, literals keep
- * their brackets, comments stay as text) and written out with a space
- * between two words. Into out (outsz bytes; a longer result is cut).
+ * their brackets, a comment leaves a '(' that no name takes) and
+ * written out with a space between two words. Into out (outsz bytes; a
+ * longer result is cut).
  */
 static void
 pf_internal(const char *d, char *out, size_t outsz)
@@ -480,34 +512,19 @@ pf_internal(const char *d, char *out, size_t outsz)
 	const struct pf_tok *k;
 	size_t		 n = strlen(d), i, o = 0;
 
-	memset(&s, 0, sizeof(s));
-	s.tok = xcalloc(n + 1, sizeof(*s.tok));
-	s.val = xmalloc(n + 1);
-	pf_tokenize(&s, d, n);
-	for (i = 0; i < s.ntok && o + 4 < outsz; i++) {
+	pf_scan_of(&s, d, n);
+	for (i = 0; i < s.ntok; i++) {
 		k = &s.tok[i];
+		if (o + k->len + 4 > outsz)
+			break;
 		if (i > 0 && (pf_word(k->type) || k->type == PF_COMMENT) &&
 		    (pf_word(s.tok[i - 1].type) ||
 		    s.tok[i - 1].type == PF_COMMENT))
 			out[o++] = ' ';
-		if (k->type == PF_DLIT)
-			out[o++] = '[';
-		if (pf_word(k->type)) {
-			if (k->len > outsz - o - 3)
-				break;
-			memcpy(out + o, s.val + k->off, k->len);
-			o += k->len;
-		} else if (k->type == PF_COMMENT) {
-			out[o++] = '(';		/* never a valid domain */
-		} else {
-			out[o++] = (char)k->type;
-		}
-		if (k->type == PF_DLIT)
-			out[o++] = ']';
+		o = pf_put(&s, k, out, o);
 	}
 	out[o] = '\0';
-	free(s.tok);
-	free(s.val);
+	pf_scan_free(&s);
 }
 
 /*
