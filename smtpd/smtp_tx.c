@@ -459,6 +459,18 @@ mail_how(const struct smtp_session *s)
 	    PERSONA_Q_EXIM_ADDR) ? SMTP_ADDR_EXIM : 0);
 }
 
+/*
+ * addr_utf8 -- whether the domain of a MAIL (mail true, as parsed into
+ * ma) or RCPT argument may be UTF-8: the transaction said SMTPUTF8.
+ */
+static bool
+addr_utf8(const struct smtp_session *s, const struct smtp_mailarg *ma,
+    bool mail)
+{
+	return mail ? ma->smtputf8 : json_is_true(json_object_get(
+	    s->tx->mail_from, "smtputf8"));
+}
+
 /* the parse result rc says the path itself was read */
 static bool
 path_read(int rc)
@@ -557,9 +569,8 @@ tok822_reading(struct smtp_session *s, const struct smtp_cmd *c,
 	if (v == SMTP_PFADDR_NONE || v == SMTP_PFADDR_LONG)
 		return false;
 	if (v == SMTP_PFADDR_OK && !(path_read(*rc) &&
-	    local_ok(s, ma, *rc) == *rc && domain_ok(s, &ma->path,
-	    mail ? ma->smtputf8 : json_is_true(json_object_get(
-	    s->tx->mail_from, "smtputf8"))))) {
+	    local_ok(s, ma, *rc) == *rc &&
+	    domain_ok(s, &ma->path, addr_utf8(s, ma, mail)))) {
 		rc2 = reparse(s, c, mail, addr, kwlen + end, &again);
 		if (!path_read(rc2) && addr[0] != '\0' &&
 		    path_read(rc2 = reparse(s, c, mail, "x@x", kwlen + end,
@@ -571,8 +582,7 @@ tok822_reading(struct smtp_session *s, const struct smtp_cmd *c,
 		}
 	}
 	/* Postfix judges the domain its resolver is left with */
-	utf8 = mail ? path_read(*rc) && ma->smtputf8 :
-	    json_is_true(json_object_get(s->tx->mail_from, "smtputf8"));
+	utf8 = (!mail || path_read(*rc)) && addr_utf8(s, ma, mail);
 	if (v == SMTP_PFADDR_BAD || (addr[0] != '\0' &&
 	    smtp_pfaddr_domain(addr, dom, sizeof(dom)) &&
 	    !smtp_addr_postfix_domain(dom, strlen(dom), utf8))) {
@@ -597,7 +607,7 @@ addr_refused(struct smtp_session *s, const struct smtp_cmd *c,
 	char	 txt[SMTP_ARG_TEXT_MAX];
 	const char *arg;
 	enum persona_msg m;
-	bool	 utf8, judged = false;
+	bool	 judged = false;
 
 	if (tok822_reading(s, c, ma, &rc, mail, &judged))
 		return true;
@@ -606,9 +616,7 @@ addr_refused(struct smtp_session *s, const struct smtp_cmd *c,
 		smtp_error(s, m, arg);
 		return true;
 	}
-	utf8 = mail ? ma->smtputf8 : json_is_true(json_object_get(
-	    s->tx->mail_from, "smtputf8"));
-	if (!judged && !domain_ok(s, &ma->path, utf8)) {
+	if (!judged && !domain_ok(s, &ma->path, addr_utf8(s, ma, mail))) {
 		smtp_error(s, mail ? PM_MAIL_BADADDR : PM_RCPT_BADADDR, NULL);
 		return true;
 	}
